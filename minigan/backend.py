@@ -1,0 +1,240 @@
+"""The array backend: which array library runs the model, on which device, in which dtype.
+
+Model code never imports numpy or cupy directly. It asks a :class:`Backend` for its
+namespace ``xp`` and uses only the Python Array API standard on it, so the same code
+runs on
+
+- ``numpy``  (default; CPU),
+- ``cupy``   (NVIDIA GPU; ``pip install "minigan[cuda12x]"`` or ``"minigan[cuda13x]"``),
+- ``strict`` (``array-api-strict``, for tests: it refuses anything outside the standard;
+  its simulated devices ``device1`` — any mix of devices is an error, like a GPU — and
+  ``no_float64`` — float64 is refused — catch most GPU bugs on a CPU).
+
+Choose one by name, ``get_backend("cupy")``, or with the environment variable
+``MINIGAN_BACKEND`` (e.g. ``MINIGAN_BACKEND=strict:device1``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+BACKEND_NAMES = ("numpy", "cupy", "strict")
+STRICT_DEVICES = ("CPU_DEVICE", "device1", "device2", "no_float64")
+
+
+class BackendUnavailable(RuntimeError):
+    """The requested backend cannot run here (library missing, or no usable GPU)."""
+
+
+class Random:
+    """A seeded random generator that draws on the backend's device, in its dtype.
+
+    numpy: a ``numpy.random.Generator`` (PCG64). strict: the same generator draws on the
+    host and the result is moved to the device. cupy: ``cupy.random.default_rng``.
+
+    ``state()`` / ``set_state()`` give a JSON string, so checkpoints can store it.
+    """
+
+    def __init__(self, backend: "Backend", seed: int | None = 0):
+        self.backend = backend
+        self._host = np.random.default_rng(seed)
+        self._device_rng = None
+        if backend.name == "cupy":
+            self._reseed_device()
+
+    def _reseed_device(self):
+        cp = self.backend.xp
+        self._device_rng = cp.random.default_rng(int(self._host.integers(0, 2**63 - 1)))
+
+    # -- draws ------------------------------------------------------------------------
+    def normal(self, shape, dtype=None):
+        """Standard normal samples of ``shape``, float dtype (default: backend's)."""
+        dtype = self.backend.dtype(dtype)
+        if self._device_rng is not None:
+            return self._device_rng.standard_normal(shape, dtype=dtype)
+        host = self._host.standard_normal(shape, dtype=_np_dtype(dtype))
+        return self.backend.asarray(host, dtype=dtype)
+
+    def uniform(self, shape, low=0.0, high=1.0, dtype=None):
+        """Uniform samples on [low, high)."""
+        dtype = self.backend.dtype(dtype)
+        if self._device_rng is not None:
+            u = self._device_rng.random(shape, dtype=dtype)
+            return u * (high - low) + low
+        host = self._host.random(shape, dtype=_np_dtype(dtype)) * (high - low) + low
+        return self.backend.asarray(host.astype(_np_dtype(dtype), copy=False), dtype=dtype)
+
+    def integers(self, high, shape):
+        """Integers in [0, high) of ``shape`` (int64 where the device allows it)."""
+        if self._device_rng is not None:
+            return self._device_rng.integers(0, high, size=shape)
+        return self.backend.asarray(self._host.integers(0, high, size=shape))
+
+    # -- state ------------------------------------------------------------------------
+    def state(self) -> str:
+        """The generator state as a JSON string (on cupy: reseeds the device stream)."""
+        if self._device_rng is not None:
+            # cupy's generator state cannot be exported: derive the device stream from
+            # the host generator again, so that restoring the host state reproduces it.
+            s = json.dumps(self._host.bit_generator.state)
+            self._reseed_device()
+            return s
+        return json.dumps(self._host.bit_generator.state)
+
+    def set_state(self, state: str):
+        try:
+            self._host.bit_generator.state = json.loads(state)
+        except (ValueError, TypeError, KeyError) as e:
+            raise ValueError(f"state: not a random-generator state ({e})") from None
+        if self._device_rng is not None:
+            self._reseed_device()
+
+
+def _np_dtype(dtype):
+    """The numpy dtype with the same name as a backend dtype."""
+    try:
+        return np.dtype(dtype)
+    except TypeError:  # array_api_strict dtypes print as "array_api_strict.float32"
+        return np.dtype(str(dtype).rsplit(".", 1)[-1])
+
+
+class Backend:
+    """An array library, a device and a default float dtype.
+
+    Attributes
+    ----------
+    name : "numpy" | "cupy" | "strict"
+    xp : the Array API namespace (numpy, cupy, array_api_strict)
+    device : the device arrays are created on
+    float_dtype : the default float dtype (``xp.float32`` unless float64 was asked for)
+    """
+
+    def __init__(self, name: str = "numpy", *, device=None, dtype: str = "float32"):
+        if name not in BACKEND_NAMES:
+            raise ValueError(f"backend: expected one of {BACKEND_NAMES}, got {name!r}")
+        if dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype: expected 'float32' or 'float64', got {dtype!r}")
+        self.name = name
+        if name == "numpy":
+            self.xp = np
+            self.device = "cpu"
+        elif name == "strict":
+            try:
+                import array_api_strict
+            except ImportError:
+                raise BackendUnavailable(
+                    "backend 'strict' needs array-api-strict: pip install 'minigan[test]'"
+                ) from None
+            self.xp = array_api_strict
+            dev = device or "CPU_DEVICE"
+            if dev not in STRICT_DEVICES:
+                raise ValueError(f"device: expected one of {STRICT_DEVICES} for strict, got {dev!r}")
+            self.device = array_api_strict.Device(dev)
+        else:
+            self.xp = _import_cupy()
+            self.device = self.xp.cuda.Device(int(device or 0))
+        self.float_dtype = getattr(self.xp, dtype)
+
+    def __repr__(self):
+        return f"Backend({self.name!r}, device={self.device!r}, dtype={self.float_dtype})"
+
+    @property
+    def spec(self) -> str:
+        """A string that ``get_backend`` turns back into this backend."""
+        if self.name == "strict":
+            return f"strict:{self.device}".replace("array_api_strict.Device('", "").replace("')", "")
+        return self.name
+
+    # -- dtypes and creation -------------------------------------------------------------
+    def dtype(self, dtype=None):
+        """The backend dtype for ``dtype`` (None: the default float; or a name)."""
+        if dtype is None:
+            return self.float_dtype
+        if isinstance(dtype, str):
+            return getattr(self.xp, dtype)
+        return dtype
+
+    def asarray(self, x, dtype=None):
+        """``x`` (array, NumPy array, list or scalar) as a backend array on the device."""
+        xp = self.xp
+        if self.name == "numpy":
+            return np.asarray(x, dtype=dtype)
+        if self.name == "cupy":
+            with self.device:
+                return xp.asarray(x, dtype=dtype)
+        if not isinstance(x, (np.ndarray, np.generic)) and hasattr(x, "__array_namespace__"):
+            if dtype is not None and x.dtype != dtype:
+                x = xp.astype(x, dtype)
+            return x if x.device == self.device else xp.asarray(x, device=self.device, copy=True)
+        return xp.asarray(np.asarray(x), dtype=dtype, device=self.device)
+
+    def zeros(self, shape, dtype=None):
+        return self.xp.zeros(shape, dtype=self.dtype(dtype), device=self.device)
+
+    def ones(self, shape, dtype=None):
+        return self.xp.ones(shape, dtype=self.dtype(dtype), device=self.device)
+
+    def full(self, shape, value, dtype=None):
+        return self.xp.full(shape, value, dtype=self.dtype(dtype), device=self.device)
+
+    def random(self, seed: int | None = 0) -> Random:
+        """A seeded generator drawing on this backend."""
+        return Random(self, seed)
+
+    # -- host side ---------------------------------------------------------------------------
+    def to_numpy(self, x) -> np.ndarray:
+        """A NumPy copy of a backend array (for plotting, saving, printing)."""
+        if isinstance(x, (np.ndarray, np.generic, float, int)):
+            return np.asarray(x)
+        if self.name == "cupy":
+            return self.xp.asnumpy(x)
+        if self.name == "strict":
+            cpu = self.xp.Device("CPU_DEVICE")
+            if x.device != cpu:
+                x = self.xp.asarray(x, device=cpu, copy=True)
+            return np.asarray(x)
+        return np.asarray(x)
+
+    def synchronize(self):
+        """Wait until the device has finished its queued work (for timing)."""
+        if self.name == "cupy":
+            self.xp.cuda.get_current_stream().synchronize()
+
+
+def _import_cupy():
+    try:
+        import cupy
+    except ImportError:
+        raise BackendUnavailable(
+            "backend 'cupy' needs CuPy, which is not installed: "
+            "pip install 'minigan[cuda12x]' (CUDA 12) or 'minigan[cuda13x]' (CUDA 13)"
+        ) from None
+    try:
+        n = cupy.cuda.runtime.getDeviceCount()
+        if n < 1:
+            raise RuntimeError("no CUDA device found")
+        cupy.zeros(1).sum().item()  # touch the driver now, not at the first real allocation
+    except Exception as e:  # noqa: BLE001 - any CUDA failure means the same thing to the user
+        raise BackendUnavailable(
+            f"backend 'cupy': CuPy is installed but no usable GPU/driver was found ({e}); "
+            "use backend 'numpy' or install the cupy extra that matches your CUDA driver"
+        ) from None
+    return cupy
+
+
+def get_backend(name: str | Backend | None = None, *, device=None, dtype: str = "float32") -> Backend:
+    """The backend called ``name`` ("numpy", "cupy", "strict" or "strict:<device>").
+
+    With no name, ``$MINIGAN_BACKEND`` decides, else numpy. A Backend passes through.
+    """
+    if isinstance(name, Backend):
+        return name
+    if name is None:
+        name = os.environ.get("MINIGAN_BACKEND", "numpy") or "numpy"
+    if not isinstance(name, str):
+        raise TypeError(f"backend: expected a name or a Backend, got {type(name).__name__}")
+    base, _, dev = name.partition(":")
+    return Backend(base, device=dev or device, dtype=dtype)

@@ -1,0 +1,319 @@
+"""Layers, each a forward/backward pair written by hand (no autodiff anywhere).
+
+Every layer follows one contract (after CS231n's ``layers.py``):
+
+- ``out, cache = layer.forward(x, train=True)``: ``x`` of shape (N, in_features);
+- ``dx, grads = layer.backward(dout, cache)``: ``dout`` = ∂L/∂out, of the shape of ``out``;
+  ``dx`` = ∂L/∂x, of the shape of ``x``; ``grads`` maps each name in ``layer.params`` to
+  ∂L/∂param, of that parameter's shape. ``backward(..., need_dx=False)`` skips ``dx``
+  (returns None) where nobody needs it, e.g. the generator's first layer;
+  ``need_grads=False`` skips the parameter gradients (returns {}), e.g. when D's
+  backward only carries the generator's gradient through to G.
+
+Nothing mutates its inputs. Parameters live in ``layer.params`` (name -> array); running
+statistics that are state but not parameters (BatchNorm) live in ``layer.buffers``.
+All code uses only the Array API standard on ``backend.xp``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .backend import Backend, Random
+
+INITS = ("he", "xavier", "normal", "uniform")
+
+
+def _check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+
+
+class Layer:
+    """Base class: a layer without parameters."""
+
+    params: dict
+    buffers: dict
+
+    def __init__(self):
+        self.params = {}
+        self.buffers = {}
+
+    def forward(self, x, train: bool = True):
+        raise NotImplementedError
+
+    def backward(self, dout, cache, need_dx: bool = True, need_grads: bool = True):
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+# --------------------------------------------------------------------------------------
+# Affine layers
+# --------------------------------------------------------------------------------------
+def init_weight(backend: Backend, rng: Random, fan_in: int, fan_out: int, init: str, dtype=None):
+    """A (fan_in, fan_out) weight matrix.
+
+    he:      N(0, 2/fan_in)                 (He et al. 2015, for ReLU)
+    xavier:  U(±sqrt(6/(fan_in+fan_out)))  (Glorot & Bengio 2010)
+    normal:  N(0, 0.02²)                    (DCGAN, Radford et al. 2016)
+    uniform: U(±1/sqrt(fan_in))             (PyTorch's nn.Linear default)
+    """
+    if init == "he":
+        return rng.normal((fan_in, fan_out), dtype) * math.sqrt(2.0 / fan_in)
+    if init == "xavier":
+        a = math.sqrt(6.0 / (fan_in + fan_out))
+        return rng.uniform((fan_in, fan_out), -a, a, dtype)
+    if init == "normal":
+        return rng.normal((fan_in, fan_out), dtype) * 0.02
+    if init == "uniform":
+        a = 1.0 / math.sqrt(fan_in)
+        return rng.uniform((fan_in, fan_out), -a, a, dtype)
+    raise ValueError(f"init: expected one of {INITS}, got {init!r}")
+
+
+class Linear(Layer):
+    """Affine map ``out = x @ W + b``.
+
+    x: (N, in_features); W: (in_features, out_features); b: (out_features,);
+    out: (N, out_features).
+
+    Backward: dx = dout @ Wᵀ, dW = xᵀ @ dout, db = Σ_n dout[n].
+    """
+
+    def __init__(self, in_features, out_features, backend: Backend, rng: Random, init="he", dtype=None):
+        super().__init__()
+        _check_positive_int("in_features", in_features)
+        _check_positive_int("out_features", out_features)
+        self.in_features, self.out_features = in_features, out_features
+        self.xp = backend.xp
+        self.params["W"] = init_weight(backend, rng, in_features, out_features, init, dtype)
+        self.params["b"] = backend.zeros((out_features,), dtype)
+
+    def forward(self, x, train=True):
+        return x @ self.params["W"] + self.params["b"], x
+
+    def backward(self, dout, cache, need_dx=True, need_grads=True):
+        x = cache
+        grads = {"W": x.T @ dout, "b": self.xp.sum(dout, axis=0)} if need_grads else {}
+        dx = dout @ self.params["W"].T if need_dx else None
+        return dx, grads
+
+    def __repr__(self):
+        return f"Linear({self.in_features}, {self.out_features})"
+
+
+class Maxout(Layer):
+    """Maxout units (Goodfellow et al. 2013), the paper's discriminator layer.
+
+    Each of the ``units`` outputs is the max of ``pieces`` affine pieces:
+    ``out[n, j] = max_p z[n, j, p]``, ``z = reshape(x @ W + b, (N, units, pieces))``.
+
+    x: (N, in_features); W: (in_features, units·pieces); b: (units·pieces,);
+    out: (N, units).
+
+    Backward: the gradient flows only to the winning piece, dz[n,j,p] = dout[n,j]·[p = argmax],
+    then through the affine map as in Linear.
+    """
+
+    def __init__(self, in_features, units, pieces, backend: Backend, rng: Random, init="he", dtype=None):
+        super().__init__()
+        _check_positive_int("units", units)
+        _check_positive_int("pieces", pieces)
+        self.units, self.pieces = units, pieces
+        self.xp = backend.xp
+        self.linear = Linear(in_features, units * pieces, backend, rng, init, dtype)
+        self.params = self.linear.params  # W, b are the affine pieces
+
+    def forward(self, x, train=True):
+        xp = self.xp
+        z, lin_cache = self.linear.forward(x)
+        z = xp.reshape(z, (z.shape[0], self.units, self.pieces))
+        winner = xp.argmax(z, axis=-1)
+        out = xp.max(z, axis=-1)
+        return out, (lin_cache, winner)
+
+    def backward(self, dout, cache, need_dx=True, need_grads=True):
+        xp = self.xp
+        lin_cache, winner = cache
+        pieces = xp.arange(self.pieces, device=winner.device)
+        onehot = winner[:, :, None] == pieces  # (N, units, pieces)
+        dz = xp.where(onehot, dout[:, :, None], 0.0)
+        dz = xp.reshape(dz, (dz.shape[0], self.units * self.pieces))
+        return self.linear.backward(dz, lin_cache, need_dx, need_grads)
+
+    def __repr__(self):
+        return f"Maxout({self.linear.in_features}, {self.units}, pieces={self.pieces})"
+
+
+# --------------------------------------------------------------------------------------
+# Activations
+# --------------------------------------------------------------------------------------
+def sigmoid(xp, x):
+    """σ(x) = 1/(1+e^-x) without overflow: e^(-|x|) ≤ 1 on both branches."""
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+class ReLU(Layer):
+    """out = max(x, 0); dx = dout·[x > 0]."""
+
+    def __init__(self, backend: Backend):
+        super().__init__()
+        self.xp = backend.xp
+
+    def forward(self, x, train=True):
+        return self.xp.maximum(x, 0.0), x
+
+    def backward(self, dout, cache, need_dx=True, need_grads=True):
+        return self.xp.where(cache > 0, dout, 0.0), {}
+
+
+class LeakyReLU(Layer):
+    """out = x if x > 0 else slope·x; dx = dout·(1 if x > 0 else slope)."""
+
+    def __init__(self, backend: Backend, slope: float = 0.2):
+        super().__init__()
+        if not 0.0 <= slope < 1.0:
+            raise ValueError(f"slope: expected 0 <= slope < 1, got {slope!r}")
+        self.xp, self.slope = backend.xp, float(slope)
+
+    def forward(self, x, train=True):
+        return self.xp.where(x > 0, x, self.slope * x), x
+
+    def backward(self, dout, cache, need_dx=True, need_grads=True):
+        return self.xp.where(cache > 0, dout, self.slope * dout), {}
+
+    def __repr__(self):
+        return f"LeakyReLU({self.slope})"
+
+
+class Tanh(Layer):
+    """out = tanh(x); dx = dout·(1 − out²)."""
+
+    def __init__(self, backend: Backend):
+        super().__init__()
+        self.xp = backend.xp
+
+    def forward(self, x, train=True):
+        out = self.xp.tanh(x)
+        return out, out
+
+    def backward(self, dout, cache, need_dx=True, need_grads=True):
+        out = cache
+        return dout * (1.0 - out * out), {}
+
+
+class Sigmoid(Layer):
+    """out = σ(x); dx = dout·out·(1 − out). (Not for D's output: D emits logits.)"""
+
+    def __init__(self, backend: Backend):
+        super().__init__()
+        self.xp = backend.xp
+
+    def forward(self, x, train=True):
+        out = sigmoid(self.xp, x)
+        return out, out
+
+    def backward(self, dout, cache, need_dx=True, need_grads=True):
+        out = cache
+        return dout * out * (1.0 - out), {}
+
+
+# --------------------------------------------------------------------------------------
+# Regularisers
+# --------------------------------------------------------------------------------------
+class Dropout(Layer):
+    """Inverted dropout: in training out = x·mask/(1−p), mask ~ Bernoulli(1−p); in eval out = x.
+
+    dx = dout·mask/(1−p) (training), dout (eval).
+    """
+
+    def __init__(self, p: float, backend: Backend, rng: Random):
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"p: expected a dropout probability 0 <= p < 1, got {p!r}")
+        self.p, self.xp, self.rng = float(p), backend.xp, rng
+
+    def forward(self, x, train=True):
+        if not train or self.p == 0.0:
+            return x, None
+        keep = self.rng.uniform(x.shape, dtype=x.dtype) >= self.p
+        scale = self.xp.astype(keep, x.dtype) * (1.0 / (1.0 - self.p))
+        return x * scale, scale
+
+    def backward(self, dout, cache, need_dx=True, need_grads=True):
+        return (dout if cache is None else dout * cache), {}
+
+    def __repr__(self):
+        return f"Dropout({self.p})"
+
+
+class BatchNorm(Layer):
+    """Batch normalisation over the batch axis (Ioffe & Szegedy 2015).
+
+    Training: μ, σ² = batch mean and (biased) variance per feature,
+    x̂ = (x − μ)/sqrt(σ² + eps), out = γ·x̂ + β; the running statistics move as
+    r ← (1 − momentum)·r + momentum·batch_stat (PyTorch's convention; running variance
+    uses the unbiased batch variance). Eval: x̂ uses the running statistics.
+
+    x: (N, F); γ, β: (F,). Backward (training), with g = dout·γ:
+    dx = (1/sqrt(σ²+eps))·(g − mean_n g − x̂·mean_n(g·x̂)); dγ = Σ_n dout·x̂; dβ = Σ_n dout.
+    """
+
+    def __init__(self, features, backend: Backend, momentum=0.1, eps=1e-5, dtype=None):
+        super().__init__()
+        _check_positive_int("features", features)
+        self.xp, self.features, self.momentum, self.eps = backend.xp, features, float(momentum), float(eps)
+        self.params["gamma"] = backend.ones((features,), dtype)
+        self.params["beta"] = backend.zeros((features,), dtype)
+        self.buffers["running_mean"] = backend.zeros((features,), dtype)
+        self.buffers["running_var"] = backend.ones((features,), dtype)
+
+    def forward(self, x, train=True):
+        xp = self.xp
+        if train:
+            n = x.shape[0]
+            if n < 2:
+                raise ValueError(f"x: BatchNorm in training needs a batch of at least 2, got {n}")
+            mu = xp.mean(x, axis=0)
+            xc = x - mu
+            var = xp.mean(xc * xc, axis=0)
+            m = self.momentum
+            self.buffers["running_mean"] = (1 - m) * self.buffers["running_mean"] + m * mu
+            self.buffers["running_var"] = (1 - m) * self.buffers["running_var"] + m * var * (n / (n - 1))
+        else:
+            xc = x - self.buffers["running_mean"]
+            var = self.buffers["running_var"]
+        inv_std = 1.0 / xp.sqrt(var + self.eps)
+        xhat = xc * inv_std
+        out = xhat * self.params["gamma"] + self.params["beta"]
+        return out, (xhat, inv_std, train)
+
+    def backward(self, dout, cache, need_dx=True, need_grads=True):
+        xp = self.xp
+        xhat, inv_std, train = cache
+        grads = {"gamma": xp.sum(dout * xhat, axis=0), "beta": xp.sum(dout, axis=0)} if need_grads else {}
+        if not need_dx:
+            return None, grads
+        g = dout * self.params["gamma"]
+        if not train:
+            return g * inv_std, grads
+        dx = inv_std * (g - xp.mean(g, axis=0) - xhat * xp.mean(g * xhat, axis=0))
+        return dx, grads
+
+    def __repr__(self):
+        return f"BatchNorm({self.features})"
+
+
+ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "tanh": Tanh, "sigmoid": Sigmoid}
+
+
+def make_activation(name: str, backend: Backend, leaky_slope: float = 0.2) -> Layer:
+    """The activation layer called ``name`` (relu, leaky_relu, tanh, sigmoid)."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"activation: expected one of {tuple(ACTIVATIONS)}, got {name!r}")
+    if name == "leaky_relu":
+        return LeakyReLU(backend, leaky_slope)
+    return ACTIVATIONS[name](backend)

@@ -1,0 +1,254 @@
+"""GAN loss forms, each computed from the discriminator's **logits** with its gradient beside it.
+
+Notation (MATH.md): ``l`` is a logit, D = σ(l), sp(l) = log(1 + e^l) (softplus). Then
+log D = −sp(−l) and log(1 − D) = −sp(l), so no loss ever takes log σ(l): the stable form
+sp(l) = max(l, 0) + log1p(e^−|l|) stays finite for any finite logit.
+
+Every function takes logits of shape (m,) or (m, 1) — ``l_real`` = D's logits on real
+samples x, ``l_fake`` = D's logits on generated samples G(z) — and returns
+
+    value, ∂value/∂l_real, ∂value/∂l_fake      (discriminator-side forms)
+    value, ∂value/∂l_fake                       (generator-side forms)
+
+where ``value`` is a 0-d array (the batch mean) and each gradient has the shape of its
+logits and already includes the 1/m of the mean. Nothing here syncs with a GPU unless
+``check=True`` (the default), which validates the inputs first.
+"""
+
+from __future__ import annotations
+
+import math
+
+LOG4 = math.log(4.0)
+LOG2 = math.log(2.0)
+
+
+# --------------------------------------------------------------------------------------
+# Stable elementwise pieces
+# --------------------------------------------------------------------------------------
+def _xp(x):
+    return x.__array_namespace__()
+
+
+def softplus(l):
+    """sp(l) = log(1 + e^l) = max(l, 0) + log1p(e^−|l|); never overflows."""
+    xp = _xp(l)
+    return xp.maximum(l, 0.0) + xp.log1p(xp.exp(-xp.abs(l)))
+
+
+def sigmoid(l):
+    """σ(l) = 1/(1 + e^−l), evaluated with e^−|l| ≤ 1 so it never overflows.
+
+    sp'(l) = σ(l), and 1 − σ(l) = σ(−l): gradients below use σ(−l) instead of
+    σ(l) − 1, which keeps tiny values exact instead of rounding them to 0.
+    """
+    xp = _xp(l)
+    e = xp.exp(-xp.abs(l))
+    return xp.where(l >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _mean(v):
+    return _xp(v).mean(v)
+
+
+def check_logits(name, l):
+    """Raise a clear error unless ``l`` is a finite float array of shape (m,) or (m, 1)."""
+    if not hasattr(l, "__array_namespace__"):
+        raise TypeError(f"{name}: expected an array of logits, got {type(l).__name__}")
+    xp = _xp(l)
+    if not xp.isdtype(l.dtype, "real floating"):
+        raise TypeError(f"{name}: expected a real floating dtype, got {l.dtype}")
+    if not (len(l.shape) == 1 or (len(l.shape) == 2 and l.shape[1] == 1)) or l.shape[0] < 1:
+        raise ValueError(f"{name}: expected logits of shape (m,) or (m, 1) with m >= 1, got {tuple(l.shape)}")
+    if not bool(xp.all(xp.isfinite(l))):
+        raise ValueError(f"{name}: contains NaN or inf (the discriminator has diverged?)")
+
+
+def _check_pair(l_real, l_fake):
+    check_logits("l_real", l_real)
+    check_logits("l_fake", l_fake)
+    if l_real.dtype != l_fake.dtype:
+        raise TypeError(f"l_fake: expected the dtype of l_real ({l_real.dtype}), got {l_fake.dtype}")
+
+
+# --------------------------------------------------------------------------------------
+# The paper's forms (Goodfellow et al. 2014) and the article's total loss
+# --------------------------------------------------------------------------------------
+def value_function(l_real, l_fake, check=True):
+    """V(D, G) = mean log D(x) + mean log(1 − D(G(z))) = −mean sp(−l_r) − mean sp(l_f).
+
+    Goodfellow et al. 2014, Eq. 1: D ascends V, G descends it.
+    ∂V/∂l_r = σ(−l_r)/m  (= (1 − D(x))/m),   ∂V/∂l_f = −σ(l_f)/n  (= −D(G(z))/n).
+    """
+    if check:
+        _check_pair(l_real, l_fake)
+    m, n = l_real.shape[0], l_fake.shape[0]
+    value = -_mean(softplus(-l_real)) - _mean(softplus(l_fake))
+    return value, sigmoid(-l_real) / m, -sigmoid(l_fake) / n
+
+
+def discriminator_loss(l_real, l_fake, real_target=1.0, check=True):
+    """L_D: binary cross-entropy with real = 1, fake = 0; equals −V(D, G).
+
+    L_D = −mean log D(x) − mean log(1 − D(G(z))) = mean sp(−l_r) + mean sp(l_f).
+
+    With one-sided label smoothing (Salimans et al. 2016, arXiv 1606.03498) the real
+    target is α = ``real_target`` (e.g. 0.9) and fakes stay 0:
+    L_D = mean[α sp(−l_r) + (1 − α) sp(l_r)] + mean sp(l_f).
+
+    ∂L_D/∂l_r = (σ(l_r) − α)/m = ((1 − α)σ(l_r) − α σ(−l_r))/m,   ∂L_D/∂l_f = σ(l_f)/n.
+    """
+    if check:
+        _check_pair(l_real, l_fake)
+        if not 0.0 < real_target <= 1.0:
+            raise ValueError(f"real_target: expected 0 < real_target <= 1, got {real_target!r}")
+    m, n = l_real.shape[0], l_fake.shape[0]
+    a = float(real_target)
+    if a == 1.0:
+        real = _mean(softplus(-l_real))
+        d_real = -sigmoid(-l_real) / m
+    else:
+        real = _mean(a * softplus(-l_real) + (1.0 - a) * softplus(l_real))
+        d_real = ((1.0 - a) * sigmoid(l_real) - a * sigmoid(-l_real)) / m
+    return real + _mean(softplus(l_fake)), d_real, sigmoid(l_fake) / n
+
+
+def generator_minimax_loss(l_fake, check=True):
+    """L_G^mm = mean log(1 − D(G(z))) = −mean sp(l_f): the saturating loss G minimises in Eq. 1.
+
+    ∂L_G^mm/∂l_f = −σ(l_f)/n → 0 when D rejects the fakes (l_f → −∞): it saturates.
+    """
+    if check:
+        check_logits("l_fake", l_fake)
+    return -_mean(softplus(l_fake)), -sigmoid(l_fake) / l_fake.shape[0]
+
+
+def generator_nonsaturating_loss(l_fake, check=True):
+    """L_G^ns = −mean log D(G(z)) = mean sp(−l_f): the paper's practical generator loss (Sec. 3).
+
+    ∂L_G^ns/∂l_f = (σ(l_f) − 1)/n = −σ(−l_f)/n → −1/n when D rejects the fakes: no saturation.
+    """
+    if check:
+        check_logits("l_fake", l_fake)
+    return _mean(softplus(-l_fake)), -sigmoid(-l_fake) / l_fake.shape[0]
+
+
+def total_loss(l_real, l_fake, check=True):
+    """The article's total loss L_D + L_G^ns, both terms on the same generated batch.
+
+    = mean sp(−l_r) + mean sp(l_f) + mean sp(−l_f); both terms are minimised and lie in
+    [0, ∞), which is why the article adds L_G^ns and not L_G^mm (range (−∞, 0]).
+    ∂/∂l_r = −σ(−l_r)/m,   ∂/∂l_f = (2σ(l_f) − 1)/n = (σ(l_f) − σ(−l_f))/n.
+    """
+    if check:
+        _check_pair(l_real, l_fake)
+    m, n = l_real.shape[0], l_fake.shape[0]
+    value = _mean(softplus(-l_real)) + _mean(softplus(l_fake)) + _mean(softplus(-l_fake))
+    return value, -sigmoid(-l_real) / m, (sigmoid(l_fake) - sigmoid(-l_fake)) / n
+
+
+# --------------------------------------------------------------------------------------
+# Common extensions
+# --------------------------------------------------------------------------------------
+def least_squares_d_loss(l_real, l_fake, a=0.0, b=1.0, check=True):
+    """LSGAN discriminator (Mao et al. 2017, arXiv 1611.04076), on the raw output l:
+
+    L_D = mean ½(l_r − b)² + mean ½(l_f − a)²;   ∂/∂l_r = (l_r − b)/m,  ∂/∂l_f = (l_f − a)/n.
+    Defaults a = 0, b = 1 (the 0-1 coding; a = −1, b = 1 is the other common choice).
+    """
+    if check:
+        _check_pair(l_real, l_fake)
+    m, n = l_real.shape[0], l_fake.shape[0]
+    r, f = l_real - b, l_fake - a
+    return 0.5 * _mean(r * r) + 0.5 * _mean(f * f), r / m, f / n
+
+
+def least_squares_g_loss(l_fake, c=1.0, check=True):
+    """LSGAN generator: L_G = mean ½(l_f − c)²;   ∂/∂l_f = (l_f − c)/n."""
+    if check:
+        check_logits("l_fake", l_fake)
+    f = l_fake - c
+    return 0.5 * _mean(f * f), f / l_fake.shape[0]
+
+
+def hinge_d_loss(l_real, l_fake, check=True):
+    """Hinge discriminator (Lim & Ye 2017; Miyato et al. 2018):
+
+    L_D = mean relu(1 − l_r) + mean relu(1 + l_f);
+    ∂/∂l_r = −[l_r < 1]/m,   ∂/∂l_f = [l_f > −1]/n   (the kinks at l = ±1 take 0).
+    """
+    if check:
+        _check_pair(l_real, l_fake)
+    xp = _xp(l_real)
+    m, n = l_real.shape[0], l_fake.shape[0]
+    value = _mean(xp.maximum(1.0 - l_real, 0.0)) + _mean(xp.maximum(1.0 + l_fake, 0.0))
+    d_real = -xp.astype(l_real < 1.0, l_real.dtype) / m
+    d_fake = xp.astype(l_fake > -1.0, l_fake.dtype) / n
+    return value, d_real, d_fake
+
+
+def hinge_g_loss(l_fake, check=True):
+    """Hinge generator: L_G = −mean l_f;   ∂/∂l_f = −1/n."""
+    return wasserstein_g_loss(l_fake, check)
+
+
+def wasserstein_d_loss(l_real, l_fake, check=True):
+    """Wasserstein critic (Arjovsky et al. 2017, arXiv 1701.07875), l = critic output:
+
+    L_D = mean l_f − mean l_r;   ∂/∂l_r = −1/m,  ∂/∂l_f = 1/n.
+    Only meaningful with a Lipschitz critic: train with weight clipping (c = 0.01).
+    """
+    if check:
+        _check_pair(l_real, l_fake)
+    xp = _xp(l_real)
+    m, n = l_real.shape[0], l_fake.shape[0]
+    value = _mean(l_fake) - _mean(l_real)
+    return value, xp.full_like(l_real, -1.0 / m), xp.full_like(l_fake, 1.0 / n)
+
+
+def wasserstein_g_loss(l_fake, check=True):
+    """Wasserstein generator: L_G = −mean l_f;   ∂/∂l_f = −1/n."""
+    if check:
+        check_logits("l_fake", l_fake)
+    xp = _xp(l_fake)
+    return -_mean(l_fake), xp.full_like(l_fake, -1.0 / l_fake.shape[0])
+
+
+# --------------------------------------------------------------------------------------
+# Registries: the loss pairs a training run can choose by name
+# --------------------------------------------------------------------------------------
+DISCRIMINATOR_LOSSES = {
+    "bce": discriminator_loss,
+    "least_squares": least_squares_d_loss,
+    "hinge": hinge_d_loss,
+    "wasserstein": wasserstein_d_loss,
+}
+
+GENERATOR_LOSSES = {
+    "minimax": generator_minimax_loss,
+    "nonsaturating": generator_nonsaturating_loss,
+    "least_squares": least_squares_g_loss,
+    "hinge": hinge_g_loss,
+    "wasserstein": wasserstein_g_loss,
+}
+
+# generator loss -> the discriminator loss it is played against
+PAIRED_D_LOSS = {
+    "minimax": "bce",
+    "nonsaturating": "bce",
+    "least_squares": "least_squares",
+    "hinge": "hinge",
+    "wasserstein": "wasserstein",
+}
+
+
+def get_generator_loss(name):
+    if name not in GENERATOR_LOSSES:
+        raise ValueError(f"g_loss: expected one of {tuple(GENERATOR_LOSSES)}, got {name!r}")
+    return GENERATOR_LOSSES[name]
+
+
+def get_discriminator_loss(name):
+    if name not in DISCRIMINATOR_LOSSES:
+        raise ValueError(f"d_loss: expected one of {tuple(DISCRIMINATOR_LOSSES)}, got {name!r}")
+    return DISCRIMINATOR_LOSSES[name]

@@ -1,0 +1,208 @@
+"""Multilayer perceptrons: the generator G and the discriminator D.
+
+An :class:`MLP` is a list of layers built from a short :class:`MLPSpec`. Its backward takes
+∂L/∂out and returns ∂L/∂input together with every parameter gradient, so D's gradient can
+be passed on into G: for a generator loss L(D(G(z))),
+
+    dl = ∂L/∂logits;  dx, _ = D.backward(dl, d_cache);  _, g_grads = G.backward(dx, g_cache)
+
+The discriminator ends in one **logit** per sample, shape (N, 1); D = σ(logit) is applied
+inside the losses, never here.
+
+Parameters are addressed by name, ``"<layer index>.<param>"`` (e.g. ``"0.W"``, ``"1.gamma"``),
+so optimizers and checkpoints can find them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from .backend import Backend, Random, get_backend
+from .layers import INITS, ACTIVATIONS, BatchNorm, Dropout, Linear, Maxout, make_activation
+
+OUTPUTS = (None, "tanh", "sigmoid")
+
+
+@dataclass
+class MLPSpec:
+    """What an MLP looks like.
+
+    sizes:          (in, hidden_1, ..., hidden_L, out) layer widths.
+    activation:     hidden activation: relu | leaky_relu | tanh | sigmoid.
+    output:         output activation: None (linear; D's logits), "tanh", "sigmoid".
+    maxout_pieces:  if set, each hidden layer is Maxout with this many pieces (the paper's D).
+    dropout:        dropout probability after each hidden layer (0 = none).
+    batch_norm:     BatchNorm after each hidden affine map (PacGAN's generator).
+    init:           weight init: he | xavier | normal | uniform.
+    leaky_slope:    the slope of leaky_relu for x < 0.
+    """
+
+    sizes: tuple = (2, 128, 128, 1)
+    activation: str = "relu"
+    output: str | None = None
+    maxout_pieces: int | None = None
+    dropout: float = 0.0
+    batch_norm: bool = False
+    init: str = "he"
+    leaky_slope: float = 0.2
+
+    def __post_init__(self):
+        self.sizes = tuple(self.sizes)
+        if len(self.sizes) < 2:
+            raise ValueError(f"sizes: expected at least (in, out), got {self.sizes!r}")
+        for i, s in enumerate(self.sizes):
+            if isinstance(s, bool) or not isinstance(s, int) or s <= 0:
+                raise ValueError(f"sizes[{i}]: expected a positive integer width, got {s!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation: expected one of {tuple(ACTIVATIONS)}, got {self.activation!r}")
+        if self.output not in OUTPUTS:
+            raise ValueError(f"output: expected one of {OUTPUTS}, got {self.output!r}")
+        if self.maxout_pieces is not None and (
+            isinstance(self.maxout_pieces, bool) or not isinstance(self.maxout_pieces, int) or self.maxout_pieces < 1
+        ):
+            raise ValueError(f"maxout_pieces: expected None or a positive integer, got {self.maxout_pieces!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout: expected 0 <= dropout < 1, got {self.dropout!r}")
+        if self.init not in INITS:
+            raise ValueError(f"init: expected one of {INITS}, got {self.init!r}")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["sizes"] = list(self.sizes)
+        return d
+
+
+class MLP:
+    """A stack of layers with a forward and an explicit backward.
+
+    ``out, cache = mlp.forward(x, train=True)``: x (N, sizes[0]) → out (N, sizes[-1]).
+    ``dx, grads = mlp.backward(dout, cache)``: dout (N, sizes[-1]) → dx (N, sizes[0]) and
+    ``grads[name]`` of each parameter's shape.
+    """
+
+    def __init__(self, spec: MLPSpec, backend: Backend | str | None = None, seed: int | None = 0, rng: Random | None = None):
+        if not isinstance(spec, MLPSpec):
+            raise TypeError(f"spec: expected an MLPSpec, got {type(spec).__name__}")
+        self.spec = spec
+        self.backend = get_backend(backend)
+        self.rng = rng if rng is not None else self.backend.random(seed)
+        self.dtype = self.backend.float_dtype
+        b, r = self.backend, self.rng
+        layers = []
+        sizes = spec.sizes
+        for i in range(len(sizes) - 2):
+            if spec.maxout_pieces:
+                layers.append(Maxout(sizes[i], sizes[i + 1], spec.maxout_pieces, b, r, spec.init))
+            else:
+                layers.append(Linear(sizes[i], sizes[i + 1], b, r, spec.init))
+            if spec.batch_norm:
+                layers.append(BatchNorm(sizes[i + 1], b))
+            if not spec.maxout_pieces:
+                layers.append(make_activation(spec.activation, b, spec.leaky_slope))
+            if spec.dropout > 0:
+                layers.append(Dropout(spec.dropout, b, r))
+        # the output layer: xavier suits a linear/tanh/sigmoid output better than he
+        layers.append(Linear(sizes[-2], sizes[-1], b, r, "xavier" if spec.init == "he" else spec.init))
+        if spec.output is not None:
+            layers.append(make_activation(spec.output, b))
+        self.layers = layers
+
+    # -- parameters ------------------------------------------------------------------
+    def params(self) -> dict:
+        """name -> parameter array (the live arrays: in-place updates reach the layers)."""
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params.items()}
+
+    def buffers(self) -> dict:
+        """name -> non-trainable state (BatchNorm running statistics)."""
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.buffers.items()}
+
+    def set_param(self, name: str, value):
+        """Replace parameter ``name`` by ``value`` (same shape and dtype)."""
+        layer, key = self._locate(name, "params")
+        old = layer.params[key]
+        if tuple(value.shape) != tuple(old.shape) or value.dtype != old.dtype:
+            raise ValueError(
+                f"{name}: expected shape {tuple(old.shape)} and dtype {old.dtype}, "
+                f"got {tuple(value.shape)} and {value.dtype}"
+            )
+        layer.params[key] = value
+
+    def set_buffer(self, name: str, value):
+        layer, key = self._locate(name, "buffers")
+        old = layer.buffers[key]
+        if tuple(value.shape) != tuple(old.shape):
+            raise ValueError(f"{name}: expected shape {tuple(old.shape)}, got {tuple(value.shape)}")
+        layer.buffers[key] = value
+
+    def _locate(self, name, kind):
+        idx, _, key = name.partition(".")
+        try:
+            layer = self.layers[int(idx)]
+            getattr(layer, kind)[key]
+        except (ValueError, IndexError, KeyError):
+            raise KeyError(f"name: no {kind[:-1]} called {name!r}; have {list(getattr(self, kind)())}") from None
+        return layer, key
+
+    def num_params(self) -> int:
+        n = 0
+        for v in self.params().values():
+            k = 1
+            for s in v.shape:
+                k *= s
+            n += k
+        return n
+
+    # -- forward / backward -------------------------------------------------------------------
+    def check_input(self, x, name="x"):
+        """Raise a clear error unless x is a (N, sizes[0]) array of the model's float dtype."""
+        if not hasattr(x, "shape") or not hasattr(x, "dtype"):
+            raise TypeError(f"{name}: expected an array of shape (N, {self.spec.sizes[0]}), got {type(x).__name__}")
+        if x.dtype != self.dtype:
+            raise TypeError(f"{name}: expected dtype {self.dtype} (the model's), got {x.dtype}")
+        if len(x.shape) != 2 or x.shape[1] != self.spec.sizes[0] or x.shape[0] < 1:
+            raise ValueError(f"{name}: expected shape (N, {self.spec.sizes[0]}) with N >= 1, got {tuple(x.shape)}")
+
+    def forward(self, x, train: bool = True, check: bool = True):
+        """out, cache for input x (N, sizes[0]); ``train`` switches dropout/batch norm."""
+        if check:
+            self.check_input(x)
+        caches = []
+        for layer in self.layers:
+            x, c = layer.forward(x, train)
+            caches.append(c)
+        return x, caches
+
+    def __call__(self, x, train: bool = False):
+        """Just the output (eval mode by default)."""
+        return self.forward(x, train)[0]
+
+    def backward(self, dout, cache, need_dx: bool = True, need_grads: bool = True):
+        """dx, grads from dout = ∂L/∂out (N, sizes[-1]).
+
+        ``need_dx=False`` skips dx (None); ``need_grads=False`` skips the parameter
+        gradients ({}), for a pass that only carries a gradient through this network.
+        """
+        grads = {}
+        last = len(self.layers) - 1
+        for i in range(last, -1, -1):
+            dout, g = self.layers[i].backward(dout, cache[i], need_dx or i > 0, need_grads)
+            for k, v in g.items():
+                grads[f"{i}.{k}"] = v
+        return dout, grads
+
+    def __repr__(self):
+        return "MLP(" + ", ".join(repr(layer) for layer in self.layers) + ")"
+
+
+def generator(noise_dim=2, data_dim=2, hidden=(128, 128), activation="relu", output=None,
+              batch_norm=False, init="he", backend=None, seed=0, rng=None) -> MLP:
+    """G: noise (N, noise_dim) → samples (N, data_dim)."""
+    spec = MLPSpec((noise_dim, *hidden, data_dim), activation, output, None, 0.0, batch_norm, init)
+    return MLP(spec, backend, seed, rng)
+
+
+def discriminator(data_dim=2, hidden=(128, 128), activation="relu", maxout_pieces=None,
+                  dropout=0.0, init="he", backend=None, seed=0, rng=None) -> MLP:
+    """D: samples (N, data_dim) → logits (N, 1)."""
+    spec = MLPSpec((data_dim, *hidden, 1), activation, None, maxout_pieces, dropout, False, init)
+    return MLP(spec, backend, seed, rng)
