@@ -1,0 +1,28 @@
+"""Shared fixtures: every backend-parametrised test runs on numpy, array-api-strict (its CPU,
+its simulated GPU ``device1`` and its ``no_float64`` device) and cupy where a GPU is usable."""
+
+import pytest
+
+from minigan.backend import BackendUnavailable, get_backend
+
+BACKENDS = ["numpy", "strict", "strict:device1", "strict:no_float64", "cupy"]
+BACKENDS_F64 = [b for b in BACKENDS if b != "strict:no_float64"]
+
+
+def _make(spec, dtype):
+    try:
+        return get_backend(spec, dtype=dtype)
+    except BackendUnavailable as e:
+        pytest.skip(f"{spec}: {e}")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    """A float32 backend, one per supported array library/device."""
+    return _make(request.param, "float32")
+
+
+@pytest.fixture(params=BACKENDS_F64)
+def backend64(request):
+    """A float64 backend (gradient checks), on every device that allows float64."""
+    return _make(request.param, "float64")
