@@ -49,8 +49,9 @@ class TrainConfig:
                batch_size (m), real_target (one-sided label smoothing α; 1 = none),
                clip (D weight clipping c for wasserstein; None = off).
     Data:      dataset (gaussian | ring | grid), data_params (dict passed to the dataset).
-    Networks:  noise_dim, g_hidden, d_hidden, activation, g_batch_norm, d_maxout (pieces),
-               d_dropout, init.
+    Networks:  noise_dim, g_hidden, d_hidden, activation, g_output (None | tanh | sigmoid:
+               G's output activation; tanh for data scaled to [−1, 1]), g_batch_norm,
+               d_maxout (pieces), d_dropout, init.
     Optimizer: optimizer (sgd | adam | rmsprop), g_lr, d_lr, betas (adam), momentum (sgd).
     Run:       steps, seed, backend, dtype, log_every (steps between host syncs).
     """
@@ -67,6 +68,7 @@ class TrainConfig:
     g_hidden: tuple = (128, 128)
     d_hidden: tuple = (128, 128)
     activation: str = "relu"
+    g_output: str | None = None
     g_batch_norm: bool = False
     d_maxout: int | None = None
     d_dropout: float = 0.0
@@ -137,7 +139,7 @@ class GAN:
         self.rng = b.random(c.seed)
         self.data = make_dataset(c.dataset, b, self.rng, **c.data_params)
         dim = self.data.dim
-        self.G = MLP(MLPSpec((c.noise_dim, *c.g_hidden, dim), c.activation, None, None, 0.0, c.g_batch_norm, c.init), b, rng=self.rng)
+        self.G = MLP(MLPSpec((c.noise_dim, *c.g_hidden, dim), c.activation, c.g_output, None, 0.0, c.g_batch_norm, c.init), b, rng=self.rng)
         self.D = MLP(MLPSpec((dim, *c.d_hidden, 1), c.activation, None, c.d_maxout, c.d_dropout, False, c.init), b, rng=self.rng)
         opt_kw = {"betas": c.betas, "momentum": c.momentum}
         self.g_opt = make_optimizer(c.optimizer, c.g_lr, **opt_kw)
