@@ -1,37 +1,89 @@
-"""Toy data: samplers that draw real examples x on the backend's device.
+"""Data: samplers that draw real examples x on the backend's device.
 
-Every dataset has ``dim`` and ``sample(m) -> (m, dim)`` array in the backend's float
-dtype. Mixtures also expose ``means`` (K, dim) and ``std`` so metrics can score samples.
+Every dataset has ``name``, ``dim``, ``sample(m) -> (m, dim)`` array in the backend's float
+dtype on its device (drawn with the run's generator), ``reference(n, seed) -> (n, dim)``
+NumPy array (fresh draws from the true distribution with a separate generator, for
+metrics) and ``config()``. Mixtures also expose ``means`` (K, dim) (host NumPy) and ``std``
+so metrics can score samples. Datasets meant for a tanh generator output say so in
+``output`` ("tanh"); the others leave it None (a linear output).
+
+Names (``DATASETS``, ``make_dataset``):
+
+- ``gaussian``     1-D N(mean, std²) (default 4, 0.5): the paper's Figure 1 toy;
+- ``ring``         8 Gaussians on a circle, default radius 2, std 0.02 (the common setting);
+- ``grid``         5×5 Gaussians, means {−4, −2, 0, 2, 4}², std 0.05;
+- ``pacgan_ring``  PacGAN's ring (Lin et al. 2018, arXiv 1712.04086): radius 1, std 0.01,
+                   a finite training set of 100,000 points;
+- ``pacgan_grid``  PacGAN's grid: spacing 2, std 0.05, 100,000 training points;
+- ``digits``       scikit-learn's 8×8 handwritten digits (1,797 images, 64-D), pixel values
+                   0..16 scaled to [−1, 1] for a tanh output (``pip install "minigan[digits]"``).
+
+A finite training set (``train_size=n``): n points are drawn once (from the run's
+generator, when the dataset is made) and each minibatch takes m of them uniformly with
+replacement, ``xp.take(points, idx)``, as when training on a fixed dataset.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
 from .backend import Backend, Random
 
-DATASETS = ("gaussian", "ring", "grid")
+DATASETS = ("gaussian", "ring", "grid", "pacgan_ring", "pacgan_grid", "digits")
+
+
+def _check_m(m, name="m"):
+    if isinstance(m, bool) or not isinstance(m, int) or m <= 0:
+        raise ValueError(f"{name}: expected a positive number of samples, got {m!r}")
+
+
+def _is_real(v):
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_positive(name, v):
+    if not _is_real(v) or v <= 0:
+        raise ValueError(f"{name}: expected a positive number, got {v!r}")
 
 
 class Dataset:
+    """Base class. Subclasses implement ``_draw(m, rng)``: m samples from the distribution."""
+
     name = "dataset"
     dim: int
+    output = None  # generator output activation the data's range calls for (None: linear)
 
     def __init__(self, backend: Backend, rng: Random):
+        if not isinstance(backend, Backend):
+            raise TypeError(f"backend: expected a Backend, got {type(backend).__name__}")
+        if not isinstance(rng, Random):
+            raise TypeError(f"rng: expected a backend Random, got {type(rng).__name__}")
         self.backend, self.rng = backend, rng
 
-    def sample(self, m: int):
+    def _draw(self, m: int, rng: Random):
         raise NotImplementedError
+
+    def sample(self, m: int):
+        """m real examples, (m, dim), the backend's float dtype, on its device."""
+        _check_m(m)
+        return self._draw(m, self.rng)
+
+    def reference(self, n: int, seed: int = 0) -> np.ndarray:
+        """n fresh draws from the true distribution, as a (n, dim) NumPy array.
+
+        Uses its own generator (``seed``), so it does not change the run's random stream.
+        """
+        _check_m(n, "n")
+        return self.backend.to_numpy(self._draw(n, self.backend.random(seed)))
 
     def config(self) -> dict:
         raise NotImplementedError
 
-
-def _check_m(m):
-    if isinstance(m, bool) or not isinstance(m, int) or m <= 0:
-        raise ValueError(f"m: expected a positive number of samples, got {m!r}")
+    def __repr__(self):
+        return f"{type(self).__name__}({self.config()})"
 
 
 class Gaussian1D(Dataset):
@@ -42,14 +94,14 @@ class Gaussian1D(Dataset):
 
     def __init__(self, backend, rng, mean=4.0, std=0.5):
         super().__init__(backend, rng)
-        if not std > 0:
-            raise ValueError(f"std: expected a positive number, got {std!r}")
+        _check_positive("std", std)
+        if not _is_real(mean):
+            raise ValueError(f"mean: expected a finite number, got {mean!r}")
         self.mean, self.std = float(mean), float(std)
         self.means = np.array([[self.mean]])
 
-    def sample(self, m):
-        _check_m(m)
-        return self.rng.normal((m, 1)) * self.std + self.mean
+    def _draw(self, m, rng):
+        return rng.normal((m, 1)) * self.std + self.mean
 
     def density(self, x):
         """p_data(x) for a NumPy array x."""
@@ -60,34 +112,42 @@ class Gaussian1D(Dataset):
 
 
 class GaussianMixture2D(Dataset):
-    """An equal-weight mixture of isotropic 2-D Gaussians N(means[k], std²·I)."""
+    """An equal-weight mixture of isotropic 2-D Gaussians N(means[k], std²·I).
+
+    x = μ_k + std·ε with k ~ U{0..K−1}, ε ~ N(0, I); shape (m, 2).
+    """
 
     dim = 2
 
     def __init__(self, backend, rng, means, std, name="mixture"):
         super().__init__(backend, rng)
-        if not std > 0:
-            raise ValueError(f"std: expected a positive number, got {std!r}")
+        _check_positive("std", std)
         self.name = name
         self.means = np.asarray(means, dtype=np.float64)  # host copy, for metrics and plots
+        if self.means.ndim != 2 or self.means.shape[1] != 2 or self.means.shape[0] < 1:
+            raise ValueError(f"means: expected shape (K, 2), got {self.means.shape}")
         self.std = float(std)
-        self._means = backend.asarray(self.means.astype(np.float32 if backend.float_dtype == backend.xp.float32 else np.float64))
+        self._means = backend.asarray(self.means, dtype=backend.float_dtype)
 
-    def sample(self, m):
-        _check_m(m)
-        k = self.rng.integers(self.means.shape[0], (m,))
-        return self.backend.xp.take(self._means, k, axis=0) + self.rng.normal((m, 2)) * self.std
+    def _draw(self, m, rng):
+        k = rng.integers(self.means.shape[0], (m,))
+        return self.backend.xp.take(self._means, k, axis=0) + rng.normal((m, 2)) * self.std
+
+    def config(self):
+        return {"name": self.name, "means": self.means.tolist(), "std": self.std}
 
 
 class Ring(GaussianMixture2D):
     """``modes`` Gaussians on a circle: means r·(cos 2πi/K, sin 2πi/K), std ``std``.
 
-    Defaults radius 2, std 0.02 (the common setting); preset ``pacgan``: radius 1, std 0.01.
+    Defaults radius 2, std 0.02 (the common setting); PacGAN's (``pacgan_ring``): radius 1,
+    std 0.01.
     """
 
     def __init__(self, backend, rng, modes=8, radius=2.0, std=0.02):
         if isinstance(modes, bool) or not isinstance(modes, int) or modes < 1:
             raise ValueError(f"modes: expected a positive integer, got {modes!r}")
+        _check_positive("radius", radius)
         a = 2 * math.pi * np.arange(modes) / modes
         super().__init__(backend, rng, radius * np.stack([np.cos(a), np.sin(a)], axis=1), std, "ring")
         self.modes, self.radius = modes, float(radius)
@@ -105,6 +165,7 @@ class Grid(GaussianMixture2D):
     def __init__(self, backend, rng, side=5, spacing=2.0, std=0.05):
         if isinstance(side, bool) or not isinstance(side, int) or side < 1:
             raise ValueError(f"side: expected a positive integer, got {side!r}")
+        _check_positive("spacing", spacing)
         c = (np.arange(side) - (side - 1) / 2) * spacing
         means = np.array([[a, b] for a in c for b in c])
         super().__init__(backend, rng, means, std, "grid")
@@ -114,20 +175,108 @@ class Grid(GaussianMixture2D):
         return {"name": "grid", "side": self.side, "spacing": self.spacing, "std": self.std}
 
 
+class Digits(Dataset):
+    """scikit-learn's 8×8 handwritten digits (UCI optdigits test set: 1,797 images), 64-D.
+
+    Pixel values v ∈ {0..16} become x = v/8 − 1 ∈ [−1, 1], the range of a tanh output
+    (``output = "tanh"``). ``sample(m)`` takes m images uniformly with replacement.
+    ``digit``: keep only images of this class (0..9), or None for all.
+    """
+
+    name = "digits"
+    dim = 64
+    output = "tanh"
+
+    def __init__(self, backend, rng, digit=None):
+        super().__init__(backend, rng)
+        if digit is not None and (isinstance(digit, bool) or not isinstance(digit, int) or not 0 <= digit <= 9):
+            raise ValueError(f"digit: expected None or an integer 0..9, got {digit!r}")
+        images, labels = load_digits()
+        if digit is not None:
+            images = images[labels == digit]
+        self.digit = digit
+        self.images = images  # host (N, 64) float64 in [-1, 1]
+        self._images = backend.asarray(images, dtype=backend.float_dtype)
+
+    def _draw(self, m, rng):
+        idx = rng.integers(self.images.shape[0], (m,))
+        return self.backend.xp.take(self._images, idx, axis=0)
+
+    def config(self):
+        return {"name": "digits", "digit": self.digit}
+
+
+def load_digits():
+    """(images (1797, 64) in [−1, 1], labels (1797,)) from scikit-learn, as float64/int."""
+    try:
+        from sklearn.datasets import load_digits as _load
+    except ImportError:
+        raise ImportError(
+            'dataset "digits" needs scikit-learn, which is not installed: pip install "minigan[digits]"'
+        ) from None
+    d = _load()
+    return np.asarray(d.data, dtype=np.float64) / 8.0 - 1.0, np.asarray(d.target)
+
+
+class FiniteDataset(Dataset):
+    """A fixed training set of n points drawn once from ``base``; minibatches resample it.
+
+    points: (n, dim), drawn with the run's generator when made; ``sample(m)`` =
+    ``xp.take(points, idx)``, idx ~ U{0..n−1}^m (with replacement). ``reference`` still
+    draws from the true distribution. PacGAN trains on 100,000 points (Lin et al. 2018).
+    """
+
+    def __init__(self, base: Dataset, n: int):
+        super().__init__(base.backend, base.rng)
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"train_size: expected None or a positive integer, got {n!r}")
+        self.base, self.n = base, n
+        self.name, self.dim, self.output = base.name, base.dim, base.output
+        for attr in ("means", "std"):
+            if hasattr(base, attr):
+                setattr(self, attr, getattr(base, attr))
+        self.points = base._draw(n, base.rng)
+
+    def _draw(self, m, rng):
+        return self.base._draw(m, rng)
+
+    def sample(self, m):
+        _check_m(m)
+        idx = self.rng.integers(self.n, (m,))
+        return self.backend.xp.take(self.points, idx, axis=0)
+
+    def config(self):
+        return {**self.base.config(), "train_size": self.n}
+
+
+# name -> (dataset class, default parameters); presets after the paper they come from.
 PRESETS = {
-    "ring": {},
-    "grid": {},
-    "gaussian": {},
-    "pacgan": {"ring": {"radius": 1.0, "std": 0.01}, "grid": {"spacing": 2.0, "std": 0.05}},
+    "gaussian": (Gaussian1D, {}),
+    "ring": (Ring, {}),
+    "grid": (Grid, {}),
+    "pacgan_ring": (Ring, {"modes": 8, "radius": 1.0, "std": 0.01, "train_size": 100_000}),
+    "pacgan_grid": (Grid, {"side": 5, "spacing": 2.0, "std": 0.05, "train_size": 100_000}),
+    "digits": (Digits, {}),
 }
 
 
 def make_dataset(name: str, backend: Backend, rng: Random, **params) -> Dataset:
-    """A dataset by name: gaussian (mean, std), ring (modes, radius, std), grid (side, spacing, std)."""
-    if name == "gaussian":
-        return Gaussian1D(backend, rng, **params)
-    if name == "ring":
-        return Ring(backend, rng, **params)
-    if name == "grid":
-        return Grid(backend, rng, **params)
-    raise ValueError(f"dataset: expected one of {DATASETS}, got {name!r}")
+    """A dataset by name (see ``DATASETS``); ``params`` override the preset's values.
+
+    gaussian (mean, std), ring (modes, radius, std), grid (side, spacing, std),
+    digits (digit); every one also takes ``train_size`` (None: a fresh draw each batch).
+    """
+    if name not in PRESETS:
+        raise ValueError(f"dataset: expected one of {DATASETS}, got {name!r}")
+    cls, defaults = PRESETS[name]
+    params = {**defaults, **params}
+    train_size = params.pop("train_size", None)
+    try:
+        data = cls(backend, rng, **params)
+    except TypeError as e:
+        if "unexpected keyword" in str(e):
+            raise ValueError(f"data_params: {name!r} does not take {e}".replace("__init__() got an ", "")) from None
+        raise
+    if name.startswith("pacgan_"):
+        data.name = name
+    return data if train_size is None else FiniteDataset(data, train_size)

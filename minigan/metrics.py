@@ -1,0 +1,231 @@
+"""How good are the generated samples? Host-side metrics on NumPy arrays.
+
+Mixtures of Gaussians (the 2-D ring and grid), after PacGAN (Lin et al. 2018,
+arXiv 1712.04086, Sec. 5.1; their code ``fjxmlzn/PacGAN``, ``MetricLogger``):
+
+- each sample x is assigned to its nearest mode k* = argmin_k d_k(x), where
+  d_k(x) = ‖x − μ_k‖ / σ_k is the per-mode Mahalanobis distance of an isotropic
+  Gaussian N(μ_k, σ_k² I);
+- x is **high quality** when d_k*(x) < 3 (within three standard deviations);
+- mode k is **covered** when at least one high-quality sample is assigned to it;
+- **kl** is the reverse KL divergence KL(p̂ ‖ u) = Σ_k p̂_k log(K p̂_k) of the histogram
+  p̂ of high-quality samples over the K modes (p̂_k = counts_k / Σ counts) to the uniform
+  distribution u_k = 1/K of the true mixture (0 log 0 = 0). "Reverse": the generated
+  distribution comes first, so missing modes cost log(K / covered) rather than ∞.
+  It is 0 for a perfectly balanced histogram and log K when every high-quality sample
+  sits on one mode; NaN when there is no high-quality sample at all.
+  PacGAN's table reports this for 2,500 samples ("reverse KL").
+
+1-D data (the paper's Figure 1 toy): the Jensen–Shannon divergence of two histograms on
+shared bins, and the Wasserstein-1 distance of the two empirical distributions.
+
+Any dimension (e.g. the 64-D digits): a sliced Wasserstein-1 distance, the mean W1 of
+the samples projected on random unit directions.
+
+``evaluate(gan)`` picks the right ones for the dataset a GAN trains on.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+HIGH_QUALITY_STDS = 3.0  # PacGAN: "within three standard deviations"
+
+
+def _as_samples(x, name, dim=None):
+    """x as a float64 (N, dim) NumPy array, or a ValueError naming ``name``."""
+    try:
+        a = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: expected a numeric array, got {type(x).__name__}") from None
+    if a.ndim == 1 and dim in (None, 1):
+        a = a[:, None]
+    if a.ndim != 2 or a.shape[0] < 1 or (dim is not None and a.shape[1] != dim):
+        want = f"(N, {dim})" if dim is not None else "(N, dim)"
+        raise ValueError(f"{name}: expected shape {want} with N >= 1, got {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name}: expected finite values, found NaN or inf")
+    return a
+
+
+# --------------------------------------------------------------------------------------
+# Mixtures (PacGAN)
+# --------------------------------------------------------------------------------------
+def assign_modes(samples, means, std, chunk: int = 8192):
+    """Nearest mode and its Mahalanobis distance for each sample.
+
+    samples: (N, d); means: (K, d); std: a scalar σ or (K,) per-mode σ_k.
+    Returns ``(k, dist)``: k (N,) int indices of argmin_k ‖x − μ_k‖/σ_k, and dist (N,)
+    that minimal distance in units of σ.
+    """
+    means = _as_samples(means, "means")
+    x = _as_samples(samples, "samples", means.shape[1])
+    s = np.asarray(std, dtype=np.float64)
+    if s.ndim == 0:
+        s = np.full(means.shape[0], float(s))
+    if s.shape != (means.shape[0],) or not np.all(s > 0):
+        raise ValueError(f"std: expected a positive scalar or {means.shape[0]} positive values, got {std!r}")
+    ks, ds = [], []
+    for i in range(0, x.shape[0], chunk):
+        diff = x[i:i + chunk, None, :] - means[None, :, :]  # (n, K, d)
+        d = np.sqrt(np.sum(diff * diff, axis=2)) / s  # (n, K)
+        k = np.argmin(d, axis=1)
+        ks.append(k)
+        ds.append(d[np.arange(k.shape[0]), k])
+    return np.concatenate(ks), np.concatenate(ds)
+
+
+def reverse_kl_to_uniform(counts) -> float:
+    """KL(p̂ ‖ u) = Σ_k p̂_k log(K p̂_k), p̂ = counts / Σ counts, u = 1/K (nats; 0 log 0 = 0).
+
+    NaN when all counts are 0 (no histogram to compare).
+    """
+    c = np.asarray(counts, dtype=np.float64)
+    if c.ndim != 1 or c.shape[0] < 1 or np.any(c < 0):
+        raise ValueError(f"counts: expected a 1-D array of non-negative counts, got {counts!r}")
+    total = c.sum()
+    if total == 0:
+        return float("nan")
+    p = c[c > 0] / total
+    return float(np.sum(p * np.log(p * c.shape[0])))
+
+
+def mixture_metrics(samples, means, std, threshold: float = HIGH_QUALITY_STDS) -> dict:
+    """PacGAN's metrics for samples of a mixture of isotropic Gaussians N(μ_k, σ_k² I).
+
+    samples: (N, d) NumPy array; means: (K, d); std: σ (scalar) or (K,).
+
+    Returns a dict:
+      modes_covered: number of modes with >= 1 high-quality sample (int, 0..K);
+      modes:         K;
+      high_quality:  fraction of samples within ``threshold``·σ of their nearest mode (0..1);
+      kl:            KL(p̂ ‖ uniform) of the high-quality histogram (see module docstring);
+      counts:        (K,) int array, high-quality samples per mode.
+    """
+    if not threshold > 0:
+        raise ValueError(f"threshold: expected a positive number of standard deviations, got {threshold!r}")
+    k, dist = assign_modes(samples, means, std)
+    K = np.asarray(means).shape[0]
+    good = dist < threshold
+    counts = np.bincount(k[good], minlength=K)
+    return {
+        "modes_covered": int(np.count_nonzero(counts)),
+        "modes": int(K),
+        "high_quality": float(good.mean()),
+        "kl": reverse_kl_to_uniform(counts),
+        "counts": counts,
+    }
+
+
+# --------------------------------------------------------------------------------------
+# 1-D distances
+# --------------------------------------------------------------------------------------
+def _as_1d(x, name):
+    return _as_samples(x, name, 1)[:, 0]
+
+
+def js_divergence_1d(real, fake, bins: int = 50, range: tuple | None = None) -> float:
+    """Jensen–Shannon divergence of the histograms of two 1-D samples (nats, in [0, log 2]).
+
+    JS(p, q) = ½ KL(p ‖ m) + ½ KL(q ‖ m), m = (p + q)/2, with p, q the normalised counts
+    on ``bins`` equal bins over ``range`` (default: the span of both samples together).
+    This is the divergence of Goodfellow et al. 2014, Theorem 1, on a histogram.
+    """
+    a, b = _as_1d(real, "real"), _as_1d(fake, "fake")
+    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
+        raise ValueError(f"bins: expected a positive integer, got {bins!r}")
+    if range is None:
+        lo, hi = min(a.min(), b.min()), max(a.max(), b.max())
+        if hi <= lo:
+            hi = lo + 1.0
+        range = (lo, hi)
+    p = np.histogram(a, bins=bins, range=range)[0].astype(np.float64)
+    q = np.histogram(b, bins=bins, range=range)[0].astype(np.float64)
+    if p.sum() == 0 or q.sum() == 0:
+        raise ValueError(f"range: {range!r} holds none of the {'real' if p.sum() == 0 else 'fake'} samples")
+    p, q = p / p.sum(), q / q.sum()
+    m = 0.5 * (p + q)
+
+    def kl(u, v):
+        nz = u > 0
+        return float(np.sum(u[nz] * np.log(u[nz] / v[nz])))
+
+    return 0.5 * kl(p, m) + 0.5 * kl(q, m)
+
+
+def wasserstein1_1d(real, fake) -> float:
+    """W1 distance of two 1-D empirical distributions: ∫ |F_real(t) − F_fake(t)| dt.
+
+    Exact for the empirical CDFs (samples may differ in number); for equal sizes it equals
+    mean |sort(real) − sort(fake)|.
+    """
+    a, b = np.sort(_as_1d(real, "real")), np.sort(_as_1d(fake, "fake"))
+    t = np.sort(np.concatenate([a, b]))
+    dt = np.diff(t)
+    Fa = np.searchsorted(a, t[:-1], side="right") / a.shape[0]
+    Fb = np.searchsorted(b, t[:-1], side="right") / b.shape[0]
+    return float(np.sum(np.abs(Fa - Fb) * dt))
+
+
+def sliced_wasserstein1(real, fake, projections: int = 64, seed: int = 0) -> float:
+    """Sliced W1: the mean over ``projections`` random unit directions θ of W1(θ·real, θ·fake).
+
+    real: (N, d), fake: (M, d). Any dimension (used for the 64-D digits).
+    """
+    a = _as_samples(real, "real")
+    b = _as_samples(fake, "fake", a.shape[1])
+    if isinstance(projections, bool) or not isinstance(projections, int) or projections < 1:
+        raise ValueError(f"projections: expected a positive integer, got {projections!r}")
+    theta = np.random.default_rng(seed).standard_normal((a.shape[1], projections))
+    theta /= np.linalg.norm(theta, axis=0, keepdims=True)
+    pa, pb = a @ theta, b @ theta
+    return float(np.mean([wasserstein1_1d(pa[:, j], pb[:, j]) for j in np.arange(projections)]))
+
+
+def distance_metrics_1d(real, fake, bins: int = 50) -> dict:
+    """{"js": js_divergence_1d, "w1": wasserstein1_1d} for 1-D samples."""
+    return {"js": js_divergence_1d(real, fake, bins), "w1": wasserstein1_1d(real, fake)}
+
+
+# --------------------------------------------------------------------------------------
+# A GAN's metrics
+# --------------------------------------------------------------------------------------
+def evaluate(gan, n: int = 2500, seed: int = 12345) -> dict:
+    """The metrics that fit the GAN's dataset, on n generated samples (PacGAN: 2,500).
+
+    - 2-D mixtures (ring, grid and their presets): ``mixture_metrics``;
+    - 1-D: ``distance_metrics_1d`` against n fresh draws from the true distribution;
+    - otherwise (digits): ``{"sliced_w1": ...}`` against n draws from the data.
+
+    Draws use generators seeded from ``seed``, never ``gan.rng``: evaluating does not change
+    the course of training. The result also holds ``n`` and ``step``.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+        raise ValueError(f"n: expected an integer >= 2, got {n!r}")
+    data = gan.data
+    fake = gan.sample(n, seed=seed)
+    if not np.all(np.isfinite(fake)):
+        raise ValueError("samples: the generator produced NaN or inf")
+    if data.dim == 2 and getattr(data, "means", None) is not None:
+        out = mixture_metrics(fake, data.means, data.std)
+    else:
+        real = data.reference(n, seed=seed + 1)
+        if data.dim == 1:
+            out = distance_metrics_1d(real, fake)
+        else:
+            out = {"sliced_w1": sliced_wasserstein1(real, fake, seed=seed)}
+    out["n"] = n
+    out["step"] = int(gan.step)
+    return out
+
+
+def format_metrics(m: dict) -> str:
+    """A one-line summary, e.g. ``modes 8/8, high quality 97.1 %, KL 0.012``."""
+    if "modes_covered" in m:
+        kl = "nan" if math.isnan(m["kl"]) else f"{m['kl']:.3f}"
+        return f"modes {m['modes_covered']}/{m['modes']}, high quality {100 * m['high_quality']:.1f} %, KL {kl}"
+    if "js" in m:
+        return f"JS {m['js']:.4f} nats, W1 {m['w1']:.4f}"
+    return f"sliced W1 {m['sliced_w1']:.4f}"
