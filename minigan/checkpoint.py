@@ -1,0 +1,276 @@
+"""Checkpoints: the whole state of a training run in one ``.npz`` file.
+
+``save(gan, path)`` writes, as plain arrays (no pickles):
+
+===========================  ===============================================================
+key                          content
+===========================  ===============================================================
+``format``, ``version``      ``"minigan-checkpoint"``, the format version (``FORMAT_VERSION``)
+``config``                   the ``TrainConfig`` as JSON (a NumPy unicode string)
+``backend``                  the backend the file was written from (information only)
+``step``                     steps taken so far
+``rng``                      the random generator's state (``Random.state()``, JSON)
+``history``                  (step, len(HISTORY)) float64; ``history_columns`` (JSON)
+``G/param/<name>``           the generator's parameters (``MLP.params()`` names, e.g. ``0.W``)
+``G/buffer/<name>``          its buffers (batch-norm running statistics)
+``D/param/…``, ``D/buffer/…``  the same for the discriminator
+``g_opt/config``, ``g_opt/t``  the generator's optimizer: hyper-parameters (JSON), step count
+``g_opt/<slot>/<name>``      its state arrays (Adam's m and v, SGD's velocity v, ...)
+``d_opt/…``                  the same for the discriminator's optimizer
+``manifest``                 JSON {key: [shape, dtype]} of every other entry
+===========================  ===============================================================
+
+The file is written to a temporary file in the same folder and renamed over ``path``
+(``os.replace``), so a crash mid-write never leaves a half-written checkpoint: the
+previous one stays intact. ``load`` reads it with ``allow_pickle=False`` and checks it
+(format, version, manifest, every shape and dtype against the networks the config
+builds); anything wrong is a ``ValueError`` naming the file and the problem.
+
+Resuming is exact: ``load(save(gan))`` continues with the same numbers as the run that
+was never interrupted (same backend). A file written on one backend loads on another
+(``load(path, backend="strict:device1")``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+import numpy as np
+
+from .backend import get_backend
+from .optim import from_config as optimizer_from_config
+from .training import GAN, HISTORY, TrainConfig
+
+FORMAT = "minigan-checkpoint"
+FORMAT_VERSION = 1
+
+
+def _str(s: str) -> np.ndarray:
+    """A string as a 0-d NumPy unicode array (loads without pickles)."""
+    return np.array(s, dtype=np.str_)
+
+
+def _state_arrays(gan) -> dict:
+    """Every entry of the checkpoint except the manifest, as NumPy arrays."""
+    b = gan.backend
+    out = {
+        "format": _str(FORMAT),
+        "version": np.array(FORMAT_VERSION, dtype=np.int64),
+        "config": _str(json.dumps(gan.config.to_dict())),
+        "backend": _str(b.spec),
+        "step": np.array(gan.step, dtype=np.int64),
+        "rng": _str(gan.rng.state()),
+        "history": np.asarray(gan.history, dtype=np.float64).reshape(-1, len(HISTORY)),
+        "history_columns": _str(json.dumps(list(HISTORY))),
+    }
+    for net_name, net in (("G", gan.G), ("D", gan.D)):
+        for name, p in net.params().items():
+            out[f"{net_name}/param/{name}"] = b.to_numpy(p)
+        for name, v in net.buffers().items():
+            out[f"{net_name}/buffer/{name}"] = b.to_numpy(v)
+    for opt_name, opt in (("g_opt", gan.g_opt), ("d_opt", gan.d_opt)):
+        out[f"{opt_name}/config"] = _str(json.dumps(opt.config()))
+        for key, a in opt.state_dict().items():
+            out[f"{opt_name}/{key}"] = np.array(a, dtype=np.int64) if key == "t" else b.to_numpy(a)
+    return out
+
+
+def _describe(a: np.ndarray) -> list:
+    return [list(a.shape), "str" if a.dtype.kind == "U" else a.dtype.name]
+
+
+def save(gan, path) -> str:
+    """Write the whole state of ``gan`` to ``path`` (a ``.npz`` file), atomically.
+
+    Pending history rows are flushed first (this may raise ``DivergenceError``, in which
+    case nothing is written). Returns the path.
+    """
+    if not isinstance(gan, GAN):
+        raise TypeError(f"gan: expected a GAN, got {type(gan).__name__}")
+    path = os.fspath(path)
+    gan.flush()
+    arrays = _state_arrays(gan)
+    for key, a in arrays.items():
+        if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+            raise ValueError(f"gan: {key} contains NaN or inf; not saving a diverged state to {path}")
+    arrays["manifest"] = _str(json.dumps({k: _describe(a) for k, a in arrays.items()}))
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path
+
+
+# --------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------
+class _Reader:
+    """The arrays of a checkpoint file, with errors that name the file."""
+
+    def __init__(self, path):
+        self.path = path
+        try:
+            z = np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            raise
+        except Exception as e:  # noqa: BLE001 - truncated zip, pickles, text: all "unreadable"
+            raise self.error(f"not a readable .npz file ({type(e).__name__}: {e})") from None
+        if not isinstance(z, np.lib.npyio.NpzFile):
+            raise self.error("a single .npy array, not an .npz archive")
+        try:
+            with z:
+                self.arrays = {k: z[k] for k in z.files}
+        except Exception as e:  # noqa: BLE001 - a damaged member (bad CRC, cut short, pickled)
+            raise self.error(f"not a readable .npz file ({type(e).__name__}: {e})") from None
+
+    def error(self, problem: str) -> ValueError:
+        return ValueError(f"checkpoint {self.path}: {problem}")
+
+    def get(self, key):
+        if key not in self.arrays:
+            raise self.error(f"missing entry {key!r}")
+        return self.arrays[key]
+
+    def string(self, key) -> str:
+        a = self.get(key)
+        if a.dtype.kind != "U" or a.shape != ():
+            raise self.error(f"entry {key!r}: expected a string, got dtype {a.dtype} and shape {a.shape}")
+        return str(a)
+
+    def json(self, key):
+        try:
+            return json.loads(self.string(key))
+        except json.JSONDecodeError as e:
+            raise self.error(f"entry {key!r}: not valid JSON ({e})") from None
+
+    def integer(self, key) -> int:
+        a = self.get(key)
+        if a.shape != () or a.dtype.kind not in "iu":
+            raise self.error(f"entry {key!r}: expected an integer scalar, got dtype {a.dtype} and shape {a.shape}")
+        return int(a)
+
+
+def _check_manifest(r: _Reader):
+    manifest = r.json("manifest")
+    if not isinstance(manifest, dict):
+        raise r.error("entry 'manifest': expected a JSON object")
+    present = set(r.arrays) - {"manifest"}
+    missing = sorted(set(manifest) - present)
+    extra = sorted(present - set(manifest))
+    if missing:
+        raise r.error(f"missing entr{'y' if len(missing) == 1 else 'ies'} {', '.join(map(repr, missing))}")
+    if extra:
+        raise r.error(f"unexpected entr{'y' if len(extra) == 1 else 'ies'} {', '.join(map(repr, extra))}")
+    for key, want in manifest.items():
+        got = _describe(r.arrays[key])
+        if got != list(want):
+            raise r.error(f"entry {key!r}: expected shape {tuple(want[0])} and dtype {want[1]}, "
+                          f"got shape {tuple(got[0])} and dtype {got[1]}")
+
+
+def _load_net(r: _Reader, prefix: str, net, backend, dtype_name: str):
+    """Set every parameter and buffer of ``net`` from ``<prefix>/param|buffer/<name>``."""
+    for kind, live, setter in (("param", net.params(), net.set_param), ("buffer", net.buffers(), net.set_buffer)):
+        keys = {k for k in r.arrays if k.startswith(f"{prefix}/{kind}/")}
+        want = {f"{prefix}/{kind}/{name}" for name in live}
+        if keys != want:
+            diff = sorted(want - keys) or sorted(keys - want)
+            raise r.error(f"{prefix} {kind}s do not match the network the config builds "
+                          f"({'missing' if want - keys else 'unexpected'}: {', '.join(diff)})")
+        for name, cur in live.items():
+            a = r.arrays[f"{prefix}/{kind}/{name}"]
+            _check_array(r, f"{prefix}/{kind}/{name}", a, tuple(cur.shape), dtype_name)
+            setter(name, backend.asarray(a, dtype=backend.float_dtype))
+
+
+def _check_array(r, key, a, shape, dtype_name):
+    if tuple(a.shape) != shape:
+        raise r.error(f"entry {key!r}: expected shape {shape}, got {tuple(a.shape)}")
+    if a.dtype.name != dtype_name:
+        raise r.error(f"entry {key!r}: expected dtype {dtype_name}, got {a.dtype.name}")
+    if not np.all(np.isfinite(a)):
+        raise r.error(f"entry {key!r}: contains NaN or inf")
+
+
+def _load_optimizer(r: _Reader, prefix: str, params: dict, backend, dtype_name: str):
+    cfg = r.json(f"{prefix}/config")
+    try:
+        opt = optimizer_from_config(cfg)
+    except (ValueError, TypeError, KeyError, AttributeError) as e:
+        raise r.error(f"entry '{prefix}/config': not an optimizer configuration ({e})") from None
+    state = {"t": r.integer(f"{prefix}/t")}
+    if state["t"] < 0:
+        raise r.error(f"entry '{prefix}/t': expected a non-negative step count, got {state['t']}")
+    for key in r.arrays:
+        if not key.startswith(prefix + "/") or key in (f"{prefix}/config", f"{prefix}/t"):
+            continue
+        slot, _, name = key[len(prefix) + 1:].partition("/")
+        if name not in params:
+            raise r.error(f"entry {key!r}: no parameter called {name!r} in the network")
+        _check_array(r, key, r.arrays[key], tuple(params[name].shape), dtype_name)
+        state[f"{slot}/{name}"] = r.arrays[key]
+    opt.load_state_dict(state, backend)
+    return opt
+
+
+def load(path, backend=None) -> GAN:
+    """The GAN saved in ``path``, ready to train on; ``backend`` (a name or Backend)
+    overrides the one in its config (default: the one it was trained on).
+
+    Raises ValueError, naming the file and the problem, for a truncated, foreign or
+    tampered file; FileNotFoundError if there is none.
+    """
+    path = os.fspath(path)
+    r = _Reader(path)
+    if "format" not in r.arrays or r.string("format") != FORMAT:
+        raise r.error(f"not a minigan checkpoint (no 'format' entry saying {FORMAT!r})")
+    version = r.integer("version")
+    if version > FORMAT_VERSION:
+        raise r.error(f"format version {version} is newer than this minigan reads ({FORMAT_VERSION}): upgrade minigan")
+    if version < 1:
+        raise r.error(f"format version {version} is not a valid version")
+    _check_manifest(r)
+
+    cfg = r.json("config")
+    if not isinstance(cfg, dict):
+        raise r.error("entry 'config': expected a JSON object")
+    if backend is not None:
+        cfg["backend"] = get_backend(backend).spec
+    try:
+        config = TrainConfig.from_dict(cfg)
+    except (ValueError, TypeError) as e:
+        raise r.error(f"entry 'config': not a valid TrainConfig ({e})") from None
+    gan = GAN(config)
+    b = gan.backend
+    dtype_name = config.dtype
+
+    _load_net(r, "G", gan.G, b, dtype_name)
+    _load_net(r, "D", gan.D, b, dtype_name)
+    gan.g_opt = _load_optimizer(r, "g_opt", gan.G.params(), b, dtype_name)
+    gan.d_opt = _load_optimizer(r, "d_opt", gan.D.params(), b, dtype_name)
+
+    step = r.integer("step")
+    history = r.get("history")
+    if r.json("history_columns") != list(HISTORY):
+        raise r.error(f"entry 'history_columns': expected {list(HISTORY)}")
+    if history.dtype != np.float64 or history.shape != (step, len(HISTORY)):
+        raise r.error(f"entry 'history': expected float64 of shape ({step}, {len(HISTORY)}), "
+                      f"got {history.dtype} of shape {history.shape}")
+    try:
+        gan.rng.set_state(r.string("rng"))
+    except ValueError as e:
+        raise r.error(f"entry 'rng': {e}") from None
+    gan.step = step
+    gan.history = history.tolist()
+    gan._pending = []
+    return gan
