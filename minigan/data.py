@@ -25,6 +25,7 @@ replacement, ``xp.take(points, idx)``, as when training on a fixed dataset.
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 
@@ -271,12 +272,12 @@ def make_dataset(name: str, backend: Backend, rng: Random, **params) -> Dataset:
     cls, defaults = PRESETS[name]
     params = {**defaults, **params}
     train_size = params.pop("train_size", None)
-    try:
-        data = cls(backend, rng, **params)
-    except TypeError as e:
-        if "unexpected keyword" in str(e):
-            raise ValueError(f"data_params: {name!r} does not take {e}".replace("__init__() got an ", "")) from None
-        raise
+    accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "backend", "rng"}
+    unknown = sorted(set(params) - accepted)
+    if unknown:
+        raise ValueError(f"data_params: dataset {name!r} takes {sorted(accepted) + ['train_size']}, "
+                         f"not {', '.join(map(repr, unknown))}")
+    data = cls(backend, rng, **params)
     if name.startswith("pacgan_"):
         data.name = name
     return data if train_size is None else FiniteDataset(data, train_size)
