@@ -1,0 +1,207 @@
+"""The training step: each generator-update mode does what it says, checked against
+gradients computed independently on a replica (same seed: same networks, same draws)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from minigan import losses
+from minigan.training import GAN, HISTORY, MODES, DivergenceError, TrainConfig, equilibrium_values
+
+SMALL = dict(g_hidden=(12, 12), d_hidden=(12, 12), batch_size=16, steps=0)
+F64 = dict(SMALL, dtype="float64", optimizer="sgd", momentum=0.0, g_lr=0.05, d_lr=0.05)
+
+
+def _record_grads(gan):
+    """Wrap both optimizers' step to record the gradients they receive (NumPy copies)."""
+    rec = {"G": [], "D": []}
+    for key, opt in (("G", gan.g_opt), ("D", gan.d_opt)):
+        orig = opt.step
+
+        def step(params, grads, orig=orig, key=key):
+            rec[key].append({k: np.array(gan.backend.to_numpy(v), copy=True) for k, v in grads.items()})
+            return orig(params, grads)
+
+        opt.step = step
+    return rec
+
+
+def _d_grads(D, x, fake):
+    """∂L_D/∂θd from two separate D passes (real, fake): the BCE of MATH.md."""
+    l_r, c_r = D.forward(x)
+    l_f, c_f = D.forward(fake)
+    _, dl_r, dl_f = losses.discriminator_loss(l_r, l_f)
+    _, g_r = D.backward(dl_r, c_r, need_dx=False)
+    _, g_f = D.backward(dl_f, c_f, need_dx=False)
+    return {k: np.asarray(g_r[k] + g_f[k]) for k in g_r}
+
+
+def _g_grads(G, D, z):
+    """∂L_G^ns/∂θg at z, through D (its input gradient only)."""
+    fake, c_g = G.forward(z)
+    l_f, c_d = D.forward(fake)
+    _, dl = losses.generator_nonsaturating_loss(l_f)
+    dx, _ = D.backward(dl, c_d, need_grads=False)
+    _, g = G.backward(dx, c_g, need_dx=False)
+    return {k: np.asarray(v) for k, v in g.items()}
+
+
+def _assert_grads_equal(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_allclose(a[k], b[k], rtol=1e-10, atol=1e-13, err_msg=k)
+
+
+def _differs(a, b):
+    return any(not np.allclose(a[k], b[k], rtol=1e-6, atol=1e-9) for k in a)
+
+
+def _step_and_replica(mode, **kw):
+    """One step of a GAN in ``mode``, and an untouched replica that has drawn that step's z, x."""
+    cfg = TrainConfig(mode=mode, **{**F64, **kw})
+    gan, rep = GAN(cfg), GAN(cfg)
+    rec = _record_grads(gan)
+    gan.train_step()
+    # the step's draws, in the step's order: z (m, noise_dim), then x (m, dim)
+    z = rep.rng.normal((cfg.batch_size, cfg.noise_dim))
+    x = rep.data.sample(cfg.batch_size)
+    return gan, rep, rec, z, x
+
+
+def test_simultaneous_uses_the_gradients_of_the_pre_update_networks():
+    gan, rep, rec, z, x = _step_and_replica("simultaneous")
+    fake = rep.G.forward(z)[0]
+    _assert_grads_equal(rec["D"][0], _d_grads(rep.D, x, fake))
+    _assert_grads_equal(rec["G"][0], _g_grads(rep.G, rep.D, z))  # rep.D: D before its update
+    # ... and not those through the updated D (the test could tell them apart)
+    assert _differs(rec["G"][0], _g_grads(rep.G, gan.D, z))
+    assert gan.rng.state() == rep.rng.state()  # no further draws
+
+
+def test_reuse_passes_the_same_generated_batch_through_the_updated_d():
+    gan, rep, rec, z, x = _step_and_replica("reuse")
+    _assert_grads_equal(rec["D"][0], _d_grads(rep.D, x, rep.G.forward(z)[0]))
+    _assert_grads_equal(rec["G"][0], _g_grads(rep.G, gan.D, z))  # gan.D: D after its update
+    assert _differs(rec["G"][0], _g_grads(rep.G, rep.D, z))
+    assert gan.rng.state() == rep.rng.state()  # reuse draws no new noise
+
+
+def test_fresh_draws_new_noise_for_the_updated_d():
+    gan, rep, rec, z, x = _step_and_replica("fresh")
+    _assert_grads_equal(rec["D"][0], _d_grads(rep.D, x, rep.G.forward(z)[0]))
+    z2 = rep.rng.normal((16, 2))  # the paper's Algorithm 1: sample a new minibatch of noise
+    _assert_grads_equal(rec["G"][0], _g_grads(rep.G, gan.D, z2))
+    assert _differs(rec["G"][0], _g_grads(rep.G, gan.D, z))  # not the D step's noise
+    assert gan.rng.state() == rep.rng.state()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_k_discriminator_steps_per_generator_step(mode):
+    gan = GAN(TrainConfig(mode=mode, k=3, **SMALL))
+    rec = _record_grads(gan)
+    gan.train(2)
+    assert len(rec["D"]) == 6 and len(rec["G"]) == 2 and gan.step == 2
+
+
+def test_history_row_is_consistent():
+    # simultaneous: L_G is measured on the step-4 batch like every other column
+    # (fresh/reuse measure L_G on the generator-update pass instead)
+    gan = GAN(TrainConfig(**SMALL, mode="simultaneous", log_every=1))
+    gan.train(3)
+    h = gan.history_array()
+    assert h.shape == (3, len(HISTORY))
+    col = {name: h[:, i] for i, name in enumerate(HISTORY)}
+    np.testing.assert_allclose(col["V"], -col["L_D"], rtol=1e-6)  # V = −L_D (MATH.md)
+    np.testing.assert_allclose(col["total"], col["L_D"] + col["L_G_ns"], rtol=1e-6)
+    np.testing.assert_allclose(col["L_G"], col["L_G_ns"], rtol=1e-6)  # g_loss = nonsaturating
+    assert ((0 < col["D_real"]) & (col["D_real"] < 1)).all() and (col["grad_norm_G"] > 0).all()
+
+
+def test_equilibrium_values_are_those_of_d_equal_one_half():
+    # MATH.md: at D ≡ ½, L_D = log 4, L_G^ns = log 2, V = −log 4, total = 3 log 2
+    eq = equilibrium_values()
+    assert eq["L_D"] == pytest.approx(math.log(4)) and eq["V"] == pytest.approx(-math.log(4))
+    assert eq["L_G_ns"] == pytest.approx(math.log(2)) and eq["total"] == pytest.approx(3 * math.log(2))
+    zero = np.zeros((4, 1))
+    assert float(losses.discriminator_loss(zero, zero)[0]) == pytest.approx(eq["L_D"])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_mode_runs_on_every_backend(backend, mode):
+    gan = GAN(TrainConfig(mode=mode, backend=backend.spec, g_batch_norm=True, d_dropout=0.1,
+                          g_hidden=(8,), d_hidden=(8,), batch_size=8, log_every=2, steps=0))
+    gan.train(3)
+    if backend.name == "strict":  # everything stayed on the (simulated) device
+        assert all(p.device == backend.device for p in [*gan.G.params().values(), *gan.D.params().values()])
+    h = gan.history_array()
+    assert h.shape == (3, len(HISTORY)) and np.isfinite(h).all()
+    assert gan.sample(5).shape == (5, 2)
+
+
+@pytest.mark.parametrize("g_loss", ["minimax", "least_squares", "hinge", "wasserstein"])
+def test_other_loss_forms_train(g_loss):
+    opt = dict(optimizer="rmsprop", g_lr=5e-4, d_lr=5e-4) if g_loss == "wasserstein" else {}
+    gan = GAN(TrainConfig(g_loss=g_loss, **SMALL, **opt))
+    gan.train(3)
+    assert np.isfinite(gan.history_array()).all()
+    if g_loss == "wasserstein":
+        c = gan.config.clip
+        assert c == 0.01  # Arjovsky et al. 2017's default
+        assert all(float(np.abs(p).max()) <= c for p in gan.D.params().values())
+
+
+def test_label_smoothing_changes_only_the_real_target():
+    a = GAN(TrainConfig(**F64, mode="simultaneous"))
+    b = GAN(TrainConfig(**F64, mode="simultaneous", real_target=0.9))
+    ra, rb = _record_grads(a), _record_grads(b)
+    a.train_step(), b.train_step()
+    _assert_grads_equal(ra["G"][0], rb["G"][0])  # G's loss does not see α (Salimans et al. 2016)
+    assert _differs(ra["D"][0], rb["D"][0])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy's overflow warnings on the way to inf
+def test_divergence_names_the_step_and_the_quantity():
+    gan = GAN(TrainConfig(**SMALL, optimizer="sgd", momentum=0.0, g_lr=1e30, d_lr=1e30, log_every=1))
+    with pytest.raises(DivergenceError, match=r"step \d+: \w+ is (nan|inf|-inf)") as e:
+        gan.train(50)
+    bad_step = gan.step
+    assert f"step {bad_step}:" in str(e.value)
+    assert any(name in str(e.value) for name in HISTORY)
+    assert len(gan.history) == bad_step - 1  # the good rows are kept
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_divergence_found_inside_a_logging_window():
+    gan = GAN(TrainConfig(**SMALL, log_every=10))
+    gan.train(4)  # rows 1..4 pending
+    w = gan.D.params()["0.W"]
+    gan.D.set_param("0.W", w * np.float32(np.nan))
+    with pytest.raises(DivergenceError, match=r"step 5: L_D is nan"):
+        gan.train(3)  # steps 5-7, flushed at the end of train()
+    assert len(gan.history) == 4
+
+
+@pytest.mark.parametrize("field, value", [
+    ("mode", "alternating"), ("k", 0), ("batch_size", -1), ("noise_dim", 2.0), ("steps", True),
+    ("log_every", 0), ("real_target", 1.5), ("real_target", 0.0), ("clip", -0.01), ("g_loss", "kl"),
+])
+def test_bad_config_values(field, value):
+    with pytest.raises(ValueError, match=field if field != "g_loss" else "loss"):
+        TrainConfig(**{field: value})
+
+
+def test_bad_config_combinations():
+    with pytest.raises(ValueError, match="real_target"):
+        TrainConfig(g_loss="hinge", real_target=0.9)
+    with pytest.raises(ValueError, match="unknown keys"):
+        TrainConfig.from_dict({"lr": 0.1})
+    with pytest.raises(ValueError, match="optimizer"):
+        GAN(TrainConfig(optimizer="adagrad", **SMALL))
+    with pytest.raises(ValueError, match="dataset"):
+        GAN(TrainConfig(dataset="spiral", **SMALL))
+
+
+def test_config_round_trip():
+    cfg = TrainConfig(g_hidden=(3, 4), betas=(0.8, 0.9), data_params={"std": 0.01})
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
