@@ -119,6 +119,11 @@ class _Reader:
 
     def __init__(self, path):
         self.path = path
+        with open(path, "rb") as f:  # FileNotFoundError passes through
+            head = f.read(6)
+        if head[:4] != b"PK\x03\x04" and head != b"\x93NUMPY":
+            what = "an empty file" if not head else f"a file starting with {head!r}"
+            raise self.error(f"not an .npz archive ({what})")
         try:
             z = np.load(path, allow_pickle=False)
         except FileNotFoundError:

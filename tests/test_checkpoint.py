@@ -1,0 +1,226 @@
+"""Checkpoints: exact resume, cross-backend loading, atomic writes, clear errors on bad files."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from minigan import checkpoint
+from minigan.training import GAN, TrainConfig
+
+# batch norm in G (buffers), dropout in D (draws from the run's generator), Adam (moments)
+CFG = dict(g_hidden=(12, 12), d_hidden=(12, 12), batch_size=16, g_batch_norm=True, d_dropout=0.2,
+           log_every=3, steps=0)
+
+
+def _state(gan):
+    out = {f"G/{k}": gan.backend.to_numpy(v) for k, v in {**gan.G.params(), **gan.G.buffers()}.items()}
+    out.update({f"D/{k}": gan.backend.to_numpy(v) for k, v in gan.D.params().items()})
+    for name, opt in (("g", gan.g_opt), ("d", gan.d_opt)):
+        out.update({f"{name}/{k}": np.asarray(gan.backend.to_numpy(v)) for k, v in opt.state_dict().items()})
+    return out
+
+
+def _assert_same(a, b, **tol):
+    sa, sb = _state(a), _state(b)
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        (np.testing.assert_allclose if tol else np.testing.assert_array_equal)(sa[k], sb[k], **tol, err_msg=k)
+
+
+@pytest.fixture
+def saved(tmp_path):
+    gan = GAN(TrainConfig(**CFG))
+    gan.train(4)
+    path = tmp_path / "run.npz"
+    checkpoint.save(gan, path)
+    return gan, path
+
+
+@pytest.mark.parametrize("opt", [dict(optimizer="adam"), dict(optimizer="sgd", momentum=0.7, g_lr=0.05, d_lr=0.05)])
+@pytest.mark.parametrize("mode", ["fresh", "simultaneous"])
+def test_resume_equals_an_uninterrupted_run(tmp_path, opt, mode):
+    cfg = TrainConfig(**CFG, **opt, mode=mode)
+    whole = GAN(cfg).train(10)
+    half = GAN(cfg).train(5)  # 5 steps: a log window (3) is still pending at the save
+    checkpoint.save(half, tmp_path / "c.npz")
+    resumed = checkpoint.load(tmp_path / "c.npz").train(5)
+    assert resumed.step == 10
+    np.testing.assert_array_equal(resumed.history_array(), whole.history_array())
+    _assert_same(resumed, whole)
+    assert resumed.rng.state() == whole.rng.state()
+
+
+def test_resume_on_a_finite_training_set(tmp_path):
+    cfg = TrainConfig(**CFG, dataset="pacgan_ring", data_params={"train_size": 500})
+    whole = GAN(cfg).train(6)
+    checkpoint.save(GAN(cfg).train(3), tmp_path / "c.npz")
+    resumed = checkpoint.load(tmp_path / "c.npz").train(3)
+    np.testing.assert_array_equal(resumed.history_array(), whole.history_array())
+
+
+def test_a_checkpoint_moves_between_backends(saved, tmp_path):
+    gan, path = saved
+    dev = checkpoint.load(path, backend="strict:device1")
+    assert dev.config.backend == "strict:device1"
+    assert all(p.device == dev.backend.device for p in [*dev.G.params().values(), *dev.D.params().values()])
+    assert all(a.device == dev.backend.device for a in dev.d_opt.slots["m"].values())
+    _assert_same(dev, gan)
+    dev.train(2)
+    back = checkpoint.load(checkpoint.save(dev, tmp_path / "dev.npz"), backend="numpy")
+    gan.train(2)
+    assert back.config.backend == "numpy" and back.step == gan.step == 6
+    _assert_same(back, gan, rtol=1e-6, atol=1e-7)  # strict computes with numpy underneath
+    np.testing.assert_allclose(back.history_array(), gan.history_array(), rtol=1e-6)
+
+
+def test_a_fresh_gan_round_trips(tmp_path):
+    gan = GAN(TrainConfig(**CFG))
+    loaded = checkpoint.load(checkpoint.save(gan, tmp_path / "c.npz"))
+    assert loaded.step == 0 and loaded.history_array().shape == (0, 9)
+    _assert_same(loaded, gan)
+
+
+def test_save_is_atomic(saved, monkeypatch):
+    gan, path = saved
+    before = path.read_bytes()
+    gan.train(1)
+
+    def broken(f, **arrays):
+        f.write(b"half a checkpoint")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", broken)
+    with pytest.raises(OSError, match="disk full"):
+        checkpoint.save(gan, path)
+    assert path.read_bytes() == before  # the last good checkpoint is intact
+    assert os.listdir(path.parent) == ["run.npz"]  # no temporary file left behind
+
+
+def test_a_diverged_state_is_not_saved(saved):
+    gan, path = saved
+    before = path.read_bytes()
+    gan.D.set_param("0.W", gan.D.params()["0.W"] * np.float32(np.nan))
+    with pytest.raises(ValueError, match="NaN or inf"):
+        checkpoint.save(gan, path)
+    assert path.read_bytes() == before
+
+
+# -- bad files ----------------------------------------------------------------------------
+def _rewrite(path, arrays):
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def _arrays(path):
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}
+
+
+def test_truncated_file(saved):
+    _, path = saved
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=rf"{path.name}.*not a readable \.npz"):
+        checkpoint.load(path)
+
+
+def test_flipped_byte_is_caught_by_the_zip_checksum(saved):
+    _, path = saved
+    data = bytearray(path.read_bytes())
+    i = data.find(b"G/param/0.W.npy") + 200  # inside that member's array bytes
+    data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=path.name):
+        checkpoint.load(path)
+
+
+@pytest.mark.parametrize("content, match", [
+    (b"step,L_D\n1,1.38\n", "not an .npz archive"),
+    (b"", "empty file"),
+    (None, "not a minigan checkpoint"),
+])
+def test_foreign_files(tmp_path, content, match):
+    path = tmp_path / "foreign.npz"
+    if content is None:
+        _rewrite(path, {"a": np.arange(3), "b": np.zeros((2, 2))})
+    else:
+        path.write_bytes(content)
+    with pytest.raises(ValueError, match=match) as e:
+        checkpoint.load(path)
+    assert str(path) in str(e.value)
+
+
+def test_a_single_npy_is_refused(tmp_path):
+    path = tmp_path / "x.npy"
+    np.save(path, np.zeros(3))
+    with pytest.raises(ValueError, match="not an .npz"):
+        checkpoint.load(path)
+
+
+def test_pickled_objects_are_refused(saved):
+    _, path = saved
+    a = _arrays(path)
+    a["step"] = np.array([{"evil": 1}], dtype=object)
+    _rewrite(path, a)
+    with pytest.raises(ValueError, match=r"not a readable .*pickle"):
+        checkpoint.load(path)
+
+
+def test_missing_file():
+    with pytest.raises(FileNotFoundError):
+        checkpoint.load("no/such/checkpoint.npz")
+
+
+def test_missing_entry(saved):
+    _, path = saved
+    a = _arrays(path)
+    del a["G/param/0.W"]
+    _rewrite(path, a)
+    with pytest.raises(ValueError, match=r"missing entry 'G/param/0.W'"):
+        checkpoint.load(path)
+
+
+@pytest.mark.parametrize("key, value, match", [
+    ("D/param/0.W", np.zeros((2, 3), np.float32), "expected shape"),
+    ("D/param/0.W", None, "dtype"),  # float64 in place of float32
+    ("g_opt/m/0.b", np.zeros(5, np.float32), "expected shape"),
+    ("version", np.array(99), "newer"),
+    ("config", np.array('{"mode": "sideways"}'), "config.*mode"),
+    ("step", np.array(7), "history"),
+])
+def test_tampered_entries_even_with_a_consistent_manifest(saved, key, value, match):
+    _, path = saved
+    a = _arrays(path)
+    a[key] = a[key].astype(np.float64) if value is None else value
+    manifest = json.loads(str(a["manifest"]))
+    manifest[key] = [list(a[key].shape), a[key].dtype.name if a[key].dtype.kind != "U" else "str"]
+    a["manifest"] = np.array(json.dumps(manifest))
+    _rewrite(path, a)
+    with pytest.raises(ValueError, match=match) as e:
+        checkpoint.load(path)
+    assert str(path) in str(e.value)
+
+
+def test_entry_disagreeing_with_its_manifest(saved):
+    _, path = saved
+    a = _arrays(path)
+    a["G/param/0.b"] = np.zeros(5, np.float32)  # the manifest still says (12,)
+    _rewrite(path, a)
+    with pytest.raises(ValueError, match=r"'G/param/0.b': expected shape \(12,\)"):
+        checkpoint.load(path)
+
+
+def test_unexpected_entry(saved):
+    _, path = saved
+    a = _arrays(path)
+    a["G/param/9.W"] = np.zeros((2, 2), np.float32)
+    _rewrite(path, a)
+    with pytest.raises(ValueError, match=r"unexpected entry 'G/param/9.W'"):
+        checkpoint.load(path)
+
+
+def test_save_rejects_a_non_gan(tmp_path):
+    with pytest.raises(TypeError, match="gan"):
+        checkpoint.save({"G": 1}, tmp_path / "x.npz")
