@@ -14,7 +14,9 @@ arXiv 1712.04086, Sec. 5.1; their code ``fjxmlzn/PacGAN``, ``MetricLogger``):
   distribution comes first, so missing modes cost log(K / covered) rather than ∞.
   It is 0 for a perfectly balanced histogram and log K when every high-quality sample
   sits on one mode; NaN when there is no high-quality sample at all.
-  PacGAN's table reports this for 2,500 samples ("reverse KL").
+  PacGAN's Table 1 reports a "reverse KL" on 2,500 samples with modes as the bins; which
+  samples enter the histogram is our reading (their released code logs entropy and JS of
+  this same high-quality histogram): a sample far from every mode belongs to no bin.
 
 1-D data (the paper's Figure 1 toy): the Jensen–Shannon divergence of two histograms on
 shared bins, and the Wasserstein-1 distance of the two empirical distributions.
