@@ -1,0 +1,121 @@
+"""Shared plumbing of the demos: command-line options, output folders, figures, tables.
+
+Import this module first in a demo: it limits NumPy's BLAS to one thread unless the
+environment already says otherwise (the demos' matrices are small, and on a busy
+2-core machine extra BLAS threads slow them down many times over), and it selects
+matplotlib's non-interactive Agg backend.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run from a checkout without `pip install -e .`
+    sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+DOCS_FIGURES = ROOT / "docs" / "figures"
+MAX_FIGURE_BYTES = 200_000
+
+
+def parser(name: str, description: str) -> argparse.ArgumentParser:
+    """An ArgumentParser with the options every demo takes: --out, --seed, --quick, --docs."""
+    p = argparse.ArgumentParser(prog=f"demos/{name}.py", description=description)
+    p.add_argument("--out", type=Path, default=Path("demo_output") / name,
+                   help=f"folder for the figures (default: demo_output/{name})")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test, not a result")
+    p.add_argument("--docs", action="store_true",
+                   help="also write the README figure(s) into docs/figures/")
+    return p
+
+
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (no display needed)."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise SystemExit('the demos need matplotlib: pip install -e ".[demos]"') from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 80, "font.size": 9, "axes.titlesize": 9,
+                         "legend.fontsize": 7.5, "axes.grid": True, "grid.alpha": 0.3})
+    return plt
+
+
+def save(fig, args, filename: str, docs: bool = True) -> Path:
+    """Save ``fig`` as args.out/filename (PNG); with --docs and ``docs``, also in docs/figures/."""
+    import matplotlib.pyplot as plt
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / filename
+    fig.savefig(path, bbox_inches="tight")
+    if docs and getattr(args, "docs", False):
+        DOCS_FIGURES.mkdir(parents=True, exist_ok=True)
+        fig.savefig(DOCS_FIGURES / filename, bbox_inches="tight")
+        size = (DOCS_FIGURES / filename).stat().st_size
+        if size > MAX_FIGURE_BYTES:
+            print(f"warning: docs/figures/{filename} is {size // 1000} KB (> {MAX_FIGURE_BYTES // 1000} KB)")
+    plt.close(fig)
+    print(f"saved {path}")
+    return path
+
+
+def table(headers, rows, floatfmt="{:.4f}") -> str:
+    """A plain-text table: headers (list of str), rows (lists of str/int/float)."""
+    cells = [[c if isinstance(c, str) else (floatfmt.format(c) if isinstance(c, float) else str(c)) for c in r]
+             for r in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    line = lambda r: "  ".join(c.rjust(w) for c, w in zip(r, widths))  # noqa: E731
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells])
+
+
+class Timer:
+    """``with Timer() as t: ...``; then t.seconds."""
+
+    def __enter__(self):
+        self.t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.t0
+
+
+def train_discriminator_only(gan, steps: int):
+    """``steps`` updates of D alone against the current, frozen G (minigan's losses and D.backward).
+
+    Each step: z ~ N(0, I), x ~ p_data, logits = D([x; G(z)]), descend L_D (binary cross-entropy).
+    Returns the list of L_D values.
+    """
+    from minigan import losses
+
+    c, xp, m = gan.config, gan.xp, gan.config.batch_size
+    out = []
+    for _ in range(steps):
+        z = gan.rng.normal((m, c.noise_dim))
+        fake, _ = gan.G.forward(z, train=False)
+        logits, cache = gan.D.forward(xp.concat([gan.data.sample(m), fake], axis=0))
+        L, dl_r, dl_f = losses.discriminator_loss(logits[:m, :], logits[m:, :], check=False)
+        _, grads = gan.D.backward(xp.concat([dl_r, dl_f], axis=0), cache, need_dx=False)
+        gan.d_opt.step(gan.D.params(), grads)
+        out.append(L)
+    return [float(v) for v in out]
+
+
+def moving_average(v, w: int):
+    """Trailing moving average of a 1-D array over windows of w (shorter at the start)."""
+    v = np.asarray(v, dtype=np.float64)
+    c = np.cumsum(np.insert(v, 0, 0.0))
+    idx = np.arange(1, v.shape[0] + 1)
+    lo = np.maximum(idx - w, 0)
+    return (c[idx] - c[lo]) / (idx - lo)
