@@ -1,0 +1,191 @@
+"""The gradient checker itself: its error measure, its differences, its kink and resolution
+guards, that it can fail, and the `minigan gradcheck` command on every float64 backend."""
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from minigan import gradcheck as gc
+from minigan import losses as L
+from minigan.backend import get_backend
+from minigan.layers import Linear, Maxout, Tanh
+
+B64 = get_backend("numpy", dtype="float64")
+
+
+# -- rel_error and the centred difference --------------------------------------------------------------
+def test_rel_error_formula():
+    """max|a−b| / max(1e-8, max(|a|+|b|)), computed by hand."""
+    assert gc.rel_error([1.0, -2.0], [1.0, -2.0]) == 0.0
+    assert gc.rel_error([1.0, 3.0], [1.1, 3.0]) == pytest.approx(0.1 / 6.0)
+    assert gc.rel_error([0.0], [1e-12]) == pytest.approx(1e-12 / 1e-8)  # the 1e-8 floor
+    assert gc.rel_error(np.zeros((2, 0)), np.zeros((2, 0))) == 0.0
+
+
+def test_numerical_gradient_of_a_known_function():
+    """f(x) = Σ x³ + x₀x₁: ∇f = 3x² + (x₁, x₀); centred differences are O(h²) = 1e-10 off."""
+    x = np.array([0.3, -1.2, 2.0])
+    x0 = x.copy()
+
+    def f(v):
+        return float(np.sum(v ** 3) + v[0] * v[1])
+
+    num = gc.numerical_gradient(f, x)
+    exact = 3 * x ** 2 + np.array([x[1], x[0], 0.0])
+    assert gc.rel_error(num, exact) < 1e-9
+    np.testing.assert_array_equal(x, x0)  # x itself is not perturbed
+    some = gc.numerical_gradient(f, x, entries=[(1,)])
+    assert some[0] == 0.0 and some[2] == 0.0 and some[1] == pytest.approx(exact[1], rel=1e-9)
+
+
+def test_sample_entries():
+    assert gc.sample_entries((3, 4), None) is None
+    assert gc.sample_entries((3, 4), 12) is None
+    e = gc.sample_entries((30, 40), 25, seed=1)
+    assert len(e) == 25 == len(set(e)) and all(0 <= i < 30 and 0 <= j < 40 for i, j in e)
+    assert e == gc.sample_entries((30, 40), 25, seed=1)
+
+
+def test_noise_floor_and_resolution():
+    """ε·max(1,|f|)/(h·max|g|), by hand; 0-gradients are unresolvable (inf)."""
+    eps = np.finfo(np.float64).eps
+    assert gc.fd_resolution(10.0, [2e-5, -1.0], h=1e-5) == pytest.approx(eps * 10 / 1e-5)
+    assert gc.fd_resolution(0.1, [1e-3], h=1e-5) == pytest.approx(eps / 1e-8)
+    assert gc.fd_resolution(1.0, [0.0]) == math.inf
+    assert gc.noise_floor(3.0, 1e-5) == pytest.approx(100 * eps * 3 / 1e-5)
+
+
+# -- kinks ------------------------------------------------------------------------------------------------
+def test_kink_distances_by_hand():
+    assert gc.relu_margin(np.array([[0.5, -0.02], [3.0, 0.1]])) == pytest.approx(0.02)
+    z = np.array([[[1.0, 0.7, -2.0], [0.0, 0.0, -1.0]], [[5.0, 1.0, 4.99], [2.0, -1.0, 0.0]]])
+    assert gc.maxout_gap(z) == 0.0  # unit (0, 1) ties
+    assert gc.maxout_gap(z[1:]) == pytest.approx(0.01)
+    assert gc.maxout_gap(np.ones((3, 2, 1))) == math.inf  # one piece: no kink
+    assert gc.hinge_margin(np.array([1.3, 0.95]), np.array([-1.2])) == pytest.approx(0.05)
+    assert gc.hinge_margin(None, np.array([-1.0])) == 0.0
+
+
+def test_maxout_kink_margin_from_a_forward():
+    layer = Maxout(1, 1, 2, B64, B64.random(0))
+    layer.params["W"] = np.array([[1.0, 2.0]])
+    layer.params["b"] = np.array([0.0, -0.5])
+    x = np.array([[0.4], [3.0]])  # pieces (0.4, 0.3) gap 0.1; (3, 5.5) gap 2.5
+    assert gc.kink_margin(layer, x) == pytest.approx(0.1)
+
+
+def test_a_step_across_a_maxout_tie_is_refused():
+    layer = Maxout(1, 1, 2, B64, B64.random(0))
+    layer.params["W"] = np.array([[1.0, 2.0]])
+    layer.params["b"] = np.array([0.0, -0.5])
+    x = np.array([[0.5 + 1e-7], [3.0]])  # pieces tie within h at x = 0.5
+    with pytest.raises(gc.KinkCrossed, match="crossed a kink"):
+        gc.check_layer(layer, x, B64)
+
+
+def test_hinge_at_its_kink_is_refused():
+    with pytest.raises(gc.KinkCrossed):
+        gc.check_loss(L.hinge_d_loss, np.array([1.0 + 1e-6, 3.0]), np.array([0.0]))
+
+
+# -- the checker can fail ----------------------------------------------------------------------------------
+def test_wrong_layer_gradient_is_reported(monkeypatch):
+    """Tanh's backward with 1 − out instead of 1 − out²: a relative error far above 1e-6."""
+    monkeypatch.setattr(Tanh, "backward", lambda self, dout, cache, need_dx=True, need_grads=True: (dout * (1.0 - cache), {}))
+    errors = gc.check_layer(Tanh(B64), B64.random(0).normal((4, 3)), B64)
+    assert errors["x"] > 1e-2
+
+
+def test_wrong_loss_gradient_is_reported():
+    """A bce whose real-side gradient has the wrong sign (a classic bug)."""
+    def bad(lr, lf):
+        v, dr, df = L.discriminator_loss(lr, lf)
+        return v, -dr, df
+
+    errors = gc.check_loss(bad, np.array([0.3, -1.0]), np.array([0.5]))
+    assert errors["l_real"] > 0.5 and errors["l_fake"] < 1e-9
+
+
+def test_wrong_generator_path_is_reported():
+    """Forgetting the 1/n of the mean in L_G's gradient: the chain through D catches it."""
+    G = __import__("minigan").generator(2, 2, (4,), backend=B64, seed=0)
+    D = __import__("minigan").discriminator(2, (4,), activation="tanh", backend=B64, seed=1)
+
+    def bad(lf):
+        v, d = L.generator_nonsaturating_loss(lf)
+        return v, d * lf.shape[0]
+
+    z = B64.random(2).normal((5, 2))
+    assert max(gc.check_generator_chain(G, D, bad, z).values()) > 0.5
+    assert max(gc.check_generator_chain(G, D, L.generator_nonsaturating_loss, z).values()) < gc.THRESHOLD
+
+
+def test_structural_zero_is_reported_as_zero():
+    """The Wasserstein critic's output bias has gradient mean(1) − mean(1) = 0 exactly: both
+    sides lie below the noise floor and the error is 0, not 0/1e-8 noise."""
+    D = __import__("minigan").discriminator(2, (3,), activation="tanh", backend=B64, seed=0)
+    errors = gc.check_discriminator_chain(D, L.wasserstein_d_loss, B64.random(1).normal((4, 2)), B64.random(2).normal((4, 2)))
+    assert errors["2.b"] == 0.0 and "2.b" not in errors.resolution
+    assert max(errors.values()) <= gc.THRESHOLD
+
+
+def test_require_float64():
+    with pytest.raises(ValueError, match="backend: gradient checks need float64"):
+        gc.require_float64(get_backend("numpy"))
+    with pytest.raises(ValueError, match="backend: strict:no_float64 cannot compute in float64"):
+        gc.require_float64(get_backend("strict:no_float64", dtype="float64"))
+    with pytest.raises(ValueError, match="float64"):
+        gc.check_layer(Linear(2, 2, get_backend("numpy"), get_backend("numpy").random(0)),
+                       np.ones((2, 2), np.float32), get_backend("numpy"))
+
+
+# -- the whole suite / the command, on every float64 backend -------------------------------------------------
+def test_run_all_passes_on_every_float64_backend(backend64):
+    """Every row of the command's table passes: numpy with every entry, the others sparsely."""
+    full = backend64.name == "numpy"
+    results = gc.run_all(backend64, seed=1, batch=4, width=4 if full else 3, depth=1 if not full else 2,
+                         max_entries=None if full else 6)
+    assert len(results) == 42
+    bad = [r for r in results if not r.passed]
+    assert not bad, gc.format_table(bad)
+    assert all(r.resolution <= gc.THRESHOLD for r in results)
+
+
+def test_main_prints_the_table_and_exits_zero(capsys):
+    rc = gc.main(["--backend", "strict:device1", "--batch", "3", "--width", "3", "--depth", "1", "--entries", "4"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "component" in out and "max rel error" in out and "42/42 passed" in out
+    assert "chain G: nonsaturating through D" in out and "layer BatchNorm train" in out
+
+
+def test_main_exits_nonzero_on_a_failure(monkeypatch, capsys):
+    monkeypatch.setattr(Tanh, "backward", lambda self, dout, cache, need_dx=True, need_grads=True: (dout, {}))
+    rc = gc.main(["--batch", "3", "--width", "3", "--depth", "1", "--entries", "4"])
+    out = capsys.readouterr().out
+    assert rc == 1
+    assert "layer Tanh" in out and "FAIL (x)" in out
+
+
+@pytest.mark.parametrize("argv,match", [
+    (["--backend", "strict:no_float64"], "cannot compute in float64"),
+    (["--backend", "torch"], "backend: expected one of"),
+    (["--batch", "2"], "batch: expected at least 3"),
+    (["--width", "0"], "width: expected a positive integer"),
+    (["--entries", "-1"], "entries: expected 0"),
+])
+def test_main_bad_options_exit_2(argv, match, capsys):
+    assert gc.main(argv) == 2
+    assert match in capsys.readouterr().err
+
+
+def test_python_dash_m_entry_point():
+    """`python -m minigan.gradcheck` and `python -m minigan gradcheck` run the same command."""
+    args = ["--batch", "3", "--width", "2", "--depth", "1", "--entries", "3"]
+    for cmd in (["-m", "minigan.gradcheck"], ["-m", "minigan", "gradcheck"]):
+        p = subprocess.run([sys.executable, *cmd, *args], capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        assert "42/42 passed" in p.stdout
