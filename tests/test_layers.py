@@ -88,7 +88,7 @@ def test_layer_gradients_match_finite_differences(kind, n, fin, fout, pieces, p,
     assert set(errors) == {"x", *layer.params}
     # e.g. with N = 2, training-mode batch norm maps every batch to ±sqrt(σ²/(σ²+eps)): its
     # x-gradient is O(eps/σ³), too small for a difference of f to resolve to 1e-6
-    assume(errors.worst_resolution() <= THRESHOLD)
+    assume(errors.worst_accuracy() <= THRESHOLD)
     assert max(errors.values()) <= THRESHOLD, errors
 
 

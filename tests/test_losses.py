@@ -167,7 +167,7 @@ def test_discriminator_side_gradients_match_finite_differences(name, real, fake,
     # e.g. sp(−l_r) + sp(l_f) with l_r = 11: ∂/∂l_r ≈ −2e-5 next to f ≈ 11 cannot be resolved
     # to 1e-6 by any difference of f in float64 (fd_resolution ≈ 1e-5): such draws are kept
     # out, not the tolerance up
-    assume(errors.worst_resolution() <= THRESHOLD)
+    assume(errors.worst_accuracy() <= THRESHOLD)
     assert max(errors.values()) <= THRESHOLD, errors
 
 
@@ -176,7 +176,7 @@ def test_discriminator_side_gradients_match_finite_differences(name, real, fake,
 def test_generator_side_gradients_match_finite_differences(name, fake):
     fn, kw = G_FORMS[name]
     errors = check_loss(fn, draw_logits(*fake), **kw)
-    assume(errors.worst_resolution() <= THRESHOLD)  # see the test above
+    assume(errors.worst_accuracy() <= THRESHOLD)  # see the test above
     assert errors["l_fake"] <= THRESHOLD, errors
 
 
