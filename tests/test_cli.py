@@ -1,0 +1,189 @@
+"""``minigan train`` (minigan/cli.py) and the figures (minigan/plots.py).
+
+Tiny runs (8-unit networks, m = 16, tens of steps) called in-process through ``cli.main``;
+one subprocess checks the real ``python -m minigan train`` entry.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from minigan import checkpoint, cli, plots, training
+from minigan.training import HISTORY
+
+TINY = ["--g-hidden", "8", "--d-hidden", "8", "--batch-size", "16", "--log-every", "5",
+        "--eval-samples", "200", "--quiet"]
+PNG = b"\x89PNG\r\n\x1a\n"
+needs_mpl = pytest.mark.skipif(not plots.available(), reason="matplotlib not installed")
+
+
+def run(tmp_path, *args, name="run"):
+    out = tmp_path / name
+    return cli.main([*TINY, "--out", str(out), *args]), out
+
+
+def test_tiny_run_writes_history_checkpoint_metrics_and_figures(tmp_path, capsys):
+    rc, out = run(tmp_path, "--steps", "20")
+    assert rc == 0
+    # history.csv: header = step + training.HISTORY, one row per step
+    with open(out / "history.csv") as f:
+        assert f.readline().strip() == ",".join(("step", *HISTORY))
+    table = np.loadtxt(out / "history.csv", delimiter=",", skiprows=1, ndmin=2)
+    assert table.shape == (20, 1 + len(HISTORY))
+    assert table[:, 0].tolist() == list(range(1, 21))
+    # the checkpoint holds the finished run, and the same history
+    gan = checkpoint.load(out / "checkpoint.npz")
+    assert gan.step == 20
+    np.testing.assert_allclose(gan.history_array(), cli.read_history_csv(str(out / "history.csv")), rtol=1e-8)
+    # metrics.json: PacGAN's metrics of the ring, on the asked number of samples, also printed
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["modes"] == 8 and 0 <= m["modes_covered"] <= 8 and 0.0 <= m["high_quality"] <= 1.0
+    assert m["n"] == 200 and m["step"] == 20
+    assert f"modes {m['modes_covered']}/8" in capsys.readouterr().out
+    if plots.available():
+        for name in ("losses.png", "samples.png"):
+            assert (out / name).read_bytes()[:8] == PNG
+
+
+def test_no_plots_and_missing_matplotlib(tmp_path, monkeypatch, capsys):
+    rc, out = run(tmp_path, "--steps", "5", "--no-plots", name="a")
+    assert rc == 0 and not (out / "losses.png").exists()
+    monkeypatch.setattr(plots, "available", lambda: False)
+    rc, out = cli.main([*TINY[:-1], "--steps", "5", "--out", str(tmp_path / "b")]), tmp_path / "b"
+    assert rc == 0 and not (out / "losses.png").exists()
+    assert "matplotlib is not installed" in capsys.readouterr().out
+
+
+def test_plain_progress_lines_without_tqdm(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # import fails as if tqdm were missing
+    rc = cli.main([*TINY[:-1], "--steps", "10", "--no-plots", "--out", str(tmp_path / "p")])
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert "step 10/10" in err and "L_D" in err and "D(G(z))" in err
+
+
+def test_interrupt_then_resume_equals_an_uninterrupted_run(tmp_path, monkeypatch):
+    """Ctrl-C at step 10 of 20 saves; --resume finishes with the numbers of a straight run
+    (the learning-rate decay included)."""
+    args = ["--steps", "20", "--no-plots", "--checkpoint-every", "100"]
+    rc, straight = run(tmp_path, *args, name="straight")
+    assert rc == 0
+
+    train = training.GAN.train
+
+    def train_then_interrupt(self, steps=None, callback=None):
+        out = train(self, steps, callback)
+        if self.step == 10:
+            os.kill(os.getpid(), signal.SIGINT)  # the first Ctrl-C: stop at this flush and save
+        return out
+
+    monkeypatch.setattr(training.GAN, "train", train_then_interrupt)
+    rc, cut = run(tmp_path, *args, name="cut")
+    assert rc == 130
+    assert checkpoint.load(cut / "checkpoint.npz").step == 10
+    monkeypatch.setattr(training.GAN, "train", train)
+
+    assert cli.main(["--resume", str(cut / "checkpoint.npz"), "--quiet", "--no-plots"]) == 0
+    a = checkpoint.load(straight / "checkpoint.npz")
+    b = checkpoint.load(cut / "checkpoint.npz")
+    assert b.step == 20
+    np.testing.assert_array_equal(cli.read_history_csv(str(cut / "history.csv")),
+                                  cli.read_history_csv(str(straight / "history.csv")))
+    for name, p in a.G.params().items():
+        np.testing.assert_array_equal(np.asarray(b.G.params()[name]), np.asarray(p))
+
+    # --steps beyond the saved total trains the extra steps
+    assert cli.main(["--resume", str(cut / "checkpoint.npz"), "--steps", "25", "--quiet", "--no-plots"]) == 0
+    assert checkpoint.load(cut / "checkpoint.npz").step == 25
+    assert cli.read_history_csv(str(cut / "history.csv")).shape == (25, len(HISTORY))
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["--k", "0"], "--k"),
+    (["--batch-size", "many"], "--batch-size"),
+    (["--dataset", "moons"], "--dataset"),
+    (["--g-lr", "-1"], "--g-lr"),
+    (["--g-hidden", "8,0"], "--g-hidden"),
+    (["--real-target", "0.9", "--g-loss", "hinge"], "--real-target"),
+    (["--backend", "tpu"], "--backend"),
+    (["--resume", "no-such-file.npz"], "--resume"),
+])
+def test_bad_options_exit_2_naming_the_option(tmp_path, capsys, argv, option):
+    assert cli.main([*argv, "--out", str(tmp_path / "x"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert option in err and "Traceback" not in err
+
+
+def test_resume_refuses_to_change_the_game(tmp_path, capsys):
+    rc, out = run(tmp_path, "--steps", "5", "--no-plots")
+    assert rc == 0
+    assert cli.main(["--resume", str(out / "checkpoint.npz"), "--dataset", "grid"]) == 2
+    assert "--dataset" in capsys.readouterr().err
+    (tmp_path / "junk.npz").write_bytes(b"not a checkpoint")
+    assert cli.main(["--resume", str(tmp_path / "junk.npz")]) == 2
+    assert "junk.npz" in capsys.readouterr().err
+
+
+def test_absurd_learning_rate_diverges_with_the_step_named(tmp_path, capsys):
+    rc, out = run(tmp_path, "--steps", "20", "--g-lr", "1e30", "--d-lr", "1e30", "--no-plots")
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert "step " in err and "diverged" in err and "Traceback" not in err
+    assert not (out / "checkpoint.npz").exists()  # nothing finite after step 0 was ever saved
+
+
+def test_divergence_leaves_the_last_good_checkpoint_intact(tmp_path, capsys, monkeypatch):
+    """A NaN injected into step 13's history: exit 1 naming step 13 and L_D; the
+    checkpoint written at step 10 is untouched."""
+    record = training.GAN._record
+
+    def poisoned(self, *a):
+        row = record(self, *a)
+        return row * float("nan") if self.step == 13 else row
+
+    monkeypatch.setattr(training.GAN, "_record", poisoned)
+    rc, out = run(tmp_path, "--steps", "20", "--checkpoint-every", "10", "--no-plots")
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert "step 13: L_D is nan" in err and "step 10" in err
+    gan = checkpoint.load(out / "checkpoint.npz")
+    assert gan.step == 10 and np.all(np.isfinite(gan.history_array()))
+    assert cli.read_history_csv(str(out / "history.csv")).shape == (12, len(HISTORY))  # the good rows
+
+
+def test_lr_factor_is_linear_from_1_to_final():
+    assert cli.lr_factor(0, 100, 0.05) == 1.0
+    assert cli.lr_factor(100, 100, 0.05) == pytest.approx(0.05)
+    assert cli.lr_factor(50, 100, 0.05) == pytest.approx(0.525)
+
+
+def test_python_dash_m_entry_point_reports_bad_option():
+    p = subprocess.run([sys.executable, "-m", "minigan", "train", "--mode", "sideways"],
+                       capture_output=True, text=True, timeout=60,
+                       cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert p.returncode == 2
+    assert "--mode" in p.stderr and "Traceback" not in p.stderr
+
+
+@needs_mpl
+def test_plots_write_pngs_for_1d_2d_and_images(tmp_path):
+    rng = np.random.default_rng(0)
+    h = rng.normal(size=(30, len(HISTORY)))
+    h[:, HISTORY.index("grad_norm_G")] = np.abs(h[:, HISTORY.index("grad_norm_G")])
+    paths = [
+        plots.loss_curves(h, tmp_path / "l.png", g_loss="minimax"),
+        plots.samples(rng.normal(size=(50, 1)), rng.normal(size=(50, 1)), tmp_path / "a.png",
+                      density=(np.linspace(-3, 3, 10), np.ones(10) / 6)),
+        plots.samples(rng.normal(size=(50, 2)), rng.normal(size=(50, 2)), tmp_path / "b.png",
+                      means=np.zeros((1, 2)), std=0.1),
+        plots.samples(rng.uniform(-1, 1, (16, 64)), rng.uniform(-1, 1, (16, 64)), tmp_path / "c.png"),
+    ]
+    for p in paths:
+        assert open(p, "rb").read(8) == PNG
+    with pytest.raises(ValueError, match="history"):
+        plots.loss_curves(np.zeros((5, 3)), tmp_path / "bad.png")
