@@ -92,13 +92,29 @@ class Linear(Layer):
         self.params["b"] = backend.zeros((out_features,), dtype)
 
     def forward(self, x, train=True):
-        return x @ self.params["W"] + self.params["b"], x
+        out = x @ self.params["W"]
+        out += self.params["b"]  # in place: out is ours, and this saves an (N, out) temporary
+        return out, x
 
     def backward(self, dout, cache, need_dx=True, need_grads=True):
         x = cache
-        grads = {"W": x.T @ dout, "b": self.xp.sum(dout, axis=0)} if need_grads else {}
+        if need_grads:
+            # db = Σ_n dout[n] = 1ᵀ·dout, done as a matrix-vector product: on NumPy a BLAS
+            # GEMV is several times faster than the strided reduction xp.sum(dout, axis=0)
+            grads = {"W": x.T @ dout, "b": self._ones(dout) @ dout}
+        else:
+            grads = {}
         dx = dout @ self.params["W"].T if need_dx else None
         return dx, grads
+
+    def _ones(self, dout):
+        """A vector of N ones in dout's dtype and device (kept for the next call)."""
+        ones = getattr(self, "_ones_cache", None)
+        n = dout.shape[0]
+        if ones is None or ones.shape[0] != n or ones.dtype != dout.dtype or ones.device != dout.device:
+            ones = self.xp.ones((n,), dtype=dout.dtype, device=dout.device)
+            self._ones_cache = ones
+        return ones
 
     def __repr__(self):
         return f"Linear({self.in_features}, {self.out_features})"
@@ -157,7 +173,7 @@ def sigmoid(xp, x):
 
 
 class ReLU(Layer):
-    """out = max(x, 0); dx = dout·[x > 0]."""
+    """out = max(x, 0); dx = dout·[x > 0]. The cache is the input x."""
 
     def __init__(self, backend: Backend):
         super().__init__()
@@ -167,11 +183,23 @@ class ReLU(Layer):
         return self.xp.maximum(x, 0.0), x
 
     def backward(self, dout, cache, need_dx=True, need_grads=True):
-        return self.xp.where(cache > 0, dout, 0.0), {}
+        # dout·[x > 0] as a product with the 0/1 mask: on NumPy, xp.where over a random
+        # mask is about ten times slower than compare + cast + multiply
+        return dout * self.xp.astype(cache > 0, dout.dtype), {}
+
+    def backward_inplace(self, dout, cache):
+        """``backward``'s dx written over ``dout`` (dout ← dout·[x > 0]), for a caller that
+        owns dout, as MLP.backward owns each dx it gets from the layer above: no new array."""
+        dout *= self.xp.astype(cache > 0, dout.dtype)
+        return dout
 
 
 class LeakyReLU(Layer):
-    """out = x if x > 0 else slope·x; dx = dout·(1 if x > 0 else slope)."""
+    """out = x if x > 0 else slope·x; dx = dout·(1 if x > 0 else slope).
+
+    With 0 ≤ slope < 1, out = max(x, slope·x), and the derivative is
+    slope + (1 − slope)·[x > 0]: both without xp.where (slow over random masks on NumPy).
+    """
 
     def __init__(self, backend: Backend, slope: float = 0.2):
         super().__init__()
@@ -180,10 +208,21 @@ class LeakyReLU(Layer):
         self.xp, self.slope = backend.xp, float(slope)
 
     def forward(self, x, train=True):
-        return self.xp.where(x > 0, x, self.slope * x), x
+        return self.xp.maximum(x, self.slope * x), x
+
+    def _derivative(self, x, dtype):
+        d = self.xp.astype(x > 0, dtype)  # [x > 0]
+        d *= 1.0 - self.slope
+        d += self.slope
+        return d
 
     def backward(self, dout, cache, need_dx=True, need_grads=True):
-        return self.xp.where(cache > 0, dout, self.slope * dout), {}
+        return dout * self._derivative(cache, dout.dtype), {}
+
+    def backward_inplace(self, dout, cache):
+        """``backward``'s dx written over ``dout`` (see ReLU.backward_inplace)."""
+        dout *= self._derivative(cache, dout.dtype)
+        return dout
 
     def __repr__(self):
         return f"LeakyReLU({self.slope})"

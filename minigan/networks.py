@@ -184,8 +184,16 @@ class MLP:
         """
         grads = {}
         last = len(self.layers) - 1
+        owned = False  # is dout an array this pass made (so it may be overwritten)?
         for i in range(last, -1, -1):
-            dout, g = self.layers[i].backward(dout, cache[i], need_dx or i > 0, need_grads)
+            layer = self.layers[i]
+            if owned and hasattr(layer, "backward_inplace"):
+                # an activation masks the dx of the layer above in place: one (N, F) array less
+                dout = layer.backward_inplace(dout, cache[i])
+                continue
+            dx, g = layer.backward(dout, cache[i], need_dx or i > 0, need_grads)
+            owned = dx is not dout
+            dout = dx
             for k, v in g.items():
                 grads[f"{i}.{k}"] = v
         return dout, grads
