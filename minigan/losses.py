@@ -37,18 +37,36 @@ def softplus(l):
 
 
 def sigmoid(l):
-    """σ(l) = 1/(1 + e^−l), evaluated with e^−|l| ≤ 1 so it never overflows.
+    """σ(l) = 1/(1 + e^−l), evaluated with e^−|l| ≤ 1 so it never overflows:
+    σ(l) = 1/(1 + e^−|l|) for l ≥ 0 and e^−|l|/(1 + e^−|l|) for l < 0.
 
     sp'(l) = σ(l), and 1 − σ(l) = σ(−l): gradients below use σ(−l) instead of
     σ(l) − 1, which keeps tiny values exact instead of rounding them to 0.
     """
     xp = _xp(l)
     e = xp.exp(-xp.abs(l))
-    return xp.where(l >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    r = 1.0 / (1.0 + e)
+    return xp.where(l >= 0, r, e * r)
+
+
+def softplus_sigmoid(l):
+    """sp(l) and σ(l) together, sharing e = e^−|l| (the forms of ``softplus`` and ``sigmoid``):
+
+    sp(l) = max(l, 0) + log1p(e),   σ(l) = (1 if l ≥ 0 else e) / (1 + e).
+    A loss and its gradient need both; one exp serves both.
+    """
+    xp = _xp(l)
+    e = xp.exp(-xp.abs(l))
+    r = 1.0 / (1.0 + e)
+    return xp.maximum(l, 0.0) + xp.log1p(e), xp.where(l >= 0, r, e * r)
 
 
 def _mean(v):
-    return _xp(v).mean(v)
+    """The mean of all entries, as sum/size (NumPy's ``mean`` costs twice a ``sum`` on small arrays)."""
+    n = 1
+    for s in v.shape:
+        n *= s
+    return _xp(v).sum(v) / n
 
 
 def check_logits(name, l):
@@ -83,8 +101,9 @@ def value_function(l_real, l_fake, check=True):
     if check:
         _check_pair(l_real, l_fake)
     m, n = l_real.shape[0], l_fake.shape[0]
-    value = -_mean(softplus(-l_real)) - _mean(softplus(l_fake))
-    return value, sigmoid(-l_real) / m, -sigmoid(l_fake) / n
+    sp_r, s_r = softplus_sigmoid(-l_real)  # sp(−l_r), σ(−l_r)
+    sp_f, s_f = softplus_sigmoid(l_fake)  # sp(l_f), σ(l_f)
+    return -_mean(sp_r) - _mean(sp_f), s_r * (1.0 / m), s_f * (-1.0 / n)
 
 
 def discriminator_loss(l_real, l_fake, real_target=1.0, check=True):
@@ -105,12 +124,14 @@ def discriminator_loss(l_real, l_fake, real_target=1.0, check=True):
     m, n = l_real.shape[0], l_fake.shape[0]
     a = float(real_target)
     if a == 1.0:
-        real = _mean(softplus(-l_real))
-        d_real = -sigmoid(-l_real) / m
+        sp_r, s_r = softplus_sigmoid(-l_real)  # sp(−l_r), σ(−l_r)
+        real = _mean(sp_r)
+        d_real = s_r * (-1.0 / m)
     else:
         real = _mean(a * softplus(-l_real) + (1.0 - a) * softplus(l_real))
         d_real = ((1.0 - a) * sigmoid(l_real) - a * sigmoid(-l_real)) / m
-    return real + _mean(softplus(l_fake)), d_real, sigmoid(l_fake) / n
+    sp_f, s_f = softplus_sigmoid(l_fake)  # sp(l_f), σ(l_f)
+    return real + _mean(sp_f), d_real, s_f * (1.0 / n)
 
 
 def generator_minimax_loss(l_fake, check=True):
@@ -120,7 +141,8 @@ def generator_minimax_loss(l_fake, check=True):
     """
     if check:
         check_logits("l_fake", l_fake)
-    return -_mean(softplus(l_fake)), -sigmoid(l_fake) / l_fake.shape[0]
+    sp_f, s_f = softplus_sigmoid(l_fake)  # sp(l_f), σ(l_f)
+    return -_mean(sp_f), s_f * (-1.0 / l_fake.shape[0])
 
 
 def generator_nonsaturating_loss(l_fake, check=True):
@@ -130,7 +152,8 @@ def generator_nonsaturating_loss(l_fake, check=True):
     """
     if check:
         check_logits("l_fake", l_fake)
-    return _mean(softplus(-l_fake)), -sigmoid(-l_fake) / l_fake.shape[0]
+    sp, s = softplus_sigmoid(-l_fake)  # sp(−l_f), σ(−l_f)
+    return _mean(sp), s * (-1.0 / l_fake.shape[0])
 
 
 def total_loss(l_real, l_fake, check=True):
