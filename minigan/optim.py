@@ -18,32 +18,71 @@ def _check_lr(lr):
 
 
 class Optimizer:
-    """Base class. ``step(params, grads)`` updates ``params[name]`` in place."""
+    """Base class. ``step(params, grads)`` updates ``params[name]`` in place.
+
+    Each rule is written once, over the flat vector of all parameters: ``step`` joins the
+    gradients into one vector g (in the order of ``grads``), keeps the state in flat
+    vectors (``slots[slot][name]`` are views into them, one per parameter, so the state
+    still reads and saves per parameter), asks the subclass for the flat move δ
+    (``direction``) and applies p ← p − δ[its slice] to each parameter. The arithmetic is
+    that of a loop over the parameters; it just costs a handful of array operations per
+    step instead of a handful per parameter.
+    """
 
     name = "optimizer"
+    slot_names: tuple = ()  # the per-parameter state arrays this rule keeps
 
     def __init__(self, lr):
         _check_lr(lr)
         self.lr = float(lr)
         self.t = 0  # number of steps taken
         self.slots: dict[str, dict] = {}  # slot name -> {param name -> array}
-
-    def _slot(self, slot, name, p):
-        """The state array ``slot`` of parameter ``name`` (zeros like ``p`` at first)."""
-        d = self.slots.setdefault(slot, {})
-        if name not in d:
-            d[name] = p.__array_namespace__().zeros_like(p)
-        return d[name]
+        self._layout = None  # ((name, shape, size), ...) the flat state was built for
+        self._flat = {}  # slot name -> flat state vector
 
     def step(self, params: dict, grads: dict):
         self.t += 1
-        for name, g in grads.items():
+        for name in grads:
             if name not in params:
                 raise KeyError(f"grads: no parameter called {name!r}")
-            self.update(name, params[name], g)
+        if not grads:
+            return
+        xp = next(iter(grads.values())).__array_namespace__()
+        layout = tuple((name, tuple(g.shape), _size(g)) for name, g in grads.items())
+        g = xp.concat([xp.reshape(grads[name], (n,)) for name, _, n in layout])
+        delta = self.direction(g, self._flat_state(xp, layout, g))
+        a = 0
+        for name, shape, n in layout:
+            p = params[name]
+            p -= xp.reshape(delta[a:a + n], shape)
+            a += n
 
-    def update(self, name, p, g):
+    def direction(self, g, state: dict):
+        """The flat move δ (p ← p − δ) for the flat gradient g; updates ``state`` (slot ->
+        flat vector) in place. g is this step's own copy and may be overwritten."""
         raise NotImplementedError
+
+    def _flat_state(self, xp, layout, g) -> dict:
+        """slot -> flat vector for ``layout``; rebuilt (from the per-parameter slots, zeros
+        where none) when the parameters change or the slots were replaced (load_state_dict)."""
+        if layout == self._layout and all(
+            self.slots[s][name] is self._views[s][name] for s in self.slot_names for name, _, _ in layout
+        ):
+            return self._flat
+        self._flat, self._views = {}, {}
+        for s in self.slot_names:
+            old = self.slots.setdefault(s, {})
+            parts = [xp.reshape(xp.astype(old[name], g.dtype), (n,)) if name in old
+                     else xp.zeros((n,), dtype=g.dtype, device=g.device) for name, _, n in layout]
+            flat = xp.concat(parts)
+            views, a = {}, 0
+            for name, shape, n in layout:
+                views[name] = xp.reshape(flat[a:a + n], shape)
+                a += n
+            self._flat[s], self._views[s] = flat, views
+            old.update(views)
+        self._layout = layout
+        return self._flat
 
     def config(self) -> dict:
         """The hyper-parameters (JSON-able), enough to rebuild this optimizer."""
@@ -60,11 +99,19 @@ class Optimizer:
     def load_state_dict(self, state: dict, backend):
         self.t = int(state["t"])
         self.slots = {}
+        self._layout = None
         for key, a in state.items():
             if key == "t":
                 continue
             slot, _, name = key.partition("/")
             self.slots.setdefault(slot, {})[name] = backend.asarray(a, dtype=backend.float_dtype)
+
+
+def _size(a) -> int:
+    n = 1
+    for s in a.shape:
+        n *= s
+    return n
 
 
 class SGD(Optimizer):
@@ -80,15 +127,16 @@ class SGD(Optimizer):
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum: expected 0 <= momentum < 1, got {momentum!r}")
         self.momentum = float(momentum)
+        self.slot_names = ("v",) if self.momentum else ()
 
-    def update(self, name, p, g):
+    def direction(self, g, state):
+        g *= self.lr  # lr·g
         if self.momentum == 0.0:
-            p -= self.lr * g
-            return
-        v = self._slot("v", name, p)
+            return g  # p ← p − lr·g
+        v = state["v"]
         v *= self.momentum
-        v -= self.lr * g
-        p += v
+        v -= g  # v ← μ·v − lr·g
+        return -v  # p ← p + v
 
     def config(self):
         return {"name": "sgd", "lr": self.lr, "momentum": self.momentum}
@@ -102,6 +150,7 @@ class Adam(Optimizer):
     """
 
     name = "adam"
+    slot_names = ("m", "v")
 
     def __init__(self, lr=2e-4, betas=(0.5, 0.999), eps=1e-8):
         super().__init__(lr)
@@ -112,17 +161,25 @@ class Adam(Optimizer):
             raise ValueError(f"eps: expected a positive number, got {eps!r}")
         self.b1, self.b2, self.eps = float(b1), float(b2), float(eps)
 
-    def update(self, name, p, g):
-        xp = p.__array_namespace__()
-        m = self._slot("m", name, p)
-        v = self._slot("v", name, p)
+    def direction(self, g, state):
+        xp = g.__array_namespace__()
+        m, v = state["m"], state["v"]
         m *= self.b1
-        m += (1.0 - self.b1) * g
+        m += (1.0 - self.b1) * g  # m ← β1·m + (1−β1)·g
+        g *= g
+        g *= 1.0 - self.b2
         v *= self.b2
-        v += (1.0 - self.b2) * (g * g)
-        step_size = self.lr / (1.0 - self.b1**self.t)
-        denom = xp.sqrt(v) * (1.0 / math.sqrt(1.0 - self.b2**self.t)) + self.eps
-        p -= step_size * (m / denom)
+        v += g  # v ← β2·v + (1−β2)·g²
+        # The same move with the bias corrections moved onto scalars (Kingma & Ba 2015,
+        # end of Sec. 2): with c1 = 1−β1ᵗ, c2 = 1−β2ᵗ,
+        #   lr·(m/c1)/(sqrt(v/c2) + eps) = (lr·sqrt(c2)/c1) · m/(sqrt(v) + eps·sqrt(c2)),
+        # so no m/c1 or v/c2 temporaries are made.
+        sc2 = math.sqrt(1.0 - self.b2**self.t)
+        denom = xp.sqrt(v)
+        denom += self.eps * sc2
+        delta = m / denom
+        delta *= self.lr * sc2 / (1.0 - self.b1**self.t)
+        return delta
 
     def config(self):
         return {"name": "adam", "lr": self.lr, "betas": [self.b1, self.b2], "eps": self.eps}
@@ -135,6 +192,7 @@ class RMSProp(Optimizer):
     """
 
     name = "rmsprop"
+    slot_names = ("s",)
 
     def __init__(self, lr=5e-5, alpha=0.99, eps=1e-8):
         super().__init__(lr)
@@ -142,12 +200,16 @@ class RMSProp(Optimizer):
             raise ValueError(f"alpha: expected 0 <= alpha < 1, got {alpha!r}")
         self.alpha, self.eps = float(alpha), float(eps)
 
-    def update(self, name, p, g):
-        xp = p.__array_namespace__()
-        s = self._slot("s", name, p)
+    def direction(self, g, state):
+        xp = g.__array_namespace__()
+        s = state["s"]
         s *= self.alpha
-        s += (1.0 - self.alpha) * (g * g)
-        p -= self.lr * (g / (xp.sqrt(s) + self.eps))
+        s += (1.0 - self.alpha) * (g * g)  # s ← α·s + (1−α)·g²
+        denom = xp.sqrt(s)
+        denom += self.eps
+        g /= denom
+        g *= self.lr  # lr·g/(sqrt(s) + eps)
+        return g
 
     def config(self):
         return {"name": "rmsprop", "lr": self.lr, "alpha": self.alpha, "eps": self.eps}
