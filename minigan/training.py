@@ -156,12 +156,18 @@ class GAN:
             return self.d_loss(l_r, l_f, real_target=self.config.real_target, check=False)
         return self.d_loss(l_r, l_f, check=False)
 
-    def _discriminator_pass(self):
-        """Steps 1-4 up to D's gradient: draw z and x, one D pass over [x; G(z)]."""
+    def _discriminator_pass(self, keep_g_cache=True):
+        """Steps 1-4 up to D's gradient: draw z and x, one D pass over [x; G(z)].
+
+        ``keep_g_cache=False`` drops G's forward cache at once (returns None for it): a pass
+        whose fakes G will not be trained on keeps no G activations through D's backward.
+        """
         c, xp, m = self.config, self.xp, self.config.batch_size
         z = self.rng.normal((m, c.noise_dim))
         x = self.data.sample(m)
         fake, g_cache = self.G.forward(z, check=False)
+        if not keep_g_cache:
+            g_cache = None
         logits, d_cache = self.D.forward(xp.concat([x, fake], axis=0), check=False)
         l_r, l_f = logits[:m, :], logits[m:, :]
         L_D, dl_r, dl_f = self._d_loss(l_r, l_f)
@@ -190,8 +196,8 @@ class GAN:
         """One iteration of Algorithm 1; returns this step's history row (a device array)."""
         c, xp, m = self.config, self.xp, self.config.batch_size
         for i in range(c.k):
-            fake, g_cache, logits, d_cache, L_D, dl = self._discriminator_pass()
             last = i == c.k - 1
+            fake, g_cache, logits, d_cache, L_D, dl = self._discriminator_pass(keep_g_cache=last and c.mode != "fresh")
             if last and c.mode == "simultaneous":
                 # both gradients from this one pass, before either network changes
                 _, d_grads = self.D.backward(dl, d_cache, need_dx=False)
@@ -208,21 +214,29 @@ class GAN:
             L_G, g_grads = self._generator_grads(l_f, d2_cache, g_cache)
         self.g_opt.step(self.G.params(), g_grads)
         self.step += 1
-        row = self._record(logits[:m, :], logits[m:, :], L_D, L_G, g_grads, d_grads)
+        row = self._record(logits, L_D, L_G, g_grads, d_grads)
         self._pending.append(row)
         if len(self._pending) >= c.log_every:
             self.flush()
         return row
 
-    def _record(self, l_r, l_f, L_D, L_G, g_grads, d_grads):
-        """The history row, computed on the device from the step-4 logits (no sync)."""
-        xp = self.xp
-        sp = losses.softplus
-        bce_d = xp.mean(sp(-l_r)) + xp.mean(sp(l_f))  # the article's L_D, whatever the loss form
-        ns = xp.mean(sp(-l_f))
+    def _record(self, logits, L_D, L_G, g_grads, d_grads):
+        """The history row, computed on the device from the step-4 logits [l_r; l_f] (no sync).
+
+        With the article's L_D = mean sp(−l_r) + mean sp(l_f) (whatever the loss form),
+        L_G^ns = mean sp(−l_f), V = −L_D, total = L_D + L_G^ns, D_real = mean σ(l_r),
+        D_fake = mean σ(l_f). All come from one softplus/sigmoid pass over
+        u = [−l_r; −l_f; l_r; l_f], whose four blocks of m are averaged at once.
+        """
+        xp, m = self.xp, self.config.batch_size
+        u = xp.concat([-logits, logits], axis=0)
+        sp, sg = losses.softplus_sigmoid(u)
+        # (2, 4) block means: rows sp, σ; columns the blocks −l_r, −l_f, l_r, l_f
+        means = xp.sum(xp.reshape(xp.stack([sp, sg]), (2, 4, m)), axis=2) / m
+        bce_d = means[0, 0] + means[0, 3]
+        ns = means[0, 1]
         return xp.stack([
-            L_D, L_G, ns, -bce_d, bce_d + ns,
-            xp.mean(losses.sigmoid(l_r)), xp.mean(losses.sigmoid(l_f)),
+            L_D, L_G, ns, -bce_d, bce_d + ns, means[1, 2], means[1, 3],
             _global_norm(xp, g_grads), _global_norm(xp, d_grads),
         ])
 
@@ -270,10 +284,11 @@ class GAN:
 
 
 def _global_norm(xp, grads: dict):
-    """sqrt(Σ_params Σ g²): the norm of all gradients as one vector."""
+    """sqrt(Σ_params Σ g²): the norm of all gradients as one vector (Σ g² as a dot product g·g)."""
     total = None
     for g in grads.values():
-        s = xp.sum(g * g)
+        v = xp.reshape(g, (-1,))
+        s = xp.vecdot(v, v)
         total = s if total is None else total + s
     return xp.sqrt(total)
 
