@@ -72,7 +72,7 @@ def logits_of(D, x):
 
 def evaluate_pair(label, p_data, p_g, closed, args, seed):
     D = train_d(p_data, p_g, args, seed)
-    x = theory.common_grid(p_data, p_g, n=40001, margin=1.0)
+    x = theory.common_grid(p_data, p_g, n=8001 if args.quick else 40001, margin=1.0)
     pd, pg = p_data.pdf(x), p_g.pdf(x)
     l = logits_of(D, x).astype(np.float64)
     d = 1.0 / (1.0 + np.exp(-l))
@@ -80,7 +80,7 @@ def evaluate_pair(label, p_data, p_g, closed, args, seed):
     sp = lambda v: np.logaddexp(0.0, v)  # noqa: E731
     v_trained = theory.integrate(-pd * sp(-l) - pg * sp(l), x)
     rng = np.random.default_rng(10_000 + seed)
-    n = 100_000
+    n = 5_000 if args.quick else 100_000
     lr_, lf_ = logits_of(D, p_data.sample(n, rng)), logits_of(D, p_g.sample(n, rng))
     v_mc = float(-np.mean(sp(-lr_.astype(np.float64))) - np.mean(sp(lf_.astype(np.float64))))
     d_star = theory.optimal_discriminator(pd, pg)
