@@ -24,6 +24,22 @@ from .backend import Backend, Random
 INITS = ("he", "xavier", "normal", "uniform")
 
 
+# In-place elementwise work (an activation's mask) goes block by block over rows: a block's
+# temporaries stay small and in cache, where a full-size mask would be one more activation-
+# sized array at the moment memory peaks (and, on NumPy, a large fresh array costs page
+# faults on every step). A block is about a quarter of the array, kept between BLOCK_MIN and
+# BLOCK_MAX elements so that the per-block call overhead stays small.
+BLOCK_MIN, BLOCK_MAX = 1 << 14, 1 << 16
+
+
+def row_blocks(x):
+    """Row slices of a 2-D array ``x`` covering it in blocks (see BLOCK_MIN, BLOCK_MAX)."""
+    n, f = x.shape
+    size = min(max(n * f // 4, BLOCK_MIN), BLOCK_MAX)
+    step = max(1, size // max(f, 1))
+    return [slice(a, min(a + step, n)) for a in range(0, n, step)]
+
+
 def _check_positive_int(name, value):
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(f"{name}: expected a positive integer, got {value!r}")
@@ -189,9 +205,23 @@ class ReLU(Layer):
 
     def backward_inplace(self, dout, cache):
         """``backward``'s dx written over ``dout`` (dout ← dout·[x > 0]), for a caller that
-        owns dout, as MLP.backward owns each dx it gets from the layer above: no new array."""
-        dout *= self.xp.astype(cache > 0, dout.dtype)
+        owns dout, as MLP.backward owns each dx it gets from the layer above: no new array.
+        ``cache`` may be x or the output max(x, 0): [x > 0] = [max(x, 0) > 0]."""
+        xp = self.xp
+        for r in row_blocks(dout):
+            d = dout[r, :]
+            d *= xp.astype(cache[r, :] > 0, dout.dtype)
         return dout
+
+    def forward_inplace(self, x):
+        """max(x, 0) written over ``x``, as x·[x > 0], for a caller that owns x (MLP.forward
+        with inplace=True: the array the layer before just made). Returns x, which is then
+        also the cache: backward needs only the sign pattern, the same in the output."""
+        xp = self.xp
+        for r in row_blocks(x):
+            b = x[r, :]
+            b *= xp.astype(b > 0, x.dtype)
+        return x
 
 
 class LeakyReLU(Layer):
@@ -220,9 +250,19 @@ class LeakyReLU(Layer):
         return dout * self._derivative(cache, dout.dtype), {}
 
     def backward_inplace(self, dout, cache):
-        """``backward``'s dx written over ``dout`` (see ReLU.backward_inplace)."""
-        dout *= self._derivative(cache, dout.dtype)
+        """``backward``'s dx written over ``dout`` (see ReLU.backward_inplace; the cache may
+        be x or the output: both are > 0 exactly where x > 0)."""
+        for r in row_blocks(dout):
+            d = dout[r, :]
+            d *= self._derivative(cache[r, :], dout.dtype)
         return dout
+
+    def forward_inplace(self, x):
+        """The output x·(1 if x > 0 else slope) written over ``x`` (see ReLU.forward_inplace)."""
+        for r in row_blocks(x):
+            b = x[r, :]
+            b *= self._derivative(b, x.dtype)
+        return x
 
     def __repr__(self):
         return f"LeakyReLU({self.slope})"

@@ -162,13 +162,26 @@ class MLP:
         if len(x.shape) != 2 or x.shape[1] != self.spec.sizes[0] or x.shape[0] < 1:
             raise ValueError(f"{name}: expected shape (N, {self.spec.sizes[0]}) with N >= 1, got {tuple(x.shape)}")
 
-    def forward(self, x, train: bool = True, check: bool = True):
-        """out, cache for input x (N, sizes[0]); ``train`` switches dropout/batch norm."""
+    def forward(self, x, train: bool = True, check: bool = True, inplace: bool = False):
+        """out, cache for input x (N, sizes[0]); ``train`` switches dropout/batch norm.
+
+        ``inplace=True`` lets each ReLU/LeakyReLU overwrite the array the layer before it just
+        made (never x itself): the same values, but the activation's cache is then its output
+        instead of its input, and the pass keeps one array per hidden layer instead of two.
+        The training step uses it; the default keeps every pre-activation (gradcheck reads them).
+        """
         if check:
             self.check_input(x)
         caches = []
+        owned = False  # is x an array this pass made (so it may be overwritten)?
         for layer in self.layers:
-            x, c = layer.forward(x, train)
+            if inplace and owned and hasattr(layer, "forward_inplace"):
+                x = layer.forward_inplace(x)
+                caches.append(x)
+                continue
+            y, c = layer.forward(x, train)
+            owned = owned or y is not x
+            x = y
             caches.append(c)
         return x, caches
 
@@ -176,11 +189,13 @@ class MLP:
         """Just the output (eval mode by default)."""
         return self.forward(x, train)[0]
 
-    def backward(self, dout, cache, need_dx: bool = True, need_grads: bool = True):
+    def backward(self, dout, cache, need_dx: bool = True, need_grads: bool = True, release: bool = False):
         """dx, grads from dout = ∂L/∂out (N, sizes[-1]).
 
         ``need_dx=False`` skips dx (None); ``need_grads=False`` skips the parameter
         gradients ({}), for a pass that only carries a gradient through this network.
+        ``release=True`` sets each entry of ``cache`` to None once its layer is done, so the
+        activations go as the pass moves down (for a cache that is not needed again).
         """
         grads = {}
         last = len(self.layers) - 1
@@ -190,10 +205,14 @@ class MLP:
             if owned and hasattr(layer, "backward_inplace"):
                 # an activation masks the dx of the layer above in place: one (N, F) array less
                 dout = layer.backward_inplace(dout, cache[i])
+                if release:
+                    cache[i] = None
                 continue
             dx, g = layer.backward(dout, cache[i], need_dx or i > 0, need_grads)
-            owned = dx is not dout
+            owned = owned or dx is not dout
             dout = dx
+            if release:
+                cache[i] = None
             for k, v in g.items():
                 grads[f"{i}.{k}"] = v
         return dout, grads
