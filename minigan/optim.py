@@ -24,7 +24,7 @@ class Optimizer:
     gradients into one vector g (in the order of ``grads``), keeps the state in flat
     vectors (``slots[slot][name]`` are views into them, one per parameter, so the state
     still reads and saves per parameter), asks the subclass for the flat move δ
-    (``direction``) and applies p ← p − δ[its slice] to each parameter. The arithmetic is
+    (``direction``) and applies p ← p − δ[its part] to each parameter. The arithmetic is
     that of a loop over the parameters; it just costs a handful of array operations per
     step instead of a handful per parameter.
     """
@@ -37,8 +37,9 @@ class Optimizer:
         self.lr = float(lr)
         self.t = 0  # number of steps taken
         self.slots: dict[str, dict] = {}  # slot name -> {param name -> array}
-        self._layout = None  # ((name, shape, size), ...) the flat state was built for
+        self._layout = None  # ((name, shape, size), ...) the flat vectors were built for
         self._flat = {}  # slot name -> flat state vector
+        self._views = {}  # slot name -> {param name -> view into the flat vector}
 
     def step(self, params: dict, grads: dict):
         self.t += 1
@@ -48,18 +49,18 @@ class Optimizer:
         if not grads:
             return
         xp = next(iter(grads.values())).__array_namespace__()
-        layout = tuple((name, tuple(g.shape), _size(g)) for name, g in grads.items())
+        layout = tuple((name, tuple(g.shape), math.prod(g.shape)) for name, g in grads.items())
         g = xp.concat([xp.reshape(grads[name], (n,)) for name, _, n in layout])
         delta = self.direction(g, self._flat_state(xp, layout, g))
         a = 0
         for name, shape, n in layout:
             p = params[name]
-            p -= xp.reshape(delta[a:a + n], shape)
+            p -= xp.reshape(delta[a:a + n], shape)  # p ← p − δ[part of p]
             a += n
 
     def direction(self, g, state: dict):
         """The flat move δ (p ← p − δ) for the flat gradient g; updates ``state`` (slot ->
-        flat vector) in place. g is this step's own copy and may be overwritten."""
+        flat vector) in place. g is this step's own copy and may be overwritten (and returned)."""
         raise NotImplementedError
 
     def _flat_state(self, xp, layout, g) -> dict:
@@ -69,15 +70,16 @@ class Optimizer:
             self.slots[s][name] is self._views[s][name] for s in self.slot_names for name, _, _ in layout
         ):
             return self._flat
+        total = sum(n for _, _, n in layout)
         self._flat, self._views = {}, {}
         for s in self.slot_names:
             old = self.slots.setdefault(s, {})
-            parts = [xp.reshape(xp.astype(old[name], g.dtype), (n,)) if name in old
-                     else xp.zeros((n,), dtype=g.dtype, device=g.device) for name, _, n in layout]
-            flat = xp.concat(parts)
+            flat = xp.zeros((total,), dtype=g.dtype, device=g.device)
             views, a = {}, 0
             for name, shape, n in layout:
                 views[name] = xp.reshape(flat[a:a + n], shape)
+                if name in old:
+                    views[name][...] = old[name]
                 a += n
             self._flat[s], self._views[s] = flat, views
             old.update(views)
@@ -105,13 +107,6 @@ class Optimizer:
                 continue
             slot, _, name = key.partition("/")
             self.slots.setdefault(slot, {})[name] = backend.asarray(a, dtype=backend.float_dtype)
-
-
-def _size(a) -> int:
-    n = 1
-    for s in a.shape:
-        n *= s
-    return n
 
 
 class SGD(Optimizer):
@@ -164,22 +159,26 @@ class Adam(Optimizer):
     def direction(self, g, state):
         xp = g.__array_namespace__()
         m, v = state["m"], state["v"]
+        # m ← β1·m + (1−β1)·g, written as β1·(m − g) + g: in place, no temporary
+        m -= g
         m *= self.b1
-        m += (1.0 - self.b1) * g  # m ← β1·m + (1−β1)·g
+        m += g
+        # v ← β2·v + (1−β2)·g², the same way, with g² written over g (the step's own copy)
         g *= g
-        g *= 1.0 - self.b2
+        v -= g
         v *= self.b2
-        v += g  # v ← β2·v + (1−β2)·g²
-        # The same move with the bias corrections moved onto scalars (Kingma & Ba 2015,
-        # end of Sec. 2): with c1 = 1−β1ᵗ, c2 = 1−β2ᵗ,
-        #   lr·(m/c1)/(sqrt(v/c2) + eps) = (lr·sqrt(c2)/c1) · m/(sqrt(v) + eps·sqrt(c2)),
-        # so no m/c1 or v/c2 temporaries are made.
+        v += g
+        # δ = lr·(m/c1)/(sqrt(v/c2) + eps) with c1 = 1−β1ᵗ, c2 = 1−β2ᵗ, written with the bias
+        # corrections on scalars (Kingma & Ba 2015, end of Sec. 2):
+        #   δ = (lr·sqrt(c2)/c1) · m/(sqrt(v) + eps·sqrt(c2)),
+        # into g again, so the only new array is sqrt(v).
         sc2 = math.sqrt(1.0 - self.b2**self.t)
         denom = xp.sqrt(v)
         denom += self.eps * sc2
-        delta = m / denom
-        delta *= self.lr * sc2 / (1.0 - self.b1**self.t)
-        return delta
+        g[...] = m
+        g /= denom
+        g *= self.lr * sc2 / (1.0 - self.b1**self.t)
+        return g
 
     def config(self):
         return {"name": "adam", "lr": self.lr, "betas": [self.b1, self.b2], "eps": self.eps}
