@@ -165,10 +165,10 @@ class GAN:
         c, xp, m = self.config, self.xp, self.config.batch_size
         z = self.rng.normal((m, c.noise_dim))
         x = self.data.sample(m)
-        fake, g_cache = self.G.forward(z, check=False)
+        fake, g_cache = self.G.forward(z, check=False, inplace=True)
         if not keep_g_cache:
             g_cache = None
-        logits, d_cache = self.D.forward(xp.concat([x, fake], axis=0), check=False)
+        logits, d_cache = self.D.forward(xp.concat([x, fake], axis=0), check=False, inplace=True)
         l_r, l_f = logits[:m, :], logits[m:, :]
         L_D, dl_r, dl_f = self._d_loss(l_r, l_f)
         dl = xp.concat([dl_r, dl_f], axis=0)
@@ -186,10 +186,10 @@ class GAN:
         L_G, dl_f = self.g_loss(l_f, check=False)
         if rows is not None:  # l_f are rows [m:] of a pass over [x; G(z)]: zero the real rows
             dl_f = self.xp.concat([self.xp.zeros_like(dl_f), dl_f], axis=0)
-        dx, _ = self.D.backward(dl_f, d_cache, need_dx=True, need_grads=False)
+        dx, _ = self.D.backward(dl_f, d_cache, need_dx=True, need_grads=False, release=True)
         if rows is not None:
             dx = dx[rows:, :]
-        _, g_grads = self.G.backward(dx, g_cache, need_dx=False)
+        _, g_grads = self.G.backward(dx, g_cache, need_dx=False, release=True)
         return L_G, g_grads
 
     def train_step(self):
@@ -204,13 +204,14 @@ class GAN:
                 L_G, g_grads = self._generator_grads(logits[m:, :], d_cache, g_cache, rows=m)
                 self._update_d(d_grads)
                 break
-            _, d_grads = self.D.backward(dl, d_cache, need_dx=False)
+            # release: D's activations go as its backward moves down (this cache is done)
+            _, d_grads = self.D.backward(dl, d_cache, need_dx=False, release=True)
             self._update_d(d_grads)
         if c.mode == "fresh":
             z = self.rng.normal((m, c.noise_dim))
-            fake, g_cache = self.G.forward(z, check=False)
+            fake, g_cache = self.G.forward(z, check=False, inplace=True)
         if c.mode in ("fresh", "reuse"):
-            l_f, d2_cache = self.D.forward(fake, check=False)
+            l_f, d2_cache = self.D.forward(fake, check=False, inplace=True)
             L_G, g_grads = self._generator_grads(l_f, d2_cache, g_cache)
         self.g_opt.step(self.G.params(), g_grads)
         self.step += 1
@@ -288,7 +289,7 @@ def _global_norm(xp, grads: dict):
     total = None
     for g in grads.values():
         v = xp.reshape(g, (-1,))
-        s = xp.vecdot(v, v)
+        s = v @ v
         total = s if total is None else total + s
     return xp.sqrt(total)
 
