@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The GPU check: the test suite's cupy cases, then the training-step benchmark on CuPy with
+# PyTorch CUDA eager as the peer. Prepared to run in one go, in a few minutes, on a machine with
+# an NVIDIA GPU where CuPy, torch, numpy, pytest and hypothesis are installed:
+#
+#     bash benchmarks/gpu_check.sh [OUTDIR]        # default OUTDIR: $OUT, else benchmarks/gpu-out
+#
+# Writes OUTDIR/{env.txt, tests_cupy.log, bench_cupy.json, bench_cupy.txt, fused.txt} and exits
+# non-zero if any part failed (every part still runs).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUTDIR=${1:-${OUT:-benchmarks/gpu-out}}
+mkdir -p "$OUTDIR"
+status=0
+
+pip install -e . --no-deps -q >/dev/null 2>&1 || pip install -e . --no-deps
+
+{
+  date -u +"%Y-%m-%d %H:%M UTC"
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader || true
+  lscpu | grep -m1 "Model name" || true
+  python -c "import cupy, numpy, torch; print('cupy', cupy.__version__, '| numpy', numpy.__version__, '| torch', torch.__version__, '| torch.cuda', torch.cuda.is_available(), '| CUDA', cupy.cuda.runtime.runtimeGetVersion())"
+} 2>&1 | tee "$OUTDIR/env.txt"
+
+# 1. every backend-parametrised test on cupy (the `backend` fixture's cupy cases), plus the
+#    benchmark's own tests; -p no:cacheprovider keeps the tree clean
+echo "== tests on cupy"
+timeout 420 python -m pytest -q -p no:cacheprovider -k "cupy or test_bench" -x 2>&1 | tee "$OUTDIR/tests_cupy.log" | tail -5
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+# 2. the benchmark: small, medium, large on CuPy against PyTorch CUDA (GPU steps are ms: more repeats)
+echo "== benchmark on cupy"
+timeout 300 python -m minigan.bench --backend cupy --repeats 200 --json "$OUTDIR/bench_cupy.json" 2>&1 | tee "$OUTDIR/bench_cupy.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+exit $status

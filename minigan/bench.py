@@ -1,0 +1,518 @@
+"""Benchmark: one training step of Algorithm 1 against the GEMM floor and PyTorch eager.
+
+``python -m minigan.bench`` (or ``minigan bench``) times ``GAN.train_step`` — the paper's
+Algorithm 1 (Goodfellow et al. 2014) with k = 1, ``fresh`` mode, the non-saturating
+generator loss, Adam, float32 — on MLPs given as (batch m, noise dim, data dim, hidden
+width, hidden layers), ReLU, the same widths for G and D, D ending in one logit:
+
+=======  =====  =====  ====  =====  ======
+config   m      noise  data  width  layers
+=======  =====  =====  ====  =====  ======
+small    256    2      2     128    2
+medium   256    64     64    512    3
+large    4096   64     64    1024   3
+=======  =====  =====  ====  =====  ======
+
+For each it reports
+
+- ``ms/step``: the median over repeated steps (on CuPy the device is synchronised before
+  each clock reading);
+- ``GFLOP/s``: the step's GEMM flops (below) over that time;
+- ``floor``: step time / the **GEMM floor**, the median time of the same matrix products
+  the step must do, run alone on the same backend with operands of the same shapes;
+- ``vs torch``: PyTorch-eager ms/step / minigan ms/step (> 1: minigan is faster), the same
+  nets, Adam, batch and loss, ``torch.set_num_threads`` = the BLAS threads of numpy;
+- ``mem``: the peak memory of one step / (parameters + optimizer state + activations).
+
+The GEMMs of one ``fresh`` step, a Linear layer (N rows, a → b) costing 2·N·a·b flops for
+each product it does::
+
+    D step:  G forward, m rows                   x @ W
+             D forward on [x; G(z)], 2m rows     x @ W
+             D backward, 2m rows                 dW = xᵀ @ dout (every layer),
+                                                 dx = dout @ Wᵀ (every layer but the first)
+    G step:  G forward, m rows (new z)           x @ W
+             D forward on G(z), m rows           x @ W
+             D backward, input gradient only     dx = dout @ Wᵀ (every layer)
+             G backward, m rows                  dW (every layer), dx (every layer but the first)
+
+Activations (the memory denominator) are the values a backward pass must keep, one
+(rows × width) array per layer boundary: max(D on 2m rows, G + D on m rows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gc
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from dataclasses import asdict, dataclass
+
+from .backend import get_backend
+from .data import Dataset
+from .networks import MLP, MLPSpec
+from .training import GAN, TrainConfig
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """One benchmark shape: batch m, noise dim, data dim, hidden width, hidden layers."""
+
+    name: str
+    batch: int
+    noise_dim: int
+    data_dim: int
+    width: int
+    layers: int
+
+    def g_sizes(self):
+        return (self.noise_dim, *([self.width] * self.layers), self.data_dim)
+
+    def d_sizes(self):
+        return (self.data_dim, *([self.width] * self.layers), 1)
+
+
+CONFIGS = {
+    "tiny": BenchConfig("tiny", 32, 2, 2, 16, 1),  # for the smoke test
+    "small": BenchConfig("small", 256, 2, 2, 128, 2),
+    "medium": BenchConfig("medium", 256, 64, 64, 512, 3),
+    "large": BenchConfig("large", 4096, 64, 64, 1024, 3),
+}
+DEFAULT_CONFIGS = ("small", "medium", "large")
+DEFAULT_REPEATS = {"tiny": 20, "small": 300, "medium": 60, "large": 9}
+
+
+def parse_config(text: str) -> BenchConfig:
+    """A config by name (tiny, small, medium, large) or as "m,noise,data,width,layers"."""
+    if text in CONFIGS:
+        return CONFIGS[text]
+    parts = text.split(",")
+    try:
+        vals = [int(p) for p in parts]
+    except ValueError:
+        vals = []
+    if len(vals) != 5 or min(vals) < 1:
+        raise ValueError(
+            f"configs: expected one of {tuple(CONFIGS)} or 'm,noise,data,width,layers' (positive integers), got {text!r}"
+        )
+    return BenchConfig(text, *vals)
+
+
+# --------------------------------------------------------------------------------------
+# The model under test
+# --------------------------------------------------------------------------------------
+class GaussianData(Dataset):
+    """x ~ N(0, I_dim), shape (m, dim): real data of any dimension, for timing only."""
+
+    name = "bench_gaussian"
+
+    def __init__(self, backend, rng, dim):
+        super().__init__(backend, rng)
+        self.dim = int(dim)
+
+    def sample(self, m):
+        return self.rng.normal((m, self.dim))
+
+    def config(self):
+        return {"name": self.name, "dim": self.dim}
+
+
+def make_gan(cfg: BenchConfig, backend="numpy", seed=0) -> GAN:
+    """A GAN for ``cfg``: Algorithm 1, k = 1, fresh, non-saturating, Adam, float32, ReLU."""
+    hidden = (cfg.width,) * cfg.layers
+    tc = TrainConfig(
+        dataset="gaussian", g_loss="nonsaturating", mode="fresh", k=1, batch_size=cfg.batch,
+        noise_dim=cfg.noise_dim, g_hidden=hidden, d_hidden=hidden, activation="relu",
+        optimizer="adam", g_lr=1e-4, d_lr=1e-4, betas=(0.5, 0.999), seed=seed,
+        backend=backend if isinstance(backend, str) else backend.spec, dtype="float32",
+    )
+    gan = GAN(tc)
+    # the data dimension is the config's: swap in a Gaussian of that dimension and nets to match
+    b = gan.backend
+    gan.data = GaussianData(b, gan.rng, cfg.data_dim)
+    gan.G = MLP(MLPSpec(cfg.g_sizes(), "relu"), b, rng=gan.rng)
+    gan.D = MLP(MLPSpec(cfg.d_sizes(), "relu"), b, rng=gan.rng)
+    return gan
+
+
+# --------------------------------------------------------------------------------------
+# Counting: the GEMMs of a step, the bytes it must hold
+# --------------------------------------------------------------------------------------
+def step_gemms(cfg: BenchConfig):
+    """The matrix products of one fresh step: a list of (kind, N, a, b).
+
+    kind "fwd": (N, a) @ (a, b); "dW": (N, a)ᵀ @ (N, b); "dx": (N, b) @ (a, b)ᵀ.
+    Each costs 2·N·a·b flops.
+    """
+    m = cfg.batch
+    g, d = cfg.g_sizes(), cfg.d_sizes()
+    glin = list(zip(g[:-1], g[1:]))
+    dlin = list(zip(d[:-1], d[1:]))
+    out = []
+    # D step
+    out += [("fwd", m, a, b) for a, b in glin]
+    out += [("fwd", 2 * m, a, b) for a, b in dlin]
+    for i in range(len(dlin) - 1, -1, -1):
+        a, b = dlin[i]
+        out.append(("dW", 2 * m, a, b))
+        if i > 0:
+            out.append(("dx", 2 * m, a, b))
+    # G step
+    out += [("fwd", m, a, b) for a, b in glin]
+    out += [("fwd", m, a, b) for a, b in dlin]
+    out += [("dx", m, a, b) for a, b in reversed(dlin)]
+    for i in range(len(glin) - 1, -1, -1):
+        a, b = glin[i]
+        out.append(("dW", m, a, b))
+        if i > 0:
+            out.append(("dx", m, a, b))
+    return out
+
+
+def step_flops(cfg: BenchConfig) -> int:
+    return sum(2 * n * a * b for _, n, a, b in step_gemms(cfg))
+
+
+def _acts(sizes, rows):
+    """Floats of the values a backward pass keeps: every layer boundary, ``rows`` rows."""
+    return rows * sum(sizes)
+
+
+def model_bytes(cfg: BenchConfig, gan: GAN, itemsize=4) -> dict:
+    """Bytes of parameters, optimizer state (after a step) and activations of a step."""
+    params = sum(_nbytes(p) for net in (gan.G, gan.D) for p in net.params().values())
+    opt = sum(_nbytes(a) for o in (gan.g_opt, gan.d_opt) for d in o.slots.values() for a in d.values())
+    m = cfg.batch
+    acts = max(_acts(cfg.d_sizes(), 2 * m), _acts(cfg.g_sizes(), m) + _acts(cfg.d_sizes(), m)) * itemsize
+    return {"params": params, "opt_state": opt, "activations": acts, "total": params + opt + acts}
+
+
+def _nbytes(a):
+    n = 1
+    for s in a.shape:
+        n *= s
+    return n * (8 if "64" in str(a.dtype) else 4)
+
+
+# --------------------------------------------------------------------------------------
+# Timers
+# --------------------------------------------------------------------------------------
+def _time_calls(fn, sync, repeats, warmup_s=0.2, min_warmup=2):
+    """Per-call wall times (s) of ``fn`` after a short warm-up; ``sync`` before each clock."""
+    t_end = time.perf_counter() + warmup_s
+    for i in range(10**6):
+        fn()
+        if i + 1 >= min_warmup and time.perf_counter() > t_end:
+            break
+    sync()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def gemm_floor_fn(cfg: BenchConfig, backend):
+    """A function that does the step's GEMMs alone, on operands made once."""
+    xp, rng = backend.xp, backend.random(1)
+    ops = {}
+
+    def arr(shape):
+        if shape not in ops:
+            ops[shape] = rng.normal(shape)
+        return ops[shape]
+
+    plan = []
+    for kind, n, a, b in step_gemms(cfg):
+        if kind == "fwd":
+            plan.append((kind, arr((n, a)), arr((a, b))))
+        elif kind == "dW":
+            plan.append((kind, arr((n, a)), arr((n, b))))
+        else:
+            plan.append((kind, arr((n, b)), arr((a, b))))
+
+    def run():
+        for kind, p, q in plan:
+            if kind == "fwd":
+                r = p @ q
+            elif kind == "dW":
+                r = p.T @ q
+            else:
+                r = p @ q.T
+        return r
+
+    del xp
+    return run
+
+
+def blas_info():
+    """numpy's BLAS (threadpoolctl), or None when threadpoolctl is missing."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    for info in threadpool_info():
+        if info.get("user_api") == "blas" and "numpy" in info.get("filepath", ""):
+            return {k: info.get(k) for k in ("internal_api", "version", "architecture", "num_threads", "threading_layer")}
+    for info in threadpool_info():
+        if info.get("user_api") == "blas":
+            return {k: info.get(k) for k in ("internal_api", "version", "architecture", "num_threads", "threading_layer")}
+    return None
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def torch_step_fn(cfg: BenchConfig, gan: GAN, device: str, threads: int | None):
+    """The same step in PyTorch eager: same nets (weights copied), Adam, batch, loss."""
+    import torch
+    import torch.nn.functional as F
+
+    if threads:
+        torch.set_num_threads(threads)
+    dev = torch.device(device)
+
+    def build(mlp):
+        mods = []
+        for layer in mlp.layers:
+            if "W" in layer.params:
+                W = gan.backend.to_numpy(layer.params["W"])
+                lin = torch.nn.Linear(W.shape[0], W.shape[1])
+                with torch.no_grad():
+                    lin.weight.copy_(torch.from_numpy(W.T.copy()))
+                    lin.bias.zero_()
+                mods.append(lin)
+            else:
+                mods.append(torch.nn.ReLU())
+        return torch.nn.Sequential(*mods).to(dev)
+
+    G, D = build(gan.G), build(gan.D)
+    c = gan.config
+    g_opt = torch.optim.Adam(G.parameters(), lr=c.g_lr, betas=tuple(c.betas))
+    d_opt = torch.optim.Adam(D.parameters(), lr=c.d_lr, betas=tuple(c.betas))
+    m = cfg.batch
+
+    def step():
+        # D step: L_D = mean sp(−l_r) + mean sp(l_f), on one pass over [x; G(z)]
+        z = torch.randn(m, cfg.noise_dim, device=dev)
+        x = torch.randn(m, cfg.data_dim, device=dev)
+        with torch.no_grad():
+            fake = G(z)
+        logits = D(torch.cat([x, fake]))
+        loss_d = F.softplus(-logits[:m]).mean() + F.softplus(logits[m:]).mean()
+        d_opt.zero_grad(set_to_none=True)
+        loss_d.backward()
+        d_opt.step()
+        # G step, fresh noise: L_G = mean sp(−D(G(z))); D's weights need no gradient here
+        D.requires_grad_(False)
+        z = torch.randn(m, cfg.noise_dim, device=dev)
+        loss_g = F.softplus(-D(G(z))).mean()
+        g_opt.zero_grad(set_to_none=True)
+        loss_g.backward()
+        g_opt.step()
+        D.requires_grad_(True)
+
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    return step, sync, torch.__version__
+
+
+# --------------------------------------------------------------------------------------
+# Memory
+# --------------------------------------------------------------------------------------
+def peak_step_bytes(cfg: BenchConfig, backend_spec: str) -> tuple[int, dict]:
+    """(peak bytes during one step, model_bytes) on a fresh GAN after one warm-up step.
+
+    numpy / strict: tracemalloc (numpy reports its allocations to it), traced from before
+    the GAN is built, so the peak counts everything alive: parameters, optimizer state,
+    caches and temporaries. cupy: the memory pool's bytes after freeing its cached blocks,
+    then one step (an upper bound: the pool rounds blocks up).
+    """
+    backend = get_backend(backend_spec)
+    gc.collect()
+    if backend.name == "cupy":
+        pool = backend.xp.get_default_memory_pool()
+        gan = make_gan(cfg, backend_spec)
+        gan.train_step()
+        gan.flush()
+        backend.synchronize()
+        pool.free_all_blocks()
+        gan.train_step()
+        backend.synchronize()
+        peak = pool.total_bytes()
+        return peak, model_bytes(cfg, gan)
+    # one step of a throwaway GAN first, so that lazy imports are not counted as step memory
+    make_gan(BenchConfig("warm", 2, cfg.noise_dim, cfg.data_dim, 2, 1), backend_spec).train_step()
+    gc.collect()
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start()
+    try:
+        gan = make_gan(cfg, backend_spec)
+        gan.train_step()
+        gan.flush()
+        tracemalloc.reset_peak()
+        gan.train_step()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        if started:
+            tracemalloc.stop()
+    return peak, model_bytes(cfg, gan)
+
+
+# --------------------------------------------------------------------------------------
+# The run
+# --------------------------------------------------------------------------------------
+def bench_config(cfg: BenchConfig, backend_spec="numpy", repeats=None, use_torch=True, rounds=3, log=None):
+    """Measure one config; returns a JSON-able dict."""
+    backend = get_backend(backend_spec)
+    repeats = repeats or DEFAULT_REPEATS.get(cfg.name, 20)
+    per_round = max(1, math.ceil(repeats / rounds))
+    sync = backend.synchronize
+    gan = make_gan(cfg, backend_spec)
+    floor = gemm_floor_fn(cfg, backend)
+    peer = None
+    if use_torch:
+        try:
+            blas = blas_info()
+            threads = blas["num_threads"] if blas else None
+            device = "cuda" if backend.name == "cupy" else "cpu"
+            tstep, tsync, tver = torch_step_fn(cfg, gan, device, threads)
+            peer = (tstep, tsync, tver)
+        except ImportError:
+            peer = None
+    t_step, t_floor, t_torch = [], [], []
+    # interleave the three in blocks, each block with its own warm-up, so slow drift of
+    # the machine hits all three alike
+    for _ in range(rounds):
+        t_step += _time_calls(gan.train_step, sync, per_round)
+        t_floor += _time_calls(floor, sync, per_round)
+        if peer is not None:
+            t_torch += _time_calls(peer[0], peer[1], per_round)
+    gan.flush()
+    ms = statistics.median(t_step) * 1e3
+    floor_ms = statistics.median(t_floor) * 1e3
+    torch_ms = statistics.median(t_torch) * 1e3 if t_torch else None
+    del gan, floor, peer
+    peak, mb = peak_step_bytes(cfg, backend_spec)
+    flops = step_flops(cfg)
+    res = {
+        "config": cfg.name, **{k: v for k, v in asdict(cfg).items() if k != "name"},
+        "repeats": len(t_step),
+        "gflop": flops / 1e9,
+        "ms_step": ms,
+        "gflops": flops / (ms * 1e-3) / 1e9,
+        "floor_ms": floor_ms,
+        "floor_ratio": ms / floor_ms,
+        "torch_ms": torch_ms,
+        "speedup_vs_torch": (torch_ms / ms) if torch_ms else None,
+        "peak_bytes": peak,
+        "model_bytes": mb,
+        "mem_ratio": peak / mb["total"],
+        "ms_step_all": [t * 1e3 for t in t_step],
+    }
+    if log:
+        log(format_row(res))
+    return res
+
+
+HEADER = f"{'config':<8} {'ms/step':>9} {'GFLOP/s':>8} {'floor ms':>9} {'floor×':>7} {'torch ms':>9} {'vs torch':>9} {'peak MB':>8} {'mem×':>6}"
+
+
+def format_row(r: dict) -> str:
+    tm = f"{r['torch_ms']:9.3f}" if r["torch_ms"] else f"{'-':>9}"
+    sp = f"{r['speedup_vs_torch']:8.2f}x" if r["speedup_vs_torch"] else f"{'-':>9}"
+    return (f"{r['config']:<8} {r['ms_step']:9.3f} {r['gflops']:8.1f} {r['floor_ms']:9.3f} {r['floor_ratio']:7.3f} "
+            f"{tm} {sp} {r['peak_bytes'] / 2**20:8.1f} {r['mem_ratio']:6.2f}")
+
+
+def environment(backend_spec: str) -> dict:
+    env = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "backend": backend_spec,
+        "blas": blas_info(),
+        "openblas_env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS")},
+    }
+    import numpy
+
+    env["numpy"] = numpy.__version__
+    try:
+        import torch
+
+        env["torch"] = torch.__version__
+    except ImportError:
+        env["torch"] = None
+    if backend_spec.startswith("cupy"):
+        b = get_backend(backend_spec)
+        cp = b.xp
+        env["cupy"] = cp.__version__
+        env["gpu"] = cp.cuda.runtime.getDeviceProperties(b.device.id)["name"].decode()
+    return env
+
+
+def run(configs, backend_spec="numpy", repeats=None, use_torch=True, log=print) -> dict:
+    env = environment(backend_spec)
+    if log:
+        log(f"minigan bench — {env['date']} — {env['cpu']} ({env['cpu_count']} cpus), backend {backend_spec}"
+            + (f", GPU {env['gpu']}" if "gpu" in env else "")
+            + (f", BLAS {env['blas']['internal_api']} {env['blas']['version']} {env['blas']['architecture']} "
+               f"x{env['blas']['num_threads']}" if env["blas"] else ""))
+        log(HEADER)
+    results = [bench_config(c, backend_spec, repeats, use_torch, log=log) for c in configs]
+    return {"environment": env, "results": results}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="minigan bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--backend", default="numpy", help="numpy | cupy | strict[:device] (default numpy)")
+    p.add_argument("--configs", default=",".join(DEFAULT_CONFIGS),
+                   help="names (tiny, small, medium, large) separated by '+' or ',', or 'm,noise,data,width,layers'")
+    p.add_argument("--repeats", type=int, default=None, help="timed steps per config (default: per config)")
+    p.add_argument("--no-torch", action="store_true", help="skip the PyTorch peer")
+    p.add_argument("--json", default=None, help="write the results here")
+    a = p.parse_args(argv)
+    try:
+        configs = _parse_configs(a.configs)
+        get_backend(a.backend)
+    except ValueError as e:
+        p.error(str(e))
+    if a.repeats is not None and a.repeats < 1:
+        p.error("--repeats: expected a positive integer")
+    out = run(configs, a.backend, a.repeats, not a.no_torch)
+    if a.json:
+        d = os.path.dirname(a.json)
+        if d:
+            os.makedirs(d, exist_ok=True)
+        with open(a.json, "w") as f:
+            json.dump(out, f, indent=1)
+        print(f"wrote {a.json}")
+    return 0
+
+
+def _parse_configs(text):
+    if all(part in CONFIGS for part in text.split(",")):
+        return [CONFIGS[part] for part in text.split(",")]
+    return [parse_config(part) for part in text.split("+")]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
