@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
+BLOCK = 1 << 16  # elements per block of an update (256 KiB of float32 per vector)
 
 
 def _check_lr(lr):
@@ -27,6 +28,9 @@ class Optimizer:
     (``direction``) and applies p ← p − δ[its part] to each parameter. The arithmetic is
     that of a loop over the parameters; it just costs a handful of array operations per
     step instead of a handful per parameter.
+
+    After each step, ``grad_sq`` holds Σ g² over all the gradients it was given (a 0-d
+    array on the device, no sync): the training history's gradient norm, for free.
     """
 
     name = "optimizer"
@@ -40,6 +44,7 @@ class Optimizer:
         self._layout = None  # ((name, shape, size), ...) the flat vectors were built for
         self._flat = {}  # slot name -> flat state vector
         self._views = {}  # slot name -> {param name -> view into the flat vector}
+        self.grad_sq = None  # Σ g² of the last step's gradients
 
     def step(self, params: dict, grads: dict):
         self.t += 1
@@ -51,11 +56,22 @@ class Optimizer:
         xp = next(iter(grads.values())).__array_namespace__()
         layout = tuple((name, tuple(g.shape), math.prod(g.shape)) for name, g in grads.items())
         g = xp.concat([xp.reshape(grads[name], (n,)) for name, _, n in layout])
-        delta = self.direction(g, self._flat_state(xp, layout, g))
+        self.grad_sq = g @ g
+        state = self._flat_state(xp, layout, g)
+        # The rule is elementwise, so it can run block by block: the few vectors it touches
+        # then stay in cache across its dozen operations, instead of each operation making
+        # its own trip through memory. δ is written over g, block by block.
+        total = g.shape[0]
+        for a in range(0, total, BLOCK):
+            r = slice(a, min(a + BLOCK, total))
+            gr = g[r]
+            delta = self.direction(gr, {s: v[r] for s, v in state.items()})
+            if delta is not gr:
+                gr[...] = delta
         a = 0
         for name, shape, n in layout:
             p = params[name]
-            p -= xp.reshape(delta[a:a + n], shape)  # p ← p − δ[part of p]
+            p -= xp.reshape(g[a:a + n], shape)  # p ← p − δ[part of p]
             a += n
 
     def direction(self, g, state: dict):
