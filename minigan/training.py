@@ -215,13 +215,13 @@ class GAN:
             L_G, g_grads = self._generator_grads(l_f, d2_cache, g_cache)
         self.g_opt.step(self.G.params(), g_grads)
         self.step += 1
-        row = self._record(logits, L_D, L_G, g_grads, d_grads)
+        row = self._record(logits, L_D, L_G)
         self._pending.append(row)
         if len(self._pending) >= c.log_every:
             self.flush()
         return row
 
-    def _record(self, logits, L_D, L_G, g_grads, d_grads):
+    def _record(self, logits, L_D, L_G):
         """The history row, computed on the device from the step-4 logits [l_r; l_f] (no sync).
 
         With the article's L_D = mean sp(−l_r) + mean sp(l_f) (whatever the loss form),
@@ -238,7 +238,8 @@ class GAN:
         ns = means[0, 1]
         return xp.stack([
             L_D, L_G, ns, -bce_d, bce_d + ns, means[1, 2], means[1, 3],
-            _global_norm(xp, g_grads), _global_norm(xp, d_grads),
+            # ‖∇‖ = sqrt(Σ g²) of the gradients each optimizer just applied (it keeps Σ g²)
+            xp.sqrt(self.g_opt.grad_sq), xp.sqrt(self.d_opt.grad_sq),
         ])
 
     def flush(self):
@@ -282,16 +283,6 @@ class GAN:
         """The history so far, (steps, len(HISTORY))."""
         self.flush()
         return np.asarray(self.history, dtype=np.float64).reshape(-1, len(HISTORY))
-
-
-def _global_norm(xp, grads: dict):
-    """sqrt(Σ_params Σ g²): the norm of all gradients as one vector (Σ g² as a dot product g·g)."""
-    total = None
-    for g in grads.values():
-        v = xp.reshape(g, (-1,))
-        s = v @ v
-        total = s if total is None else total + s
-    return xp.sqrt(total)
 
 
 def equilibrium_values() -> dict:
