@@ -204,6 +204,14 @@ def _nbytes(a):
 # --------------------------------------------------------------------------------------
 # Timers
 # --------------------------------------------------------------------------------------
+def _minor_faults():
+    try:
+        import resource
+    except ImportError:  # not on every platform
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def _time_calls(fn, sync, repeats, warmup_s=0.2, min_warmup=2):
     """Per-call wall times (s) of ``fn`` after a short warm-up; ``sync`` before each clock."""
     t_end = time.perf_counter() + warmup_s
@@ -267,6 +275,13 @@ def blas_info():
         if info.get("user_api") == "blas":
             return {k: info.get(k) for k in ("internal_api", "version", "architecture", "num_threads", "threading_layer")}
     return None
+
+
+def _loadavg():
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
 
 
 def cpu_model():
@@ -398,10 +413,13 @@ def bench_config(cfg: BenchConfig, backend_spec="numpy", repeats=None, use_torch
         except ImportError:
             peer = None
     t_step, t_floor, t_torch = [], [], []
+    faults, load0 = 0, _loadavg()
     # interleave the three in blocks, each block with its own warm-up, so slow drift of
     # the machine hits all three alike
     for _ in range(rounds):
+        f0 = _minor_faults()
         t_step += _time_calls(gan.train_step, sync, per_round)
+        faults += _minor_faults() - f0
         t_floor += _time_calls(floor, sync, per_round)
         if peer is not None:
             t_torch += _time_calls(peer[0], peer[1], per_round)
@@ -425,7 +443,12 @@ def bench_config(cfg: BenchConfig, backend_spec="numpy", repeats=None, use_torch
         "peak_bytes": peak,
         "model_bytes": mb,
         "mem_ratio": peak / mb["total"],
+        # page faults per step (warm-up steps included: a diagnostic, see the README)
+        "page_faults_per_step": faults / max(1, len(t_step)),
+        "loadavg_1min": [load0, _loadavg()],
         "ms_step_all": [t * 1e3 for t in t_step],
+        "ms_floor_all": [t * 1e3 for t in t_floor],
+        "ms_torch_all": [t * 1e3 for t in t_torch],
     }
     if log:
         log(format_row(res))
@@ -488,6 +511,8 @@ def main(argv=None) -> int:
                    help="names (tiny, small, medium, large) separated by '+' or ',', or 'm,noise,data,width,layers'")
     p.add_argument("--repeats", type=int, default=None, help="timed steps per config (default: per config)")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch peer")
+    p.add_argument("--threads", type=int, default=None,
+                   help="BLAS threads for numpy (threadpoolctl) and torch (default: numpy's as it is)")
     p.add_argument("--json", default=None, help="write the results here")
     a = p.parse_args(argv)
     try:
@@ -497,7 +522,20 @@ def main(argv=None) -> int:
         p.error(str(e))
     if a.repeats is not None and a.repeats < 1:
         p.error("--repeats: expected a positive integer")
-    out = run(configs, a.backend, a.repeats, not a.no_torch)
+    if a.threads is not None and a.threads < 1:
+        p.error("--threads: expected a positive integer")
+    limits = None
+    if a.threads is not None:
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            p.error("--threads needs threadpoolctl (pip install threadpoolctl)")
+        limits = threadpool_limits(limits=a.threads, user_api="blas")
+    try:
+        out = run(configs, a.backend, a.repeats, not a.no_torch)
+    finally:
+        if limits is not None:
+            limits.restore_original_limits()
     if a.json:
         d = os.path.dirname(a.json)
         if d:
