@@ -168,13 +168,17 @@ def samples_2d(real, fake, path, means=None, std=None, title: str | None = None,
 
             for c in m:
                 ax.add_patch(Circle(c, hq_stds * float(std), fill=False, ec="k", lw=0.6, alpha=0.7))
-    pts = np.concatenate([r, f]) if means is None else np.concatenate([r, _as_2d(means, "means", 2)])
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    # the view: all the data (and modes), and the generated points but their outer 1 % per side
+    pts = r if means is None else np.concatenate([r, _as_2d(means, "means", 2)])
+    lo = np.minimum(pts.min(axis=0), np.percentile(f, 1, axis=0))
+    hi = np.maximum(pts.max(axis=0), np.percentile(f, 99, axis=0))
     pad = 0.15 * float(np.max(hi - lo)) + 1e-6
     ax.set_xlim(lo[0] - pad, hi[0] + pad)
     ax.set_ylim(lo[1] - pad, hi[1] + pad)
     ax.set_aspect("equal")
-    ax.legend(loc="upper right", fontsize=8, markerscale=3)
+    leg = ax.legend(loc="upper right", fontsize=8)
+    for h in getattr(leg, "legend_handles", getattr(leg, "legendHandles", []))[:2]:
+        h.set_sizes([20])  # the data and G(z) dots, readable in the legend
     if title:
         ax.set_title(title, fontsize=10)
     return save(fig, path)
