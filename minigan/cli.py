@@ -40,7 +40,6 @@ import shlex
 import signal
 import sys
 import time
-from dataclasses import fields
 
 import numpy as np
 
@@ -202,20 +201,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # --------------------------------------------------------------------------------------
-# The learning-rate schedule
-# --------------------------------------------------------------------------------------
-def lr_factor(step: int, steps: int, final: float) -> float:
-    """The linear decay: 1 at step 0, ``final`` at step ``steps``: 1 − (1 − final)·step/steps."""
-    if steps <= 0:
-        return 1.0
-    return 1.0 - (1.0 - final) * min(step, steps) / steps
-
-
-def _config_has(name: str) -> bool:
-    return name in {f.name for f in fields(TrainConfig)}
-
-
-# --------------------------------------------------------------------------------------
 # Setting up a run
 # --------------------------------------------------------------------------------------
 _OPTION_OF = {f: "--" + f.replace("_", "-") for f in (*RUN_OPTIONS, "steps", "backend", "lr_decay")}
@@ -242,16 +227,14 @@ def _new_run(args):
     cls = PRESETS[v["dataset"]][0]
     if getattr(cls, "output", None) is not None:
         cfg["g_output"] = cls.output  # e.g. tanh for digits scaled to [-1, 1]
-    decay = args.lr_decay if args.lr_decay is not None else DEFAULT_LR_DECAY
-    if _config_has("lr_decay"):
-        cfg["lr_decay"] = decay
+    cfg["lr_decay"] = args.lr_decay if args.lr_decay is not None else DEFAULT_LR_DECAY
     try:
         config = TrainConfig(**cfg)
         gan = GAN(config)
     except (ValueError, TypeError, RuntimeError, ImportError) as e:
         raise UsageError(_name_option(str(e))) from None
     out = args.out or os.path.join("runs", f"{config.dataset}-{config.g_loss}-{config.mode}-seed{config.seed}")
-    return gan, decay, out
+    return gan, out
 
 
 def _resumed_run(args):
@@ -273,24 +256,9 @@ def _resumed_run(args):
             raise UsageError(f"--steps: the checkpoint is already at step {gan.step}; ask for at least that many")
         c.steps = args.steps
     out = args.out or os.path.dirname(os.path.abspath(args.resume))
-    decay = args.lr_decay
-    if _config_has("lr_decay"):
-        if decay is not None:
-            c.lr_decay = decay
-        decay = c.lr_decay
-    elif decay is None:  # the schedule the run was started with, from its run.json
-        decay = _read_run_json(os.path.join(os.path.dirname(os.path.abspath(args.resume)), "run.json")).get(
-            "lr_decay", DEFAULT_LR_DECAY)
-    return gan, decay, out
-
-
-def _read_run_json(path) -> dict:
-    try:
-        with open(path) as f:
-            d = json.load(f)
-        return d if isinstance(d, dict) else {}
-    except (OSError, ValueError):
-        return {}
+    if args.lr_decay is not None:
+        c.lr_decay = args.lr_decay
+    return gan, out
 
 
 # --------------------------------------------------------------------------------------
@@ -437,12 +405,11 @@ class _StopFlag:
 # --------------------------------------------------------------------------------------
 # The training loop of the command
 # --------------------------------------------------------------------------------------
-def train_run(gan, total: int, decay: float, ckpt_path: str, ckpt_every: int, progress=None, stop=None):
+def train_run(gan, total: int, ckpt_path: str, ckpt_every: int, progress=None, stop=None):
     """Train ``gan`` up to step ``total`` in segments of ``log_every`` steps.
 
-    Before each segment the learning rates are set to ``lr_factor(segment start)`` × the
-    configured ones (segments are aligned on multiples of log_every, so a resumed run sets
-    the same rates at the same steps as an uninterrupted one). A checkpoint is written
+    Segments are aligned on multiples of log_every, where the learning-rate schedule
+    (TrainConfig.lr_decay) moves, so a resumed run matches an uninterrupted one. A checkpoint is written
     every ``ckpt_every`` steps and at the end; ``checkpoint.save`` flushes first and refuses
     non-finite states, so a checkpoint always holds a finite state.
 
@@ -452,7 +419,6 @@ def train_run(gan, total: int, decay: float, ckpt_path: str, ckpt_every: int, pr
     """
     c = gan.config
     le = c.log_every
-    schedule = not _config_has("lr_decay") and decay != 1.0
     last_ckpt = None
     try:
         while gan.step < total:
@@ -460,9 +426,6 @@ def train_run(gan, total: int, decay: float, ckpt_path: str, ckpt_every: int, pr
                 break
             start = (gan.step // le) * le
             n = min(start + le, total) - gan.step
-            if schedule:
-                f = lr_factor(start, total, decay)
-                gan.g_opt.lr, gan.d_opt.lr = c.g_lr * f, c.d_lr * f
             before = len(gan.history)
             gan.train(n)  # ends with a flush: DivergenceError names the step and quantity
             if progress is not None:
@@ -507,9 +470,9 @@ def main(argv=None) -> int:
 
     try:
         if args.resume:
-            gan, decay, out = _resumed_run(args)
+            gan, out = _resumed_run(args)
         else:
-            gan, decay, out = _new_run(args)
+            gan, out = _new_run(args)
         os.makedirs(out, exist_ok=True)
     except UsageError as e:
         print(f"{PROG}: error: {e}\n(minigan train --help lists the options)", file=sys.stderr)
@@ -523,11 +486,11 @@ def main(argv=None) -> int:
     ckpt_path = os.path.join(out, "checkpoint.npz")
     ckpt_every = args.checkpoint_every or DEFAULT_CHECKPOINT_EVERY
     with open(os.path.join(out, "run.json"), "w") as f:
-        json.dump({"command": "minigan train " + shlex.join(argv), "config": c.to_dict(), "lr_decay": decay,
+        json.dump({"command": "minigan train " + shlex.join(argv), "config": c.to_dict(),
                    "resumed_from": args.resume, "resumed_at_step": gan.step if args.resume else None}, f, indent=1)
 
     say(f"{_title(c)}: steps {gan.step}..{total} on {gan.backend.spec}"
-        f"{'' if decay == 1.0 else f', learning rates decaying linearly to {decay:g}x'} -> {out}")
+        f"{'' if c.lr_decay == 1.0 else f', learning rates decaying linearly to {c.lr_decay:g}x'} -> {out}")
     limit = blas_threads(args.threads or 1)
     if limit is None and not any(os.environ.get(v) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")):
         say("note: threadpoolctl is not installed, so numpy's BLAS uses all cores; on a busy machine "
@@ -538,7 +501,7 @@ def main(argv=None) -> int:
     try:
         # overflow on the way to NaN is expected there: the history check reports it
         with _StopFlag() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            last_ckpt = train_run(gan, total, decay, ckpt_path, ckpt_every, progress, stop)
+            last_ckpt = train_run(gan, total, ckpt_path, ckpt_every, progress, stop)
     except DivergenceError as e:
         progress.close()
         where = (f"the last good checkpoint (step {e.last_checkpoint}) is intact: {ckpt_path}"

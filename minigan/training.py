@@ -48,11 +48,15 @@ class TrainConfig:
                mode (fresh | reuse | simultaneous), k (D steps per G step),
                batch_size (m), real_target (one-sided label smoothing α; 1 = none),
                clip (D weight clipping c for wasserstein; None = off).
-    Data:      dataset (gaussian | ring | grid), data_params (dict passed to the dataset).
+    Data:      dataset (one of data.DATASETS: gaussian, ring, grid, pacgan_ring, pacgan_grid,
+               digits), data_params (dict passed to the dataset, e.g. train_size).
     Networks:  noise_dim, g_hidden, d_hidden, activation, g_output (None | tanh | sigmoid:
                G's output activation; tanh for data scaled to [−1, 1]), g_batch_norm,
                d_maxout (pieces), d_dropout, init.
     Optimizer: optimizer (sgd | adam | rmsprop), g_lr, d_lr, betas (adam), momentum (sgd).
+    Schedule:  lr_decay: the learning rates fall linearly from (g_lr, d_lr) at step 0 to
+               lr_decay × those at step ``steps`` (1 = constant). They change only at
+               multiples of log_every, so a resumed run sets the same rates at the same steps.
     Run:       steps, seed, backend, dtype, log_every (steps between host syncs).
     """
 
@@ -78,6 +82,7 @@ class TrainConfig:
     d_lr: float = 1e-3
     betas: tuple = (0.5, 0.999)
     momentum: float = 0.5
+    lr_decay: float = 1.0
     steps: int = 5000
     seed: int = 0
     backend: str = "numpy"
@@ -99,6 +104,8 @@ class TrainConfig:
             raise ValueError(f"real_target: expected 0 < real_target <= 1, got {self.real_target!r}")
         if self.real_target != 1.0 and losses.PAIRED_D_LOSS[self.g_loss] != "bce":
             raise ValueError(f"real_target: label smoothing applies to the bce losses, not g_loss={self.g_loss!r}")
+        if not 0.0 < self.lr_decay <= 1.0:
+            raise ValueError(f"lr_decay: expected 0 < lr_decay <= 1, got {self.lr_decay!r}")
         if self.clip is not None and not self.clip > 0:
             raise ValueError(f"clip: expected None or a positive number, got {self.clip!r}")
         if self.clip is None and self.g_loss == "wasserstein":
@@ -195,6 +202,9 @@ class GAN:
     def train_step(self):
         """One iteration of Algorithm 1; returns this step's history row (a device array)."""
         c, xp, m = self.config, self.xp, self.config.batch_size
+        if c.lr_decay != 1.0 and self.step % c.log_every == 0:
+            f = self.lr_factor(self.step)
+            self.g_opt.lr, self.d_opt.lr = c.g_lr * f, c.d_lr * f
         for i in range(c.k):
             last = i == c.k - 1
             fake, g_cache, logits, d_cache, L_D, dl = self._discriminator_pass(keep_g_cache=last and c.mode != "fresh")
@@ -220,6 +230,15 @@ class GAN:
         if len(self._pending) >= c.log_every:
             self.flush()
         return row
+
+    def lr_factor(self, step: int) -> float:
+        """The learning-rate multiplier at ``step``: 1 − (1 − lr_decay)·s₀/steps, where s₀ is
+        ``step`` rounded down to a multiple of log_every (and at most ``steps``)."""
+        c = self.config
+        if c.steps <= 0 or c.lr_decay == 1.0:
+            return 1.0
+        s0 = min((step // c.log_every) * c.log_every, c.steps)
+        return 1.0 - (1.0 - c.lr_decay) * s0 / c.steps
 
     def _record(self, logits, L_D, L_G):
         """The history row, computed on the device from the step-4 logits [l_r; l_f] (no sync).

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from minigan import checkpoint, cli, plots, training
-from minigan.training import HISTORY
+from minigan.training import GAN, HISTORY, TrainConfig
 
 TINY = ["--g-hidden", "8", "--d-hidden", "8", "--batch-size", "16", "--log-every", "5",
         "--eval-samples", "200", "--quiet"]
@@ -156,10 +156,15 @@ def test_divergence_leaves_the_last_good_checkpoint_intact(tmp_path, capsys, mon
     assert cli.read_history_csv(str(out / "history.csv")).shape == (12, len(HISTORY))  # the good rows
 
 
-def test_lr_factor_is_linear_from_1_to_final():
-    assert cli.lr_factor(0, 100, 0.05) == 1.0
-    assert cli.lr_factor(100, 100, 0.05) == pytest.approx(0.05)
-    assert cli.lr_factor(50, 100, 0.05) == pytest.approx(0.525)
+def test_lr_decay_is_linear_from_1_to_final_in_log_every_steps():
+    gan = GAN(TrainConfig(steps=100, lr_decay=0.05, log_every=10, g_lr=1e-3, d_lr=2e-3,
+                          g_hidden=(8,), d_hidden=(8,), batch_size=8))
+    assert gan.lr_factor(0) == 1.0
+    assert gan.lr_factor(100) == pytest.approx(0.05)
+    assert gan.lr_factor(50) == pytest.approx(0.525)
+    assert gan.lr_factor(59) == gan.lr_factor(50)  # moves only at multiples of log_every
+    gan.train(51)  # the step that started at 50 set the rates
+    assert gan.g_opt.lr == pytest.approx(1e-3 * 0.525) and gan.d_opt.lr == pytest.approx(2e-3 * 0.525)
 
 
 def test_python_dash_m_entry_point_reports_bad_option():
