@@ -33,11 +33,22 @@ BLOCK_MIN, BLOCK_MAX = 1 << 14, 1 << 16
 
 
 def row_blocks(x):
-    """Row slices of a 2-D array ``x`` covering it in blocks (see BLOCK_MIN, BLOCK_MAX)."""
+    """Row slices of a 2-D array ``x`` covering it in blocks (see BLOCK_MIN, BLOCK_MAX).
+
+    Blocks are a CPU matter (cache, page faults): on a GPU (CuPy) the whole array is one
+    block, since one kernel over it beats many small launches.
+    """
     n, f = x.shape
+    if on_gpu(x):
+        return [slice(0, n)]
     size = min(max(n * f // 4, BLOCK_MIN), BLOCK_MAX)
     step = max(1, size // max(f, 1))
     return [slice(a, min(a + step, n)) for a in range(0, n, step)]
+
+
+def on_gpu(x) -> bool:
+    """Whether x is a GPU (CuPy) array."""
+    return type(x).__module__.startswith("cupy")
 
 
 def _check_positive_int(name, value):

@@ -62,8 +62,9 @@ class Optimizer:
         # then stay in cache across its dozen operations, instead of each operation making
         # its own trip through memory. δ is written over g, block by block.
         total = g.shape[0]
-        for a in range(0, total, BLOCK):
-            r = slice(a, min(a + BLOCK, total))
+        block = total if type(g).__module__.startswith("cupy") else BLOCK  # a GPU: one kernel each
+        for a in range(0, total, block):
+            r = slice(a, min(a + block, total))
             gr = g[r]
             delta = self.direction(gr, {s: v[r] for s, v in state.items()})
             if delta is not gr:
