@@ -133,6 +133,9 @@ class Backend:
             if dev not in STRICT_DEVICES:
                 raise ValueError(f"device: expected one of {STRICT_DEVICES} for strict, got {dev!r}")
             self.device = array_api_strict.Device(dev)
+            if dev == "no_float64" and dtype == "float64":
+                raise ValueError("dtype: strict:no_float64 cannot compute in float64 (the device refuses it); "
+                                 "use dtype='float32'")
         else:
             self.xp = _import_cupy()
             self.device = self.xp.cuda.Device(int(device or 0))

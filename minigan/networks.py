@@ -158,7 +158,8 @@ class MLP:
         if not hasattr(x, "shape") or not hasattr(x, "dtype"):
             raise TypeError(f"{name}: expected an array of shape (N, {self.spec.sizes[0]}), got {type(x).__name__}")
         if x.dtype != self.dtype:
-            raise TypeError(f"{name}: expected dtype {self.dtype} (the model's), got {x.dtype}")
+            want = getattr(self.dtype, "__name__", str(self.dtype))
+            raise TypeError(f"{name}: expected dtype {want} (the model's), got {x.dtype}")
         if len(x.shape) != 2 or x.shape[1] != self.spec.sizes[0] or x.shape[0] < 1:
             raise ValueError(f"{name}: expected shape (N, {self.spec.sizes[0]}) with N >= 1, got {tuple(x.shape)}")
 
