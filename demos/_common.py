@@ -27,6 +27,22 @@ DOCS_FIGURES = ROOT / "docs" / "figures"
 MAX_FIGURE_BYTES = 200_000
 
 
+def single_thread():
+    """A context that limits BLAS to one thread now (numpy already imported), via threadpoolctl.
+
+    The environment variables set above only act before numpy is first imported; code that
+    imports a demo into a running session (the tests) uses this instead. Without
+    threadpoolctl it does nothing.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def parser(name: str, description: str) -> argparse.ArgumentParser:
     """An ArgumentParser with the options every demo takes: --out, --seed, --quick, --docs."""
     p = argparse.ArgumentParser(prog=f"demos/{name}.py", description=description)
