@@ -3,6 +3,20 @@ its simulated GPU ``device1`` and its ``no_float64`` device) and cupy where a GP
 
 import pytest
 
+try:  # the networks in the tests are tiny: one BLAS thread is fastest, by far on a busy machine
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover - threadpoolctl comes with the test extra
+    threadpool_limits = None
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_blas_thread():
+    if threadpool_limits is None:
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
 from minigan.backend import BackendUnavailable, get_backend
 
 BACKENDS = ["numpy", "strict", "strict:device1", "strict:no_float64", "cupy"]
