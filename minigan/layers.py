@@ -32,6 +32,20 @@ INITS = ("he", "xavier", "normal", "uniform")
 BLOCK_MIN, BLOCK_MAX = 1 << 14, 1 << 16
 
 
+# Below this many elements an activation's "in-place" forward writes a new array instead
+# (one pass, the fastest); at and above it (32 MiB of float32) it works over its input,
+# block by block: there a fresh array costs more in page faults than the extra passes.
+INPLACE_MIN = 1 << 23
+
+
+def _overwrite(x) -> bool:
+    """Whether an owned array x is better overwritten (large, on the CPU) than replaced."""
+    n = 1
+    for s in x.shape:
+        n *= s
+    return n >= INPLACE_MIN and not on_gpu(x)
+
+
 def row_blocks(x):
     """Row slices of a 2-D array ``x`` covering it in blocks (see BLOCK_MIN, BLOCK_MAX).
 
@@ -225,10 +239,13 @@ class ReLU(Layer):
         return dout
 
     def forward_inplace(self, x):
-        """max(x, 0) written over ``x``, as x·[x > 0], for a caller that owns x (MLP.forward
-        with inplace=True: the array the layer before just made). Returns x, which is then
-        also the cache: backward needs only the sign pattern, the same in the output."""
+        """max(x, 0) for a caller that owns x and keeps no other use for it (MLP.forward with
+        inplace=True: the array the layer before just made). Returns the output, which is
+        also the cache (backward needs only the sign pattern, the same in the output); a
+        large x is overwritten, as x·[x > 0] block by block, a smaller one replaced."""
         xp = self.xp
+        if not _overwrite(x):
+            return xp.maximum(x, 0.0)
         for r in row_blocks(x):
             b = x[r, :]
             b *= xp.astype(b > 0, x.dtype)
@@ -269,7 +286,9 @@ class LeakyReLU(Layer):
         return dout
 
     def forward_inplace(self, x):
-        """The output x·(1 if x > 0 else slope) written over ``x`` (see ReLU.forward_inplace)."""
+        """The output x·(1 if x > 0 else slope), over ``x`` when large (see ReLU.forward_inplace)."""
+        if not _overwrite(x):
+            return self.forward(x)[0]
         for r in row_blocks(x):
             b = x[r, :]
             b *= self._derivative(b, x.dtype)

@@ -79,3 +79,67 @@ def test_a_float32_step_never_makes_float64():
         assert all(p.dtype == b.xp.float32 for p in net.params().values())
     for opt in (gan.g_opt, gan.d_opt):
         assert all(a.dtype == b.xp.float32 for d in opt.slots.values() for a in d.values())
+
+
+# -- the speed paths compute what the plain ones do -------------------------------------------
+@pytest.mark.parametrize("kind", ["relu", "leaky_relu"])
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_activation_inplace_paths_match_the_plain_ones(monkeypatch, backend, kind, overwrite):
+    """forward_inplace (replaced, or overwritten block by block) and backward_inplace (several
+    blocks) give forward's output and backward's dx, and backward accepts either cache."""
+    from minigan import layers
+
+    monkeypatch.setattr(layers, "BLOCK_MIN", 8)
+    monkeypatch.setattr(layers, "BLOCK_MAX", 8)  # 8 elements a block: several blocks
+    monkeypatch.setattr(layers, "INPLACE_MIN", 1 if overwrite else 10**9)
+    layer = layers.ReLU(backend) if kind == "relu" else layers.LeakyReLU(backend, 0.2)
+    rng = np.random.default_rng(0)
+    x_h = rng.standard_normal((7, 3)).astype(np.float32)
+    d_h = rng.standard_normal((7, 3)).astype(np.float32)
+    out, cache = layer.forward(backend.asarray(x_h.copy()))
+    dx, _ = layer.backward(backend.asarray(d_h.copy()), cache)
+    out2 = layer.forward_inplace(backend.asarray(x_h.copy()))  # (numpy's asarray does not copy)
+    np.testing.assert_array_equal(backend.to_numpy(out2), backend.to_numpy(out))
+    for c in (cache, out2):  # the input or the output as the cache
+        dx2 = layer.backward_inplace(backend.asarray(d_h.copy()), c)
+        np.testing.assert_array_equal(backend.to_numpy(dx2), backend.to_numpy(dx))
+
+
+def test_mlp_inplace_forward_and_released_backward_match_the_defaults(backend):
+    from minigan.networks import MLP, MLPSpec
+
+    net = MLP(MLPSpec((3, 6, 5, 2), "relu"), backend, seed=0)
+    x = backend.random(1).normal((9, 3))
+    dout = backend.random(2).normal((9, 2))
+    out, cache = net.forward(x)
+    dx, grads = net.backward(dout, cache)
+    out2, cache2 = net.forward(x, inplace=True)
+    dx2, grads2 = net.backward(dout, cache2, release=True)
+    assert all(c is None for c in cache2)
+    for a, b in [(out, out2), (dx, dx2)] + [(grads[k], grads2[k]) for k in grads]:
+        np.testing.assert_array_equal(backend.to_numpy(a), backend.to_numpy(b))
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "rmsprop"])
+def test_blocked_optimizer_update_matches_one_block(monkeypatch, name):
+    """The rule runs block by block over the flat vector: blocks of 5 elements (cutting
+    across parameters) give the same parameters and state as one block."""
+    from minigan import optim
+
+    rng = np.random.default_rng(0)
+    p0 = {"a": rng.standard_normal((3, 4)), "b": rng.standard_normal((7,))}
+    grads = [{k: rng.standard_normal(v.shape) for k, v in p0.items()} for _ in range(3)]
+    results = []
+    for block in (5, 10**9):
+        monkeypatch.setattr(optim, "BLOCK", block)
+        opt = optim.make_optimizer(name, 0.01, momentum=0.9)
+        p = {k: v.copy() for k, v in p0.items()}
+        for g in grads:
+            opt.step(p, g)
+        results.append((p, opt.state_dict()))
+    (p1, s1), (p2, s2) = results
+    for k in p1:
+        np.testing.assert_array_equal(p1[k], p2[k])
+    assert s1.keys() == s2.keys()
+    for k in s1:
+        np.testing.assert_array_equal(np.asarray(s1[k]), np.asarray(s2[k]))
