@@ -212,8 +212,9 @@ def _minor_faults():
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
-def _time_calls(fn, sync, repeats, warmup_s=0.2, min_warmup=2):
-    """Per-call wall times (s) of ``fn`` after a short warm-up; ``sync`` before each clock."""
+def _time_calls(fn, sync, repeats, warmup_s=0.2, min_warmup=1):
+    """(per-call wall times in s, minor page faults) of ``fn`` over ``repeats`` calls after a
+    short warm-up; ``sync`` before each clock reading."""
     t_end = time.perf_counter() + warmup_s
     for i in range(10**6):
         fn()
@@ -221,12 +222,13 @@ def _time_calls(fn, sync, repeats, warmup_s=0.2, min_warmup=2):
             break
     sync()
     times = []
+    f0 = _minor_faults()
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn()
         sync()
         times.append(time.perf_counter() - t0)
-    return times
+    return times, _minor_faults() - f0
 
 
 def gemm_floor_fn(cfg: BenchConfig, backend):
@@ -394,10 +396,17 @@ def peak_step_bytes(cfg: BenchConfig, backend_spec: str) -> tuple[int, dict]:
 # --------------------------------------------------------------------------------------
 # The run
 # --------------------------------------------------------------------------------------
-def bench_config(cfg: BenchConfig, backend_spec="numpy", repeats=None, use_torch=True, rounds=3, log=None):
-    """Measure one config; returns a JSON-able dict."""
+def bench_config(cfg: BenchConfig, backend_spec="numpy", repeats=None, use_torch=True, rounds=9, log=None):
+    """Measure one config; returns a JSON-able dict.
+
+    The step, the floor and the peer are timed in ``rounds`` rounds, one block of each per
+    round (each block after its own short warm-up), and each ratio is the median over the
+    rounds of that round's ratio of medians: a machine that slows down for a while slows
+    the three blocks of a round alike, so the ratios hold up where the times drift.
+    """
     backend = get_backend(backend_spec)
     repeats = repeats or DEFAULT_REPEATS.get(cfg.name, 20)
+    rounds = max(1, min(rounds, repeats))
     per_round = max(1, math.ceil(repeats / rounds))
     sync = backend.synchronize
     gan = make_gan(cfg, backend_spec)
@@ -412,21 +421,22 @@ def bench_config(cfg: BenchConfig, backend_spec="numpy", repeats=None, use_torch
             peer = (tstep, tsync, tver)
         except ImportError:
             peer = None
-    t_step, t_floor, t_torch = [], [], []
+    t_step, t_floor, t_torch, per = [], [], [], []
     faults, load0 = 0, _loadavg()
-    # interleave the three in blocks, each block with its own warm-up, so slow drift of
-    # the machine hits all three alike
+    med = statistics.median
     for _ in range(rounds):
-        f0 = _minor_faults()
-        t_step += _time_calls(gan.train_step, sync, per_round)
-        faults += _minor_faults() - f0
-        t_floor += _time_calls(floor, sync, per_round)
-        if peer is not None:
-            t_torch += _time_calls(peer[0], peer[1], per_round)
+        s, f = _time_calls(gan.train_step, sync, per_round)
+        faults += f
+        fl, _ = _time_calls(floor, sync, per_round)
+        tt = _time_calls(peer[0], peer[1], per_round)[0] if peer is not None else []
+        t_step, t_floor, t_torch = t_step + s, t_floor + fl, t_torch + tt
+        per.append({"ms_step": med(s) * 1e3, "ms_floor": med(fl) * 1e3, "ms_torch": med(tt) * 1e3 if tt else None})
     gan.flush()
-    ms = statistics.median(t_step) * 1e3
-    floor_ms = statistics.median(t_floor) * 1e3
-    torch_ms = statistics.median(t_torch) * 1e3 if t_torch else None
+    ms = med(t_step) * 1e3
+    floor_ms = med(t_floor) * 1e3
+    torch_ms = med(t_torch) * 1e3 if t_torch else None
+    floor_ratio = med([r["ms_step"] / r["ms_floor"] for r in per])
+    speedup = med([r["ms_torch"] / r["ms_step"] for r in per]) if t_torch else None
     del gan, floor, peer
     peak, mb = peak_step_bytes(cfg, backend_spec)
     flops = step_flops(cfg)
@@ -437,14 +447,15 @@ def bench_config(cfg: BenchConfig, backend_spec="numpy", repeats=None, use_torch
         "ms_step": ms,
         "gflops": flops / (ms * 1e-3) / 1e9,
         "floor_ms": floor_ms,
-        "floor_ratio": ms / floor_ms,
+        "floor_ratio": floor_ratio,  # median over rounds of step/floor
         "torch_ms": torch_ms,
-        "speedup_vs_torch": (torch_ms / ms) if torch_ms else None,
+        "speedup_vs_torch": speedup,  # median over rounds of torch/step (> 1: minigan faster)
         "peak_bytes": peak,
         "model_bytes": mb,
         "mem_ratio": peak / mb["total"],
-        # page faults per step (warm-up steps included: a diagnostic, see the README)
+        # minor page faults per timed step: a diagnostic (see benchmarks/README.md)
         "page_faults_per_step": faults / max(1, len(t_step)),
+        "rounds": per,
         "loadavg_1min": [load0, _loadavg()],
         "ms_step_all": [t * 1e3 for t in t_step],
         "ms_floor_all": [t * 1e3 for t in t_floor],
