@@ -5,7 +5,7 @@
 #
 #     bash benchmarks/gpu_check.sh [OUTDIR]        # default OUTDIR: $OUT, else benchmarks/gpu-out
 #
-# Writes OUTDIR/{env.txt, tests_cupy.log, bench_cupy.json, bench_cupy.txt, fused.txt} and exits
+# Writes OUTDIR/{env.txt, tests_cupy.log, bench_cupy.json, bench_cupy.txt} and exits
 # non-zero if any part failed (every part still runs).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +13,9 @@ OUTDIR=${1:-${OUT:-benchmarks/gpu-out}}
 mkdir -p "$OUTDIR"
 status=0
 
-pip install -e . --no-deps -q >/dev/null 2>&1 || pip install -e . --no-deps
+if [ -z "${SKIP_INSTALL:-}" ]; then  # SKIP_INSTALL=1: use the environment as it is (a dry run)
+  pip install -e . --no-deps -q >/dev/null 2>&1 || pip install -e . --no-deps
+fi
 
 {
   date -u +"%Y-%m-%d %H:%M UTC"

@@ -55,7 +55,7 @@ import time
 import tracemalloc
 from dataclasses import asdict, dataclass
 
-from .backend import get_backend
+from .backend import BackendUnavailable, get_backend
 from .data import Dataset
 from .networks import MLP, MLPSpec
 from .training import GAN, TrainConfig
@@ -529,7 +529,7 @@ def main(argv=None) -> int:
     try:
         configs = _parse_configs(a.configs)
         get_backend(a.backend)
-    except ValueError as e:
+    except (ValueError, BackendUnavailable) as e:
         p.error(str(e))
     if a.repeats is not None and a.repeats < 1:
         p.error("--repeats: expected a positive integer")
