@@ -84,7 +84,7 @@ class Optimizer:
         """slot -> flat vector for ``layout``; rebuilt (from the per-parameter slots, zeros
         where none) when the parameters change or the slots were replaced (load_state_dict)."""
         if layout == self._layout and all(
-            self.slots[s][name] is self._views[s][name] for s in self.slot_names for name, _, _ in layout
+            self.slots.get(s, {}).get(name) is self._views[s][name] for s in self.slot_names for name, _, _ in layout
         ):
             return self._flat
         total = sum(n for _, _, n in layout)
