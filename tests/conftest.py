@@ -1,7 +1,16 @@
 """Shared fixtures: every backend-parametrised test runs on numpy, array-api-strict (its CPU,
 its simulated GPU ``device1`` and its ``no_float64`` device) and cupy where a GPU is usable."""
 
+import os
+
 import pytest
+from hypothesis import settings
+
+# CI runs the property tests on a fixed sequence of examples (reproducible runs); locally
+# they draw new examples every run, which is how new counterexamples are found.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("dev", print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 try:  # the networks in the tests are tiny: one BLAS thread is fastest, by far on a busy machine
     from threadpoolctl import threadpool_limits
