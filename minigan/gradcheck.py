@@ -28,8 +28,12 @@ point (:func:`generic_point`): zero biases make exact maxout ties that no input 
 The reference has limits of its own; they are measured, not hidden:
 
 - accuracy: rounding alone puts a relative error of up to
-  ``fd_resolution = ε·max(1, |f|) / (h·max|g|)`` on the differences of an array whose gradient
-  g is small next to f (e.g. ∂/∂l_r of bce at l_r = 11, ≈ −2e-5 beside f ≈ 11), and truncation
+  ``fd_resolution = δ / (h·max|g|)`` on the differences of an array whose gradient
+  g is small next to f (e.g. ∂/∂l_r of bce at l_r = 11, ≈ −2e-5 beside f ≈ 11), where δ, the
+  rounding error of one value of f, is max(ε·max(1, |f|), 3σ̂) with σ̂ *measured* from the
+  fourth differences of the same evaluations (Moré & Wild 2011): a loss computed through a
+  network carries every layer's rounding, often several ε·|f|, so ε·|f| alone let a noisy
+  reference pass as accurate (a G chain at 1.17e-6 with its accuracy put at <= 1e-6); truncation
   grows with the curvature (e.g. batch norm over a nearly constant feature). Every check
   estimates both per array (``errors.accuracy``: the rounding bound, and step doubling
   |D_h − D_2h|, ~3× the truncation error); a row passes only if that is ≤ the threshold too,
@@ -110,7 +114,8 @@ def rel_error(a, b) -> float:
     return float(np.max(np.abs(a - b)) / max(1e-8, float(np.max(np.abs(a) + np.abs(b)))))
 
 
-def numerical_gradient(f, x, h: float = H, entries=None, step_doubling: bool = False):
+def numerical_gradient(f, x, h: float = H, entries=None, step_doubling: bool = False,
+                       fourth_difference: bool = False):
     """Centred finite-difference gradient of a scalar function, in float64.
 
     f: callable taking a float64 NumPy array of x's shape and returning a float.
@@ -121,26 +126,43 @@ def numerical_gradient(f, x, h: float = H, entries=None, step_doubling: bool = F
         Since D_s = ∂f/∂x_i + c·s² + O(s⁴), |D_h − D_2h| ≈ 3|c|h², three times D_h's truncation
         error (plus the rounding noise of both): an estimate of how good D_h is.
 
-    Returns D_h (an array of x's shape), or (D_h, |D_h − D_2h|) with step_doubling.
+    fourth_difference: (with step_doubling) also return, per entry, the fourth difference
+        Δ⁴_i = f(x−2h·e_i) − 4f(x−h·e_i) + 6f(x) − 4f(x+h·e_i) + f(x+2h·e_i), from the same
+        evaluations plus one of f(x). Its smooth part h⁴·∂⁴f is negligible at h = 1e-5, so it is
+        the rounding noise of f: with noise of standard deviation σ on each value,
+        E[(Δ⁴)²] = 70σ² (Moré & Wild 2011, "Estimating computational noise", SIAM J. Sci.
+        Comput. 33(3): the difference-table estimate, γ_4 = (4!)²/8! = 1/70).
+
+    Returns D_h (an array of x's shape), or (D_h, |D_h − D_2h|) with step_doubling, or
+    (D_h, |D_h − D_2h|, Δ⁴) with fourth_difference too.
     """
     if not h > 0:
         raise ValueError(f"h: expected a positive step, got {h!r}")
+    if fourth_difference and not step_doubling:
+        raise ValueError("fourth_difference: needs step_doubling=True (it reuses its evaluations)")
     x = np.array(x, dtype=np.float64, copy=True)
     grad = np.zeros_like(x)
     spread = np.zeros_like(x)
+    fourth = np.zeros_like(x)
+    f0 = float(f(x)) if fourth_difference else 0.0
     for i in (np.ndindex(x.shape) if entries is None else entries):
         old = x[i]
-        d = []
+        d, v = [], []
         for s in ((h, 2 * h) if step_doubling else (h,)):
             x[i] = old + s
             fp = float(f(x))
             x[i] = old - s
             fm = float(f(x))
             d.append((fp - fm) / (2.0 * s))
+            v.append(fp + fm)
         x[i] = old
         grad[i] = d[0]
         if step_doubling:
             spread[i] = abs(d[0] - d[1])
+        if fourth_difference:
+            fourth[i] = v[1] - 4.0 * v[0] + 6.0 * f0
+    if fourth_difference:
+        return grad, spread, fourth
     return (grad, spread) if step_doubling else grad
 
 
@@ -356,9 +378,13 @@ def noise_floor(f0: float, h: float = H) -> float:
     return 100.0 * np.finfo(np.float64).eps * max(1.0, abs(f0)) / h
 
 
-def fd_resolution(f0: float, grad, h: float = H) -> float:
-    """ε·max(1, |f0|) / (h·max_i |grad_i|): the relative error that rounding alone can put on a
-    centred difference of a function of value f0 whose gradient array is ``grad``.
+def fd_resolution(f0: float, grad, h: float = H, noise: float = 0.0) -> float:
+    """max(ε·max(1, |f0|), noise) / (h·max_i |grad_i|): the relative error that rounding alone
+    can put on a centred difference of a function of value f0 whose gradient array is ``grad``.
+
+    noise: a measured bound on the rounding error of one value of f (see :func:`rounding_noise`):
+    f computed through a network carries the rounding of every layer, often several ε·|f|
+    (e.g. 3ε·|f| for a least-squares loss of logits near −10), so ε·|f| alone is a lower bound.
 
     A comparison at threshold t is only meaningful where this is at most t: e.g. the loss
     sp(−l_r) + sp(l_f) at l_r = 10.8 has ∂/∂l_r ≈ −2e-5 but f ≈ 10.8, so its centred
@@ -367,7 +393,21 @@ def fd_resolution(f0: float, grad, h: float = H) -> float:
     g = float(np.max(np.abs(np.asarray(grad, dtype=np.float64)), initial=0.0))
     if g == 0.0:
         return math.inf
-    return float(np.finfo(np.float64).eps * max(1.0, abs(f0)) / (h * g))
+    return float(max(np.finfo(np.float64).eps * max(1.0, abs(f0)), noise) / (h * g))
+
+
+NOISE_SIGMAS = 3.0  # a rounding-error bound of f: this many standard deviations of its noise
+
+
+def rounding_noise(fourth) -> float:
+    """NOISE_SIGMAS·σ̂, σ̂ = sqrt(mean_i (Δ⁴_i)² / 70): a bound on the rounding error of one
+    evaluation of f, from the fourth differences of :func:`numerical_gradient` (Moré & Wild
+    2011's difference-table noise estimate), pooled over every entry given (the noise of f is
+    one property of f near x, whichever entry is moved)."""
+    v = np.asarray(fourth, dtype=np.float64)
+    if v.size == 0:
+        return 0.0
+    return float(NOISE_SIGMAS * math.sqrt(float(np.mean(v * v)) / 70.0))
 
 
 def _check_arrays(backend, evaluate, set_value, items, h, max_entries, seed):
@@ -382,6 +422,7 @@ def _check_arrays(backend, evaluate, set_value, items, h, max_entries, seed):
     errors.accuracy = {}
     f0 = evaluate()
     floor = noise_floor(f0, h)
+    rows, fourths = [], []
     for k, (name, (value, analytic)) in enumerate(items.items()):
         host = _host(backend, value)
 
@@ -391,19 +432,25 @@ def _check_arrays(backend, evaluate, set_value, items, h, max_entries, seed):
 
         entries = sample_entries(host.shape, max_entries, seed + k)
         try:
-            num, spread = numerical_gradient(f, host, h, entries, step_doubling=True)
+            num, spread, fourth = numerical_gradient(f, host, h, entries, step_doubling=True,
+                                                     fourth_difference=True)
         finally:
             set_value(name, value)
         ana = _host(backend, analytic)
         if entries is not None:
             idx = tuple(np.array(i) for i in zip(*entries))
-            num, ana, spread = num[idx], ana[idx], spread[idx]
+            num, ana, spread, fourth = num[idx], ana[idx], spread[idx], fourth[idx]
+        rows.append((name, num, ana, spread))
+        fourths.append(np.ravel(fourth))
+    # the rounding noise of f, measured (pooled over every checked entry), not assumed ε·|f|
+    noise = rounding_noise(np.concatenate(fourths)) if fourths else 0.0
+    for name, num, ana, spread in rows:
         both_zero = np.max(np.abs(ana), initial=0.0) <= floor and np.max(np.abs(num), initial=0.0) <= floor
         errors[name] = 0.0 if both_zero else rel_error(ana, num)
         if not both_zero:
             scale = max(1e-8, float(np.max(np.abs(ana) + np.abs(num), initial=0.0)))
             truncation = float(np.max(spread, initial=0.0)) / scale
-            errors.accuracy[name] = max(fd_resolution(f0, ana, h), truncation)
+            errors.accuracy[name] = max(fd_resolution(f0, ana, h, noise), truncation)
     return errors
 
 

@@ -69,6 +69,36 @@ def test_noise_floor_and_resolution():
     assert gc.noise_floor(3.0, 1e-5) == pytest.approx(100 * eps * 3 / 1e-5)
 
 
+def test_measured_rounding_noise_flags_a_noisy_function():
+    """f = Σ g·x plus a deterministic noise of ±5ε·|f| per value (as a network's rounding, which
+    exceeds ε·|f|): the fourth differences measure it (3σ of a uniform ±5ε|f|: 3·5ε|f|/√3), and a
+    gradient array too small for it to resolve to 1e-6 is flagged, where ε·|f| alone says it is
+    resolved. Moré & Wild 2011's estimate; the seed of the noise is the bit pattern of x."""
+    eps = np.finfo(np.float64).eps
+    g = np.array([4e-5, -3e-5, 2e-5, 5e-5, -1e-5, 3e-5])
+
+    def f(v):
+        u = np.random.default_rng(np.frombuffer(v.tobytes(), np.uint32)).uniform(-1, 1)
+        return 1.0 + float(g @ v) + 5 * eps * u
+
+    x = np.linspace(-1.0, 1.0, g.size)
+    num, spread, fourth = gc.numerical_gradient(f, x, step_doubling=True, fourth_difference=True)
+    noise = gc.rounding_noise(fourth)
+    assert 3 * eps < noise < 20 * eps  # ≈ 3·5ε/√3 ≈ 8.7ε
+    assert gc.fd_resolution(1.0, g) < 1e-6 < gc.fd_resolution(1.0, g, noise=noise)
+    assert gc.rel_error(num, g) > gc.fd_resolution(1.0, g) / 10  # the noise is really there
+    with pytest.raises(ValueError, match="fourth_difference"):
+        gc.numerical_gradient(f, x, fourth_difference=True)
+
+
+def test_fourth_difference_of_a_smooth_function_is_its_fourth_derivative():
+    """Δ⁴ = h⁴·f exactly for f = Σ x⁴ (f = 24): no noise at h = 1e-2."""
+    h = 1e-2
+    _, _, fourth = gc.numerical_gradient(lambda v: float(np.sum(v ** 4)), np.array([0.3, -1.0]), h,
+                                         step_doubling=True, fourth_difference=True)
+    np.testing.assert_allclose(fourth, 24 * h ** 4, rtol=1e-6)
+
+
 # -- kinks ------------------------------------------------------------------------------------------------
 def test_kink_distances_by_hand():
     assert gc.relu_margin(np.array([[0.5, -0.02], [3.0, 0.1]])) == pytest.approx(0.02)
