@@ -61,6 +61,7 @@ DEFAULTS = {
     "steps": 6000,
     "optimizer": "adam",
     "betas": (0.5, 0.999),
+    "momentum": 0.5,
     "g_hidden": (128, 128, 128),
     "d_hidden": (128, 128),
     "noise_dim": 2,
@@ -76,8 +77,8 @@ DEFAULT_CHECKPOINT_EVERY = 1000
 EVAL_SAMPLES = 2500  # PacGAN's number of samples for the mode metrics (Lin et al. 2018)
 
 # Options that define the game: fixed by the checkpoint when resuming.
-RUN_OPTIONS = ("dataset", "g_loss", "mode", "k", "batch_size", "optimizer", "g_lr", "d_lr", "betas",
-               "g_hidden", "d_hidden", "noise_dim", "real_target", "seed", "log_every")
+RUN_OPTIONS = ("dataset", "g_loss", "mode", "k", "batch_size", "optimizer", "d_optimizer", "g_lr", "d_lr",
+               "betas", "momentum", "g_hidden", "d_hidden", "noise_dim", "real_target", "seed", "log_every")
 
 
 class UsageError(Exception):
@@ -122,6 +123,17 @@ def _unit_interval(s):
         raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {s!r}") from None
     if not 0.0 < v <= 1.0:
         raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {s!r}")
+    return v
+
+
+def _momentum(s):
+    """0 <= v < 1."""
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {s!r}") from None
+    if not 0.0 <= v < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {s!r}")
     return v
 
 
@@ -171,11 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--g-hidden", type=_widths, help="generator hidden widths [128,128,128]")
     g.add_argument("--d-hidden", type=_widths, help="discriminator hidden widths [128,128]")
     g.add_argument("--noise-dim", type=_positive_int, help=f"dimension of z [{d['noise_dim']}]")
-    g.add_argument("--optimizer", choices=OPTIMIZERS, help=f"for both networks [{d['optimizer']}]")
+    g.add_argument("--optimizer", choices=OPTIMIZERS, help=f"the generator's, and the discriminator's unless "
+                   f"--d-optimizer is given [{d['optimizer']}]")
+    g.add_argument("--d-optimizer", choices=OPTIMIZERS, help="the discriminator's optimizer [as --optimizer]")
     lrs = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items())
     g.add_argument("--g-lr", type=_positive_float, help=f"generator learning rate [{lrs}]")
     g.add_argument("--d-lr", type=_positive_float, help="discriminator learning rate [as --g-lr]")
     g.add_argument("--betas", type=_betas, help="Adam's b1,b2 [0.5,0.999]")
+    g.add_argument("--momentum", type=_momentum, help="SGD's momentum (the paper's optimizer) [0.5]")
     g.add_argument("--lr-decay", type=_unit_interval,
                    help="learning rates fall linearly to this fraction of their start by the last step; "
                         f"1 = constant [{DEFAULT_LR_DECAY:g}]")
@@ -221,7 +236,7 @@ def _new_run(args):
             v[name] = default
     opt = v["optimizer"]
     v["g_lr"] = v["g_lr"] if v["g_lr"] is not None else DEFAULT_LR[opt]
-    v["d_lr"] = v["d_lr"] if v["d_lr"] is not None else DEFAULT_LR[opt]
+    v["d_lr"] = v["d_lr"] if v["d_lr"] is not None else DEFAULT_LR[v["d_optimizer"] or opt]
     cfg = dict(v, steps=args.steps or DEFAULTS["steps"],
                backend=args.backend or os.environ.get("MINIGAN_BACKEND") or "numpy")
     cls = PRESETS[v["dataset"]][0]

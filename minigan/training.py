@@ -28,7 +28,7 @@ from . import losses
 from .backend import get_backend
 from .data import make_dataset
 from .networks import MLP, MLPSpec
-from .optim import make_optimizer
+from .optim import OPTIMIZERS, make_optimizer
 
 MODES = ("fresh", "reuse", "simultaneous")
 
@@ -53,7 +53,8 @@ class TrainConfig:
     Networks:  noise_dim, g_hidden, d_hidden, activation, g_output (None | tanh | sigmoid:
                G's output activation; tanh for data scaled to [−1, 1]), g_batch_norm,
                d_maxout (pieces), d_dropout, init.
-    Optimizer: optimizer (sgd | adam | rmsprop), g_lr, d_lr, betas (adam), momentum (sgd).
+    Optimizer: optimizer (sgd | adam | rmsprop) for G, d_optimizer for D (None: the same),
+               g_lr, d_lr, betas (adam), momentum (sgd).
     Schedule:  lr_decay: the learning rates fall linearly from (g_lr, d_lr) at step 0 to
                lr_decay × those at step ``steps`` (1 = constant). They change only at
                multiples of log_every, so a resumed run sets the same rates at the same steps.
@@ -78,6 +79,7 @@ class TrainConfig:
     d_dropout: float = 0.0
     init: str = "he"
     optimizer: str = "adam"
+    d_optimizer: str | None = None
     g_lr: float = 1e-3
     d_lr: float = 1e-3
     betas: tuple = (0.5, 0.999)
@@ -104,6 +106,10 @@ class TrainConfig:
             raise ValueError(f"real_target: expected 0 < real_target <= 1, got {self.real_target!r}")
         if self.real_target != 1.0 and losses.PAIRED_D_LOSS[self.g_loss] != "bce":
             raise ValueError(f"real_target: label smoothing applies to the bce losses, not g_loss={self.g_loss!r}")
+        for name in ("optimizer", "d_optimizer"):
+            v = getattr(self, name)
+            if v not in OPTIMIZERS and not (name == "d_optimizer" and v is None):
+                raise ValueError(f"{name}: expected one of {OPTIMIZERS}, got {v!r}")
         if not 0.0 < self.lr_decay <= 1.0:
             raise ValueError(f"lr_decay: expected 0 < lr_decay <= 1, got {self.lr_decay!r}")
         if self.clip is not None and not self.clip > 0:
@@ -150,7 +156,7 @@ class GAN:
         self.D = MLP(MLPSpec((dim, *c.d_hidden, 1), c.activation, None, c.d_maxout, c.d_dropout, False, c.init), b, rng=self.rng)
         opt_kw = {"betas": c.betas, "momentum": c.momentum}
         self.g_opt = make_optimizer(c.optimizer, c.g_lr, **opt_kw)
-        self.d_opt = make_optimizer(c.optimizer, c.d_lr, **opt_kw)
+        self.d_opt = make_optimizer(c.d_optimizer or c.optimizer, c.d_lr, **opt_kw)
         self.d_loss = losses.get_discriminator_loss(losses.PAIRED_D_LOSS[c.g_loss])
         self.g_loss = losses.get_generator_loss(c.g_loss)
         self.step = 0

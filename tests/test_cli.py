@@ -192,3 +192,23 @@ def test_plots_write_pngs_for_1d_2d_and_images(tmp_path):
         assert open(p, "rb").read(8) == PNG
     with pytest.raises(ValueError, match="history"):
         plots.loss_curves(np.zeros((5, 3)), tmp_path / "bad.png")
+
+
+def test_per_network_optimizers(tmp_path):
+    """--optimizer sets G's, --d-optimizer D's, each with its own default learning rate."""
+    out = tmp_path / "run"
+    rc = cli.main(["--steps", "4", "--batch-size", "8", "--g-hidden", "8", "--d-hidden", "8", "--quiet",
+                   "--no-plots", "--optimizer", "sgd", "--momentum", "0.7", "--d-optimizer", "adam",
+                   "--out", str(out)])
+    assert rc == 0
+    gan = checkpoint.load(out / "checkpoint.npz")
+    assert gan.g_opt.name == "sgd" and gan.g_opt.momentum == 0.7
+    assert gan.d_opt.name == "adam"
+    assert gan.config.g_lr == cli.DEFAULT_LR["sgd"] and gan.config.d_lr == cli.DEFAULT_LR["adam"]
+
+
+def test_bad_momentum_and_d_optimizer_exit_2(tmp_path, capsys):
+    assert cli.main(["--momentum", "1.5", "--out", str(tmp_path / "a")]) == 2
+    assert "--momentum" in capsys.readouterr().err
+    assert cli.main(["--d-optimizer", "lbfgs", "--out", str(tmp_path / "b")]) == 2
+    assert "--d-optimizer" in capsys.readouterr().err
