@@ -115,26 +115,22 @@ def _positive_float(s):
     return v
 
 
-def _unit_interval(s):
-    """0 < v <= 1."""
-    try:
-        v = float(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {s!r}") from None
-    if not 0.0 < v <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {s!r}")
-    return v
+def _fraction(interval: str):
+    """An option type for a number in ``interval``: "(0, 1]" or "[0, 1)"."""
+    def parse(s):
+        try:
+            v = float(s)
+        except ValueError:
+            v = math.nan
+        ok = 0.0 < v <= 1.0 if interval == "(0, 1]" else 0.0 <= v < 1.0
+        if not ok:
+            raise argparse.ArgumentTypeError(f"expected a number in {interval}, got {s!r}")
+        return v
+    return parse
 
 
-def _momentum(s):
-    """0 <= v < 1."""
-    try:
-        v = float(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {s!r}") from None
-    if not 0.0 <= v < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {s!r}")
-    return v
+_unit_interval = _fraction("(0, 1]")  # label smoothing target, learning-rate decay
+_momentum = _fraction("[0, 1)")  # SGD's momentum
 
 
 def _widths(s):
