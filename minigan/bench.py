@@ -57,6 +57,7 @@ from dataclasses import asdict, dataclass
 
 from .backend import BackendUnavailable, get_backend
 from .data import Dataset
+from .layers import matmul
 from .networks import MLP, MLPSpec
 from .training import GAN, TrainConfig
 
@@ -232,7 +233,8 @@ def _time_calls(fn, sync, repeats, warmup_s=0.2, min_warmup=1):
 
 
 def gemm_floor_fn(cfg: BenchConfig, backend):
-    """A function that does the step's GEMMs alone, on operands made once."""
+    """A function that does the step's matrix products alone, on operands made once, each
+    the way the layers do it (``layers.matmul``: BLAS, or a broadcast for an outer product)."""
     xp, rng = backend.xp, backend.random(1)
     ops = {}
 
@@ -253,11 +255,11 @@ def gemm_floor_fn(cfg: BenchConfig, backend):
     def run():
         for kind, p, q in plan:
             if kind == "fwd":
-                r = p @ q
+                r = matmul(p, q)
             elif kind == "dW":
-                r = p.T @ q
+                r = matmul(p.T, q)
             else:
-                r = p @ q.T
+                r = matmul(p, q.T)
         return r
 
     del xp

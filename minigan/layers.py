@@ -114,6 +114,19 @@ def init_weight(backend: Backend, rng: Random, fan_in: int, fan_out: int, init: 
     raise ValueError(f"init: expected one of {INITS}, got {init!r}")
 
 
+def matmul(a, b):
+    """The matrix product a @ b of a (N, K) and b (K, F), as every layer does it.
+
+    With K = 1 the product is an outer product, out[n, f] = a[n, 0]·b[0, f], and it is done
+    as that broadcast multiply: NumPy cannot hand an inner dimension of 1 to BLAS and falls
+    back to a plain loop, 2-3x slower than the broadcast (a D's last layer has one output, so
+    its dx = dout @ Wᵀ is such a product; see benchmarks/README.md).
+    """
+    if a.shape[1] == 1:
+        return a * b
+    return a @ b
+
+
 class Linear(Layer):
     """Affine map ``out = x @ W + b``.
 
@@ -133,7 +146,7 @@ class Linear(Layer):
         self.params["b"] = backend.zeros((out_features,), dtype)
 
     def forward(self, x, train=True):
-        out = x @ self.params["W"]
+        out = matmul(x, self.params["W"])
         out += self.params["b"]  # in place: out is ours, and this saves an (N, out) temporary
         return out, x
 
@@ -142,10 +155,10 @@ class Linear(Layer):
         if need_grads:
             # db = Σ_n dout[n] = 1ᵀ·dout, done as a matrix-vector product: on NumPy a BLAS
             # GEMV is several times faster than the strided reduction xp.sum(dout, axis=0)
-            grads = {"W": x.T @ dout, "b": self._ones(dout) @ dout}
+            grads = {"W": matmul(x.T, dout), "b": self._ones(dout) @ dout}
         else:
             grads = {}
-        dx = dout @ self.params["W"].T if need_dx else None
+        dx = matmul(dout, self.params["W"].T) if need_dx else None
         return dx, grads
 
     def _ones(self, dout):

@@ -42,21 +42,21 @@ def test_custom_config_and_bad_configs():
 
 
 def test_the_floor_times_exactly_the_matrix_products_of_a_step(monkeypatch):
-    """Record every 2-D @ 2-D product of one real train_step (array-api-strict lets us wrap
-    ``Array.__matmul__``) and compare with ``step_gemms``: same shapes, same count."""
-    from array_api_strict._array_object import Array
+    """Record every matrix product of one real train_step (each goes through
+    ``layers.matmul``) and compare with ``step_gemms``: same shapes, same count."""
+    from minigan import layers
 
     cfg = bench.BenchConfig("t", 6, 3, 2, 5, 2)
     gan = bench.make_gan(cfg, "strict")
     seen = []
-    orig = Array.__matmul__
+    orig = layers.matmul
 
     def matmul(a, b):
-        if a.ndim == 2 and b.ndim == 2:
-            seen.append((a.shape[0], a.shape[1], b.shape[1]))
+        assert a.ndim == 2 and b.ndim == 2
+        seen.append((a.shape[0], a.shape[1], b.shape[1]))
         return orig(a, b)
 
-    monkeypatch.setattr(Array, "__matmul__", matmul)
+    monkeypatch.setattr(layers, "matmul", matmul)
     gan.train_step()
     monkeypatch.undo()
     want = []
@@ -64,6 +64,19 @@ def test_the_floor_times_exactly_the_matrix_products_of_a_step(monkeypatch):
         want.append({"fwd": (n, a, b), "dW": (a, n, b), "dx": (n, b, a)}[kind])
     assert sorted(seen) == sorted(want)
     assert bench.step_flops(cfg) == sum(2 * n * k * p for n, k, p in seen)
+
+
+def test_an_outer_product_is_the_matrix_product(backend):
+    """layers.matmul does a (N, 1) @ (1, F) product as a broadcast: the same numbers as @."""
+    from minigan import layers
+
+    rng = backend.random(3)
+    for a_shape, b_shape in [((7, 1), (1, 5)), ((1, 1), (1, 4)), ((6, 3), (3, 2))]:
+        a, b = rng.normal(a_shape), rng.normal(b_shape)
+        got = backend.to_numpy(layers.matmul(a, b))
+        want = backend.to_numpy(a) @ backend.to_numpy(b)
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
 
 
 def test_a_float32_step_never_makes_float64():
