@@ -55,7 +55,7 @@ import time
 import tracemalloc
 from dataclasses import asdict, dataclass
 
-from .backend import BackendUnavailable, get_backend
+from .backend import BackendUnavailable, get_backend, keep_freed_memory
 from .data import Dataset
 from .layers import matmul
 from .networks import MLP, MLPSpec
@@ -537,6 +537,8 @@ def main(argv=None) -> int:
         p.error("--repeats: expected a positive integer")
     if a.threads is not None and a.threads < 1:
         p.error("--threads: expected a positive integer")
+    # every contender (step, floor, PyTorch) runs in this process, with the same allocator
+    allocator_kept = keep_freed_memory()
     limits = None
     if a.threads is not None:
         try:
@@ -546,6 +548,7 @@ def main(argv=None) -> int:
         limits = threadpool_limits(limits=a.threads, user_api="blas")
     try:
         out = run(configs, a.backend, a.repeats, not a.no_torch)
+        out["environment"]["malloc_keeps_freed_memory"] = allocator_kept
     finally:
         if limits is not None:
             limits.restore_original_limits()

@@ -44,6 +44,7 @@ import time
 import numpy as np
 
 from . import checkpoint, losses, metrics, plots, training
+from .backend import keep_freed_memory
 from .data import DATASETS, PRESETS
 from .optim import OPTIMIZERS
 from .training import GAN, HISTORY, MODES, DivergenceError, TrainConfig
@@ -503,6 +504,7 @@ def main(argv=None) -> int:
     say(f"{_title(c)}: steps {gan.step}..{total} on {gan.backend.spec}"
         f"{'' if c.lr_decay == 1.0 else f', learning rates decaying linearly to {c.lr_decay:g}x'} -> {out}")
     limit = blas_threads(args.threads or 1)
+    keep_freed_memory()  # no page faults to get each step's arrays back (backend.keep_freed_memory)
     if limit is None and not any(os.environ.get(v) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")):
         say("note: threadpoolctl is not installed, so numpy's BLAS uses all cores; on a busy machine "
             "OPENBLAS_NUM_THREADS=1 is much faster for these small networks (or: pip install threadpoolctl)")
