@@ -398,6 +398,55 @@ def peak_step_bytes(cfg: BenchConfig, backend_spec: str) -> tuple[int, dict]:
 # --------------------------------------------------------------------------------------
 # The run
 # --------------------------------------------------------------------------------------
+class _Stopwatch:
+    """Wall time spent inside some functions, summed (device synchronised around each call)."""
+
+    def __init__(self, sync):
+        self.sync, self.total = sync, 0.0
+
+    def wrap(self, fn):
+        def timed(*args, **kw):
+            self.sync()
+            t0 = time.perf_counter()
+            out = fn(*args, **kw)
+            self.sync()
+            self.total += time.perf_counter() - t0
+            return out
+
+        return timed
+
+
+def step_breakdown(gan: GAN, steps: int) -> dict:
+    """Where a step's time goes: ms per step in the matrix products (every ``layers.matmul``
+    call), in the two optimizers (``Optimizer.step``: the Adam updates, with the joining of the
+    gradients), and in the rest (activations, bias adds, losses, sampling, the history row).
+
+    A separate pass after the timed rounds: it times each call on its own (synchronising the
+    device around each), so its total runs a little above the plain step time.
+    """
+    from . import layers, optim
+
+    sync = gan.backend.synchronize
+    products, updates = _Stopwatch(sync), _Stopwatch(sync)
+    saved = layers.matmul, optim.Optimizer.step
+    layers.matmul = products.wrap(saved[0])  # Linear looks ``matmul`` up at each call
+    optim.Optimizer.step = updates.wrap(saved[1])
+    try:
+        gan.train_step()  # warm-up
+        products.total = updates.total = 0.0
+        sync()
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            gan.train_step()
+        sync()
+        total = time.perf_counter() - t0
+    finally:
+        layers.matmul, optim.Optimizer.step = saved
+    ms = 1e3 / steps
+    return {"ms_step": total * ms, "ms_products": products.total * ms, "ms_optimizers": updates.total * ms,
+            "ms_rest": (total - products.total - updates.total) * ms}
+
+
 def bench_config(cfg: BenchConfig, backend_spec="numpy", repeats=None, use_torch=True, rounds=9, log=None):
     """Measure one config; returns a JSON-able dict.
 
@@ -433,6 +482,7 @@ def bench_config(cfg: BenchConfig, backend_spec="numpy", repeats=None, use_torch
         tt = _time_calls(peer[0], peer[1], per_round)[0] if peer is not None else []
         t_step, t_floor, t_torch = t_step + s, t_floor + fl, t_torch + tt
         per.append({"ms_step": med(s) * 1e3, "ms_floor": med(fl) * 1e3, "ms_torch": med(tt) * 1e3 if tt else None})
+    breakdown = step_breakdown(gan, max(3, min(per_round, 50)))
     gan.flush()
     ms = med(t_step) * 1e3
     floor_ms = med(t_floor) * 1e3
@@ -452,6 +502,7 @@ def bench_config(cfg: BenchConfig, backend_spec="numpy", repeats=None, use_torch
         "floor_ratio": floor_ratio,  # median over rounds of step/floor
         "torch_ms": torch_ms,
         "speedup_vs_torch": speedup,  # median over rounds of torch/step (> 1: minigan faster)
+        "breakdown": breakdown,  # ms/step in products, optimizers, the rest (step_breakdown)
         "peak_bytes": peak,
         "model_bytes": mb,
         "mem_ratio": peak / mb["total"],
@@ -476,6 +527,16 @@ def format_row(r: dict) -> str:
     sp = f"{r['speedup_vs_torch']:8.2f}x" if r["speedup_vs_torch"] else f"{'-':>9}"
     return (f"{r['config']:<8} {r['ms_step']:9.3f} {r['gflops']:8.1f} {r['floor_ms']:9.3f} {r['floor_ratio']:7.3f} "
             f"{tm} {sp} {r['peak_bytes'] / 2**20:8.1f} {r['mem_ratio']:6.2f}")
+
+
+BREAKDOWN_HEADER = (f"{'time per step in':<19} {'products':>14} {'optimizers':>14} {'the rest':>14}"
+                    "   (ms, share of the step; a separate pass)")
+
+
+def format_breakdown(r: dict) -> str:
+    b = r["breakdown"]
+    cells = [f"{b[k]:8.3f} {100 * b[k] / b['ms_step']:4.0f}%" for k in ("ms_products", "ms_optimizers", "ms_rest")]
+    return f"{r['config']:<19} " + " ".join(f"{c:>14}" for c in cells)
 
 
 def environment(backend_spec: str) -> dict:
@@ -514,6 +575,11 @@ def run(configs, backend_spec="numpy", repeats=None, use_torch=True, log=print) 
                f"x{env['blas']['num_threads']}" if env["blas"] else ""))
         log(HEADER)
     results = [bench_config(c, backend_spec, repeats, use_torch, log=log) for c in configs]
+    if log:
+        log("")
+        log(BREAKDOWN_HEADER)
+        for r in results:
+            log(format_breakdown(r))
     return {"environment": env, "results": results}
 
 
