@@ -352,6 +352,36 @@ def torch_step_fn(cfg: BenchConfig, gan: GAN, device: str, threads: int | None):
     return step, sync, torch.__version__
 
 
+def torch_floor_fn(cfg: BenchConfig, device: str):
+    """PyTorch's GEMM floor: the products of ``step_gemms`` in ``torch`` (``a @ b``, the
+    layouts of ``gemm_floor_fn``) on operands made once. Threads: as ``torch_step_fn`` set them."""
+    import torch
+
+    dev = torch.device(device)
+    ops = {}
+
+    def arr(shape):
+        if shape not in ops:
+            ops[shape] = torch.randn(*shape, device=dev)
+        return ops[shape]
+
+    plan = []
+    for kind, n, a, b in step_gemms(cfg):
+        if kind == "fwd":
+            plan.append((arr((n, a)), arr((a, b))))
+        elif kind == "dW":
+            plan.append((arr((n, a)).T, arr((n, b))))
+        else:
+            plan.append((arr((n, b)), arr((a, b)).T))
+
+    def run():
+        for p, q in plan:
+            r = p @ q
+        return r
+
+    return run
+
+
 # --------------------------------------------------------------------------------------
 # Memory
 # --------------------------------------------------------------------------------------
@@ -469,10 +499,10 @@ def bench_config(cfg: BenchConfig, backend_spec="numpy", repeats=None, use_torch
             threads = blas["num_threads"] if blas else None
             device = "cuda" if backend.name == "cupy" else "cpu"
             tstep, tsync, tver = torch_step_fn(cfg, gan, device, threads)
-            peer = (tstep, tsync, tver)
+            peer = (tstep, tsync, tver, torch_floor_fn(cfg, device))
         except ImportError:
             peer = None
-    t_step, t_floor, t_torch, per = [], [], [], []
+    t_step, t_floor, t_torch, t_tfloor, per = [], [], [], [], []
     faults, load0 = 0, _loadavg()
     med = statistics.median
     for _ in range(rounds):
@@ -480,8 +510,10 @@ def bench_config(cfg: BenchConfig, backend_spec="numpy", repeats=None, use_torch
         faults += f
         fl, _ = _time_calls(floor, sync, per_round)
         tt = _time_calls(peer[0], peer[1], per_round)[0] if peer is not None else []
-        t_step, t_floor, t_torch = t_step + s, t_floor + fl, t_torch + tt
-        per.append({"ms_step": med(s) * 1e3, "ms_floor": med(fl) * 1e3, "ms_torch": med(tt) * 1e3 if tt else None})
+        tf = _time_calls(peer[3], peer[1], per_round)[0] if peer is not None else []
+        t_step, t_floor, t_torch, t_tfloor = t_step + s, t_floor + fl, t_torch + tt, t_tfloor + tf
+        per.append({"ms_step": med(s) * 1e3, "ms_floor": med(fl) * 1e3, "ms_torch": med(tt) * 1e3 if tt else None,
+                    "ms_torch_floor": med(tf) * 1e3 if tf else None})
     breakdown = step_breakdown(gan, max(3, min(per_round, 50)))
     gan.flush()
     ms = med(t_step) * 1e3
@@ -489,6 +521,10 @@ def bench_config(cfg: BenchConfig, backend_spec="numpy", repeats=None, use_torch
     torch_ms = med(t_torch) * 1e3 if t_torch else None
     floor_ratio = med([r["ms_step"] / r["ms_floor"] for r in per])
     speedup = med([r["ms_torch"] / r["ms_step"] for r in per]) if t_torch else None
+    # PyTorch's own GEMM floor: how fast its matrix products are, against ours and its step
+    torch_floor_ms = med(t_tfloor) * 1e3 if t_tfloor else None
+    floor_vs_torch_floor = med([r["ms_floor"] / r["ms_torch_floor"] for r in per]) if t_tfloor else None
+    torch_floor_ratio = med([r["ms_torch"] / r["ms_torch_floor"] for r in per]) if t_tfloor else None
     del gan, floor, peer
     peak, mb = peak_step_bytes(cfg, backend_spec)
     flops = step_flops(cfg)
@@ -502,6 +538,9 @@ def bench_config(cfg: BenchConfig, backend_spec="numpy", repeats=None, use_torch
         "floor_ratio": floor_ratio,  # median over rounds of step/floor
         "torch_ms": torch_ms,
         "speedup_vs_torch": speedup,  # median over rounds of torch/step (> 1: minigan faster)
+        "torch_floor_ms": torch_floor_ms,  # the same products in torch, timed alone
+        "floor_vs_torch_floor": floor_vs_torch_floor,  # our floor / torch's (> 1: its GEMMs faster)
+        "torch_floor_ratio": torch_floor_ratio,  # torch step / torch floor
         "breakdown": breakdown,  # ms/step in products, optimizers, the rest (step_breakdown)
         "peak_bytes": peak,
         "model_bytes": mb,
@@ -513,6 +552,7 @@ def bench_config(cfg: BenchConfig, backend_spec="numpy", repeats=None, use_torch
         "ms_step_all": [t * 1e3 for t in t_step],
         "ms_floor_all": [t * 1e3 for t in t_floor],
         "ms_torch_all": [t * 1e3 for t in t_torch],
+        "ms_torch_floor_all": [t * 1e3 for t in t_tfloor],
     }
     if log:
         log(format_row(res))
@@ -530,13 +570,19 @@ def format_row(r: dict) -> str:
 
 
 BREAKDOWN_HEADER = (f"{'time per step in':<19} {'products':>14} {'optimizers':>14} {'the rest':>14}"
-                    "   (ms, share of the step; a separate pass)")
+                    f" {'torch floor':>12} {'floor/torch':>12} {'torch/floor':>12}")
 
 
 def format_breakdown(r: dict) -> str:
+    """Where the step's time goes (ms and share; a separate pass: ``step_breakdown``), then
+    PyTorch's GEMM floor, our floor over it, and PyTorch's step over its own floor."""
     b = r["breakdown"]
     cells = [f"{b[k]:8.3f} {100 * b[k] / b['ms_step']:4.0f}%" for k in ("ms_products", "ms_optimizers", "ms_rest")]
-    return f"{r['config']:<19} " + " ".join(f"{c:>14}" for c in cells)
+    if r.get("torch_floor_ms"):
+        cells += [f"{r['torch_floor_ms']:9.3f}", f"{r['floor_vs_torch_floor']:6.2f}", f"{r['torch_floor_ratio']:6.2f}"]
+    else:
+        cells += ["-", "-", "-"]
+    return f"{r['config']:<19} " + " ".join(f"{c:>14}" for c in cells[:3]) + " " + " ".join(f"{c:>12}" for c in cells[3:])
 
 
 def environment(backend_spec: str) -> dict:

@@ -19,8 +19,13 @@ def test_smoke_run_writes_every_field(tmp_path):
     assert {"date", "cpu", "backend", "blas", "numpy"} <= set(data["environment"])
     (r,) = data["results"]
     for key in ("ms_step", "gflops", "floor_ms", "floor_ratio", "torch_ms", "speedup_vs_torch",
-                "peak_bytes", "model_bytes", "mem_ratio", "gflop", "repeats"):
+                "torch_floor_ms", "floor_vs_torch_floor", "torch_floor_ratio",
+                "peak_bytes", "model_bytes", "mem_ratio", "gflop", "repeats", "breakdown"):
         assert key in r, key
+    assert data["environment"]["malloc_keeps_freed_memory"] in (True, False)
+    if r["torch_ms"] is not None:  # PyTorch installed: its floor is timed in the same rounds
+        tf = sorted(x["ms_floor"] / x["ms_torch_floor"] for x in r["rounds"])
+        assert r["floor_vs_torch_floor"] == pytest.approx(tf[1])
     assert r["config"] == "tiny" and r["repeats"] == 3
     assert r["ms_step"] > 0 and r["floor_ms"] > 0 and r["peak_bytes"] > 0
     ratios = sorted(x["ms_step"] / x["ms_floor"] for x in r["rounds"])
