@@ -232,37 +232,38 @@ def _time_calls(fn, sync, repeats, warmup_s=0.2, min_warmup=1):
     return times, _minor_faults() - f0
 
 
-def gemm_floor_fn(cfg: BenchConfig, backend):
-    """A function that does the step's matrix products alone, on operands made once, each
-    the way the layers do it (``layers.matmul``: BLAS, or a broadcast for an outer product)."""
-    xp, rng = backend.xp, backend.random(1)
+def product_plan(cfg: BenchConfig, make) -> list:
+    """The products of ``step_gemms`` as (p, q) operand pairs, each to be multiplied p @ q:
+    fwd x @ W, dW xᵀ @ dout, dx dout @ Wᵀ (the layouts the layers use). ``make(shape)``
+    makes an operand; one is made per shape and shared."""
     ops = {}
 
     def arr(shape):
         if shape not in ops:
-            ops[shape] = rng.normal(shape)
+            ops[shape] = make(shape)
         return ops[shape]
 
     plan = []
     for kind, n, a, b in step_gemms(cfg):
         if kind == "fwd":
-            plan.append((kind, arr((n, a)), arr((a, b))))
+            plan.append((arr((n, a)), arr((a, b))))
         elif kind == "dW":
-            plan.append((kind, arr((n, a)), arr((n, b))))
+            plan.append((arr((n, a)).T, arr((n, b))))
         else:
-            plan.append((kind, arr((n, b)), arr((a, b))))
+            plan.append((arr((n, b)), arr((a, b)).T))
+    return plan
+
+
+def gemm_floor_fn(cfg: BenchConfig, backend):
+    """A function that does the step's matrix products alone, on operands made once, each
+    the way the layers do it (``layers.matmul``: BLAS, or a broadcast for an outer product)."""
+    plan = product_plan(cfg, backend.random(1).normal)
 
     def run():
-        for kind, p, q in plan:
-            if kind == "fwd":
-                r = matmul(p, q)
-            elif kind == "dW":
-                r = matmul(p.T, q)
-            else:
-                r = matmul(p, q.T)
+        for p, q in plan:
+            r = matmul(p, q)
         return r
 
-    del xp
     return run
 
 
@@ -353,26 +354,12 @@ def torch_step_fn(cfg: BenchConfig, gan: GAN, device: str, threads: int | None):
 
 
 def torch_floor_fn(cfg: BenchConfig, device: str):
-    """PyTorch's GEMM floor: the products of ``step_gemms`` in ``torch`` (``a @ b``, the
-    layouts of ``gemm_floor_fn``) on operands made once. Threads: as ``torch_step_fn`` set them."""
+    """PyTorch's GEMM floor: the products of ``product_plan`` in ``torch`` (``p @ q``) on
+    operands made once. Threads: as ``torch_step_fn`` set them."""
     import torch
 
     dev = torch.device(device)
-    ops = {}
-
-    def arr(shape):
-        if shape not in ops:
-            ops[shape] = torch.randn(*shape, device=dev)
-        return ops[shape]
-
-    plan = []
-    for kind, n, a, b in step_gemms(cfg):
-        if kind == "fwd":
-            plan.append((arr((n, a)), arr((a, b))))
-        elif kind == "dW":
-            plan.append((arr((n, a)).T, arr((n, b))))
-        else:
-            plan.append((arr((n, b)), arr((a, b)).T))
+    plan = product_plan(cfg, lambda shape: torch.randn(*shape, device=dev))
 
     def run():
         for p, q in plan:
@@ -514,7 +501,8 @@ def bench_config(cfg: BenchConfig, backend_spec="numpy", repeats=None, use_torch
         t_step, t_floor, t_torch, t_tfloor = t_step + s, t_floor + fl, t_torch + tt, t_tfloor + tf
         per.append({"ms_step": med(s) * 1e3, "ms_floor": med(fl) * 1e3, "ms_torch": med(tt) * 1e3 if tt else None,
                     "ms_torch_floor": med(tf) * 1e3 if tf else None})
-    breakdown = step_breakdown(gan, max(3, min(per_round, 50)))
+    # enough steps for about half a second (at least 3), however few the timed repeats were
+    breakdown = step_breakdown(gan, max(3, min(200, math.ceil(0.5 / med(t_step)))))
     gan.flush()
     ms = med(t_step) * 1e3
     floor_ms = med(t_floor) * 1e3
