@@ -5,8 +5,8 @@
 #
 #     bash benchmarks/gpu_check.sh [OUTDIR]        # default OUTDIR: $OUT, else benchmarks/gpu-out
 #
-# Both parts together stay under 9 minutes (a device call may run 10). Writes
-# OUTDIR/{env.txt, tests_cupy.log, bench_cupy.json, bench_cupy.txt} and exits
+# The three parts together stay under 9 minutes (a device call may run 10). Writes
+# OUTDIR/{env.txt, tests_cupy.log, bench_cupy.{json,txt}, bench_cupy_fused.{json,txt}} and exits
 # non-zero if any part failed (every part still runs).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -25,15 +25,22 @@ fi
   python -c "import cupy, numpy, torch; print('cupy', cupy.__version__, '| numpy', numpy.__version__, '| torch', torch.__version__, '| torch.cuda', torch.cuda.is_available(), '| CUDA', cupy.cuda.runtime.runtimeGetVersion())"
 } 2>&1 | tee "$OUTDIR/env.txt"
 
-# 1. every backend-parametrised test on cupy (the `backend` fixture's cupy cases), plus the
-#    benchmark's own tests; -p no:cacheprovider keeps the tree clean
+# 1. every backend-parametrised test on cupy (the `backend` fixture's cupy cases, and the fused
+#    kernels' GPU tests), plus the benchmark's own tests; -p no:cacheprovider keeps the tree clean
 echo "== tests on cupy"
-timeout 270 python -m pytest -q -p no:cacheprovider -k "cupy or test_bench" -x 2>&1 | tee "$OUTDIR/tests_cupy.log" | tail -5
+timeout 220 python -m pytest -q -p no:cacheprovider -k "cupy or test_bench" 2>&1 | tee "$OUTDIR/tests_cupy.log" | tail -5
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 # 2. the benchmark: small, medium, large on CuPy against PyTorch CUDA (GPU steps are ms: more repeats)
 echo "== benchmark on cupy"
-timeout 270 python -m minigan.bench --backend cupy --repeats 200 --json "$OUTDIR/bench_cupy.json" 2>&1 | tee "$OUTDIR/bench_cupy.txt"
+timeout 180 python -m minigan.bench --backend cupy --repeats 200 --json "$OUTDIR/bench_cupy.json" 2>&1 | tee "$OUTDIR/bench_cupy.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+# 3. the same with the fused kernels (minigan/fused.py): do they help? (no PyTorch: compare ms/step
+#    and the optimizers / the rest columns with part 2)
+echo "== benchmark on cupy, MINIGAN_FUSED=1"
+MINIGAN_FUSED=1 timeout 120 python -m minigan.bench --backend cupy --repeats 200 --no-torch \
+  --json "$OUTDIR/bench_cupy_fused.json" 2>&1 | tee "$OUTDIR/bench_cupy_fused.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 exit $status

@@ -228,6 +228,11 @@ def _import_cupy():
     return cupy
 
 
+def on_gpu(x) -> bool:
+    """Whether x is a GPU (CuPy) array."""
+    return type(x).__module__.startswith("cupy")
+
+
 def keep_freed_memory() -> bool:
     """Ask the C allocator (glibc's malloc) to keep freed memory for reuse; True if it took.
 

@@ -582,6 +582,7 @@ def environment(backend_spec: str) -> dict:
         "backend": backend_spec,
         "blas": blas_info(),
         "openblas_env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS")},
+        "fused_kernels": os.environ.get("MINIGAN_FUSED") == "1",  # minigan.fused (CuPy only)
     }
     import numpy
 
@@ -604,6 +605,7 @@ def run(configs, backend_spec="numpy", repeats=None, use_torch=True, log=print) 
     env = environment(backend_spec)
     if log:
         log(f"minigan bench — {env['date']} — {env['cpu']} ({env['cpu_count']} cpus), backend {backend_spec}"
+            + (" (fused kernels)" if env["fused_kernels"] and backend_spec.startswith("cupy") else "")
             + (f", GPU {env['gpu']}" if "gpu" in env else "")
             + (f", BLAS {env['blas']['internal_api']} {env['blas']['version']} {env['blas']['architecture']} "
                f"x{env['blas']['num_threads']}" if env["blas"] else ""))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 
-from .backend import Backend, Random
+from .backend import Backend, Random, on_gpu
 
 INITS = ("he", "xavier", "normal", "uniform")
 
@@ -58,11 +58,6 @@ def row_blocks(x):
     size = min(max(n * f // 4, BLOCK_MIN), BLOCK_MAX)
     step = max(1, size // max(f, 1))
     return [slice(a, min(a + step, n)) for a in range(0, n, step)]
-
-
-def on_gpu(x) -> bool:
-    """Whether x is a GPU (CuPy) array."""
-    return type(x).__module__.startswith("cupy")
 
 
 def _check_positive_int(name, value):

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import math
 
+from . import fused
+
 LOG4 = math.log(4.0)
 LOG2 = math.log(2.0)
 
@@ -55,6 +57,8 @@ def softplus_sigmoid(l):
     sp(l) = max(l, 0) + log1p(e),   σ(l) = (1 if l ≥ 0 else e) / (1 + e).
     A loss and its gradient need both; one exp serves both.
     """
+    if fused.enabled(l):  # CuPy with MINIGAN_FUSED=1: the same forms in one kernel
+        return fused.softplus_sigmoid(l)
     xp = _xp(l)
     e = xp.exp(-xp.abs(l))
     r = 1.0 / (1.0 + e)
