@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from . import fused
+from .backend import on_gpu
 
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
 BLOCK = 1 << 16  # elements per block of an update (256 KiB of float32 per vector)
@@ -64,7 +65,7 @@ class Optimizer:
         # then stay in cache across its dozen operations, instead of each operation making
         # its own trip through memory. δ is written over g, block by block.
         total = g.shape[0]
-        block = total if type(g).__module__.startswith("cupy") else BLOCK  # a GPU: one kernel each
+        block = total if on_gpu(g) else BLOCK  # a GPU: one kernel each
         for a in range(0, total, block):
             r = slice(a, min(a + block, total))
             gr = g[r]
