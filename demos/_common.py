@@ -2,8 +2,9 @@
 
 Import this module first in a demo: it limits NumPy's BLAS to one thread unless the
 environment already says otherwise (the demos' matrices are small, and on a busy
-2-core machine extra BLAS threads slow them down many times over), and it selects
-matplotlib's non-interactive Agg backend.
+2-core machine extra BLAS threads slow them down many times over), it lets glibc keep
+the memory each training step frees (``minigan.backend.keep_freed_memory``, as
+``minigan train`` does), and it selects matplotlib's non-interactive Agg backend.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ if str(ROOT) not in sys.path:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+
+from minigan.backend import keep_freed_memory  # noqa: E402
+
+keep_freed_memory()
 
 DOCS_FIGURES = ROOT / "docs" / "figures"
 MAX_FIGURE_BYTES = 200_000
