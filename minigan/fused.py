@@ -49,7 +49,7 @@ _kernels = {}
 
 def enabled(x) -> bool:
     """Whether the fused kernels apply to array x: a CuPy array, and ``MINIGAN_FUSED=1``."""
-    return os.environ.get("MINIGAN_FUSED") == "1" and on_gpu(x)
+    return on_gpu(x) and os.environ.get("MINIGAN_FUSED") == "1"  # the cheap test first (a hot path)
 
 
 def _kernel(name):
