@@ -35,6 +35,15 @@ G_FORMS = {
 }
 
 
+
+def _form(name, lr, lf):
+    """Value and gradient(s) of the loss form ``name`` ("g_<form>" for a generator loss)."""
+    if name.startswith("g_"):
+        fn, kw = G_FORMS[name[2:]]
+        return fn(lf, **kw)
+    fn, kw = D_FORMS[name]
+    return fn(lr, lf, **kw)
+
 def f(x):
     return float(np.asarray(x))
 
@@ -119,12 +128,7 @@ def test_fixed_logits_against_hand_computed_values(backend, name):
     itself from each formula (MATH.md) with math.log1p/math.exp; float32 to 2e-6."""
     want = hand_values()[name]
     lr, lf = backend.asarray(np.array(LR, np.float32)), backend.asarray(np.array(LF, np.float32))
-    if name.startswith("g_"):
-        fn, kw = G_FORMS[name[2:]]
-        got = fn(lf, **kw)
-    else:
-        fn, kw = D_FORMS[name]
-        got = fn(lr, lf, **kw)
+    got = _form(name, lr, lf)
     for g, w in zip(got, want):
         assert g.dtype == backend.xp.float32
         np.testing.assert_allclose(backend.to_numpy(g), np.asarray(w, np.float64), rtol=2e-6, atol=1e-7)
@@ -229,12 +233,7 @@ def test_stable_at_extreme_logits(backend64, dtype):
         "g_wasserstein": (-hf.mean(), [-0.5, -0.5]),
     }
     for name, w in want.items():
-        if name.startswith("g_"):
-            fn, kw = G_FORMS[name[2:]]
-            got = fn(lf, **kw)
-        else:
-            fn, kw = D_FORMS[name]
-            got = fn(lr, lf, **kw)
+        got = _form(name, lr, lf)
         for g, ww in zip(got, w):
             assert g.dtype == b.float_dtype, name
             h = b.to_numpy(g)
