@@ -3,7 +3,7 @@
 Import this module first in a demo: it limits NumPy's BLAS to one thread unless the
 environment already says otherwise (the demos' matrices are small, and on a busy
 2-core machine extra BLAS threads slow them down many times over), it lets glibc keep
-the memory each training step frees (``minigan.backend.keep_freed_memory``, as
+the memory each training step frees (``minigan.engine.keep_freed_memory``, as
 ``minigan train`` does), and it selects matplotlib's non-interactive Agg backend.
 """
 
@@ -24,7 +24,7 @@ if str(ROOT) not in sys.path:  # run from a checkout without `pip install -e .`
 
 import numpy as np  # noqa: E402
 
-from minigan.backend import keep_freed_memory  # noqa: E402
+from minigan.engine import keep_freed_memory  # noqa: E402
 
 keep_freed_memory()
 
@@ -113,24 +113,9 @@ class Timer:
 
 
 def train_discriminator_only(gan, steps: int):
-    """``steps`` updates of D alone against the current, frozen G (minigan's losses and D.backward).
-
-    Each step: z ~ N(0, I), x ~ p_data, logits = D([x; G(z)]), descend L_D (binary cross-entropy).
-    Returns the list of L_D values.
-    """
-    from minigan import losses
-
-    c, xp, m = gan.config, gan.xp, gan.config.batch_size
-    out = []
-    for _ in range(steps):
-        z = gan.rng.normal((m, c.noise_dim))
-        fake, _ = gan.G.forward(z, train=False)
-        logits, cache = gan.D.forward(xp.concat([gan.data.sample(m), fake], axis=0))
-        L, dl_r, dl_f = losses.discriminator_loss(logits[:m, :], logits[m:, :], check=False)
-        _, grads = gan.D.backward(xp.concat([dl_r, dl_f], axis=0), cache, need_dx=False)
-        gan.d_opt.step(gan.D.params(), grads)
-        out.append(L)
-    return [float(v) for v in out]
+    """``steps`` discriminator steps alone (``GAN.discriminator_step``: steps 1-4) against the
+    current, frozen G. Returns the list of L_D values."""
+    return [float(gan.discriminator_step()[0]) for _ in range(steps)]
 
 
 def moving_average(v, w: int):

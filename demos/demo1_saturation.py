@@ -1,4 +1,4 @@
-"""Demo 1: why the generator loss was changed (Goodfellow et al. 2014, Sec. 3).
+"""Demo 1: why the generator loss was changed (Goodfellow et al. 2014, Sec. 3; docs/MATH.md §3).
 
 "Early in learning, when G is poor, D can reject samples with high confidence [...]
 log(1 − D(G(z))) saturates. Rather than training G to minimize log(1 − D(G(z))) we can
@@ -33,13 +33,12 @@ NAME = "demo1_saturation"
 def run(loss, seed, args):
     cfg = TrainConfig(dataset="gaussian", data_params={"mean": 8.0, "std": 0.5}, noise_dim=1,
                       g_hidden=(32, 32), d_hidden=(32, 32), batch_size=128, g_loss=loss, k=args.k,
-                      optimizer="adam", d_lr=3e-3, seed=seed, log_every=10)
-    gan = GAN(cfg)
+                      optimizer="adam", d_lr=3e-3, lr_decay=1.0, seed=seed, log_every=10)
     # D trained ahead: alone first (Adam, to get it confident fast; G frozen), then k D steps
     # per G step; G itself is trained by ``args.optimizer``
-    _common.train_discriminator_only(gan, args.d_steps)
     lr = args.lr if args.lr is not None else (0.01 if args.optimizer == "sgd" else 1e-3)
-    gan.g_opt = make_optimizer(args.optimizer, lr, momentum=0.5)
+    gan = GAN(cfg, g_opt=make_optimizer(args.optimizer, lr, momentum=0.5))
+    _common.train_discriminator_only(gan, args.d_steps)
     means = [float(np.mean(gan.sample(512, seed=1)))]
     for _ in range(args.steps):
         gan.train_step()

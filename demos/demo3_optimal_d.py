@@ -1,4 +1,4 @@
-"""Demo 3: Proposition 1 and Theorem 1, measured (Goodfellow et al. 2014, Sec. 4).
+"""Demo 3: Proposition 1 and Theorem 1, measured (Goodfellow et al. 2014, Sec. 4; docs/MATH.md §10).
 
 Fix p_data and p_g — two known 1-D densities; p_g is sampled directly, no generator —
 and train only D (a minigan MLP with minigan's binary cross-entropy loss L_D = −V and its

@@ -8,7 +8,7 @@ the step's discriminator batch (l_r, l_f = D's logits on real and generated samp
     total   = L_D + L_G^ns                        the article's total loss   (equilibrium 3 log 2)
     V       = −L_D                                the min-max value function (equilibrium −log 4)
 
-(equilibrium: D ≡ ½, MATH.md). Beside them, the sample quality the losses do not show:
+(equilibrium: D ≡ ½, docs/MATH.md §4). Beside them, the sample quality the losses do not show:
 PacGAN's modes covered and % high-quality samples (minigan.metrics) on 2,500 samples.
 
     python demos/demo4_total_loss.py [--steps 4000] [--eval-every 250] [--dataset ring]
@@ -38,7 +38,7 @@ def main(argv=None):
         args.steps, args.eval_every = min(args.steps, 20), min(args.eval_every, 10)
     plt = _common.pyplot()
 
-    gan = GAN(TrainConfig(dataset=args.dataset, seed=args.seed, log_every=50))
+    gan = GAN(TrainConfig(dataset=args.dataset, g_hidden=(128, 128), lr_decay=1.0, seed=args.seed, log_every=50))
     evals = []
     with _common.Timer() as t:
         evals.append(evaluate(gan, n=2500))

@@ -4,7 +4,7 @@ The same GAN (G and D: 3 hidden layers of 64 ReLU units, Adam lr 1e-3 decaying l
 β1 0.5, batch 128) trained on the 8-Gaussian ring and the 25-Gaussian grid under
 
     non-saturating vs minimax generator loss          (Goodfellow et al. 2014, Sec. 3)
-    fresh vs reuse vs simultaneous generator update   (MATH.md: the article's shortcut)
+    fresh vs reuse vs simultaneous generator update   (docs/MATH.md §7.2: the article's shortcut)
     k = 1 vs k = 3 discriminator steps per G step     (Algorithm 1)
 
 scored by PacGAN's metrics on 2,500 samples (minigan.metrics): modes covered, % high-quality

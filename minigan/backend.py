@@ -21,6 +21,8 @@ import os
 
 import numpy as np
 
+from . import engine
+
 BACKEND_NAMES = ("numpy", "cupy", "strict")
 STRICT_DEVICES = ("CPU_DEVICE", "device1", "device2", "no_float64")
 
@@ -110,9 +112,10 @@ class Backend:
     xp : the Array API namespace (numpy, cupy, array_api_strict)
     device : the device arrays are created on
     float_dtype : the default float dtype (``xp.float32`` unless float64 was asked for)
+    ops : the engine room's operations for this library (``engine.Ops`` and its subclasses)
     """
 
-    def __init__(self, name: str = "numpy", *, device=None, dtype: str = "float32"):
+    def __init__(self, name: str = "numpy", *, device=None, dtype: str = "float32", fused: bool = False):
         if name not in BACKEND_NAMES:
             raise ValueError(f"backend: expected one of {BACKEND_NAMES}, got {name!r}")
         if dtype not in ("float32", "float64"):
@@ -140,6 +143,12 @@ class Backend:
             self.xp = _import_cupy()
             self.device = self.xp.cuda.Device(int(device or 0))
         self.float_dtype = getattr(self.xp, dtype)
+        if name == "numpy":
+            self.ops = engine.register(engine.NumpyOps())
+        elif name == "cupy":
+            self.ops = engine.register(engine.CupyOps(self.xp, fused))
+        else:
+            self.ops = engine.register(engine.Ops(self.xp))
 
     def __repr__(self):
         return f"Backend({self.name!r}, device={self.device!r}, dtype={self.float_dtype})"
@@ -228,40 +237,13 @@ def _import_cupy():
     return cupy
 
 
-def on_gpu(x) -> bool:
-    """Whether x is a GPU (CuPy) array."""
-    return type(x).__module__.startswith("cupy")
-
-
-def keep_freed_memory() -> bool:
-    """Ask the C allocator (glibc's malloc) to keep freed memory for reuse; True if it took.
-
-    A training step makes and frees the same arrays every step. By default glibc serves
-    large arrays with fresh ``mmap`` pages and hands freed memory back to the OS, so every
-    step pays page faults (the kernel zeroes each page again) to get the same memory back:
-    ~200 faults a step on the small benchmark config, and each (512, 128) product took
-    twice as long with its output's faults as without. This sets M_MMAP_MAX = 0 (arrays
-    come from the heap) and M_TRIM_THRESHOLD = 2 GiB (the heap keeps what is freed), so the
-    process reuses its own memory; the price is that the process keeps its peak memory
-    until it exits. Process-wide, so the library never calls it on import: the ``train``
-    and ``bench`` commands do. A no-op (False) where there is no glibc.
-    """
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError, TypeError):
-        return False
-    M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4  # glibc's malloc.h
-    return bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
-
-
-def get_backend(name: str | Backend | None = None, *, device=None, dtype: str = "float32") -> Backend:
+def get_backend(name: str | Backend | None = None, *, device=None, dtype: str = "float32",
+                fused: bool | None = None) -> Backend:
     """The backend called ``name`` ("numpy", "cupy", "strict" or "strict:<device>").
 
     With no name, ``$MINIGAN_BACKEND`` decides, else numpy. A Backend passes through.
+    ``fused`` (CuPy only): run the loss and Adam chains as single kernels (engine.CupyOps);
+    None: ``$MINIGAN_FUSED == "1"``.
     """
     if isinstance(name, Backend):
         return name
@@ -270,4 +252,6 @@ def get_backend(name: str | Backend | None = None, *, device=None, dtype: str = 
     if not isinstance(name, str):
         raise TypeError(f"backend: expected a name or a Backend, got {type(name).__name__}")
     base, _, dev = name.partition(":")
-    return Backend(base, device=dev or device, dtype=dtype)
+    if fused is None:
+        fused = os.environ.get("MINIGAN_FUSED") == "1"
+    return Backend(base, device=dev or device, dtype=dtype, fused=fused)

@@ -55,10 +55,11 @@ import time
 import tracemalloc
 from dataclasses import asdict, dataclass
 
-from .backend import BackendUnavailable, get_backend, keep_freed_memory
+from .backend import BackendUnavailable, get_backend
 from .data import Dataset
-from .layers import matmul
+from .engine import keep_freed_memory
 from .networks import MLP, MLPSpec
+from .optim import Adam
 from .training import GAN, TrainConfig
 
 
@@ -125,22 +126,24 @@ class GaussianData(Dataset):
         return {"name": self.name, "dim": self.dim}
 
 
-def make_gan(cfg: BenchConfig, backend="numpy", seed=0) -> GAN:
-    """A GAN for ``cfg``: Algorithm 1, k = 1, fresh, non-saturating, Adam, float32, ReLU."""
-    hidden = (cfg.width,) * cfg.layers
-    tc = TrainConfig(
-        dataset="gaussian", g_loss="nonsaturating", mode="fresh", k=1, batch_size=cfg.batch,
-        noise_dim=cfg.noise_dim, g_hidden=hidden, d_hidden=hidden, activation="relu",
-        optimizer="adam", g_lr=1e-4, d_lr=1e-4, betas=(0.5, 0.999), seed=seed,
-        backend=backend if isinstance(backend, str) else backend.spec, dtype="float32",
-    )
-    gan = GAN(tc)
-    # the data dimension is the config's: swap in a Gaussian of that dimension and nets to match
-    b = gan.backend
-    gan.data = GaussianData(b, gan.rng, cfg.data_dim)
-    gan.G = MLP(MLPSpec(cfg.g_sizes(), "relu"), b, rng=gan.rng)
-    gan.D = MLP(MLPSpec(cfg.d_sizes(), "relu"), b, rng=gan.rng)
-    return gan
+def make_gan(cfg: BenchConfig, backend="numpy", seed=0, ops=None) -> GAN:
+    """A GAN for ``cfg``: Algorithm 1, k = 1, fresh, non-saturating, Adam, float32, ReLU.
+
+    ``ops`` (an engine ``Ops``, e.g. a :class:`TimedOps`) replaces the backend's for the nets
+    and the optimizers: the explicit hook ``step_breakdown`` and the tests time and count with.
+    """
+    b = get_backend(backend if isinstance(backend, str) else backend.spec, dtype="float32")
+    if ops is not None:
+        b.ops = ops
+    tc = TrainConfig(g_loss="nonsaturating", mode="fresh", k=1, batch_size=cfg.batch, noise_dim=cfg.noise_dim,
+                     optimizer="adam", g_lr=1e-4, d_lr=1e-4, betas=(0.5, 0.999), lr_decay=1.0, seed=seed,
+                     backend=b.spec, dtype="float32")
+    rng = b.random(seed)
+    opts = [Adam(1e-4, betas=(0.5, 0.999)) for _ in range(2)]
+    for o in opts:
+        o.ops = ops
+    return GAN(tc, G=MLP(MLPSpec(cfg.g_sizes()), b, rng=rng), D=MLP(MLPSpec(cfg.d_sizes()), b, rng=rng),
+               data=GaussianData(b, rng, cfg.data_dim), g_opt=opts[0], d_opt=opts[1])
 
 
 # --------------------------------------------------------------------------------------
@@ -256,8 +259,9 @@ def product_plan(cfg: BenchConfig, make) -> list:
 
 def gemm_floor_fn(cfg: BenchConfig, backend):
     """A function that does the step's matrix products alone, on operands made once, each
-    the way the layers do it (``layers.matmul``: BLAS, or a broadcast for an outer product)."""
+    the way the layers do it (``backend.ops.matmul``: BLAS, or a broadcast for an outer product)."""
     plan = product_plan(cfg, backend.random(1).normal)
+    matmul = backend.ops.matmul
 
     def run():
         for p, q in plan:
@@ -415,53 +419,63 @@ def peak_step_bytes(cfg: BenchConfig, backend_spec: str) -> tuple[int, dict]:
 # --------------------------------------------------------------------------------------
 # The run
 # --------------------------------------------------------------------------------------
-class _Stopwatch:
-    """Wall time spent inside some functions, summed (device synchronised around each call)."""
+class TimedOps:
+    """An engine ``Ops`` that sums the wall time of the ops it wraps, in two parts: the matrix
+    products (``matmul``, and ``affine`` = the product with its bias add) and the optimizer
+    updates (``apply_updates``); the device is synchronised around each call. Everything else
+    passes through. Given to ``make_gan(ops=...)``: the timing hook of ``step_breakdown``."""
 
-    def __init__(self, sync):
-        self.sync, self.total = sync, 0.0
+    def __init__(self, ops, sync):
+        self.inner, self.sync = ops, sync
+        self.products = self.updates = 0.0
 
-    def wrap(self, fn):
-        def timed(*args, **kw):
-            self.sync()
-            t0 = time.perf_counter()
-            out = fn(*args, **kw)
-            self.sync()
-            self.total += time.perf_counter() - t0
-            return out
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
 
-        return timed
+    def _timed(self, fn, *args):
+        self.sync()
+        t0 = time.perf_counter()
+        out = fn(*args)
+        self.sync()
+        return out, time.perf_counter() - t0
+
+    def matmul(self, a, b):
+        out, dt = self._timed(self.inner.matmul, a, b)
+        self.products += dt
+        return out
+
+    def affine(self, x, W, b):
+        out, dt = self._timed(self.inner.affine, x, W, b)
+        self.products += dt
+        return out
+
+    def apply_updates(self, opt, params, grads):
+        _, dt = self._timed(self.inner.apply_updates, opt, params, grads)
+        self.updates += dt
 
 
-def step_breakdown(gan: GAN, steps: int) -> dict:
-    """Where a step's time goes: ms per step in the matrix products (every ``layers.matmul``
-    call), in the two optimizers (``Optimizer.step``: the Adam updates, with the joining of the
-    gradients), and in the rest (activations, bias adds, losses, sampling, the history row).
+def step_breakdown(cfg: BenchConfig, backend_spec: str, steps: int) -> dict:
+    """Where a step's time goes: ms per step in the matrix products, in the two optimizers'
+    updates, and in the rest (activations, losses, sampling, the history row), measured on a
+    GAN built with a :class:`TimedOps`.
 
     A separate pass after the timed rounds: it times each call on its own (synchronising the
     device around each), so its total runs a little above the plain step time.
     """
-    from . import layers, optim
-
-    sync = gan.backend.synchronize
-    products, updates = _Stopwatch(sync), _Stopwatch(sync)
-    saved = layers.matmul, optim.Optimizer.step
-    layers.matmul = products.wrap(saved[0])  # Linear looks ``matmul`` up at each call
-    optim.Optimizer.step = updates.wrap(saved[1])
-    try:
-        gan.train_step()  # warm-up
-        products.total = updates.total = 0.0
-        sync()
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            gan.train_step()
-        sync()
-        total = time.perf_counter() - t0
-    finally:
-        layers.matmul, optim.Optimizer.step = saved
+    b = get_backend(backend_spec)
+    timed = TimedOps(b.ops, b.synchronize)
+    gan = make_gan(cfg, b, ops=timed)
+    gan.train_step()  # warm-up
+    timed.products = timed.updates = 0.0
+    b.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        gan.train_step()
+    b.synchronize()
+    total = time.perf_counter() - t0
     ms = 1e3 / steps
-    return {"ms_step": total * ms, "ms_products": products.total * ms, "ms_optimizers": updates.total * ms,
-            "ms_rest": (total - products.total - updates.total) * ms}
+    return {"ms_step": total * ms, "ms_products": timed.products * ms, "ms_optimizers": timed.updates * ms,
+            "ms_rest": (total - timed.products - timed.updates) * ms}
 
 
 def bench_config(cfg: BenchConfig, backend_spec="numpy", repeats=None, use_torch=True, rounds=9, log=None):
@@ -502,7 +516,7 @@ def bench_config(cfg: BenchConfig, backend_spec="numpy", repeats=None, use_torch
         per.append({"ms_step": med(s) * 1e3, "ms_floor": med(fl) * 1e3, "ms_torch": med(tt) * 1e3 if tt else None,
                     "ms_torch_floor": med(tf) * 1e3 if tf else None})
     # enough steps for about half a second (at least 3), however few the timed repeats were
-    breakdown = step_breakdown(gan, max(3, min(200, math.ceil(0.5 / med(t_step)))))
+    breakdown = step_breakdown(cfg, backend_spec, max(3, min(200, math.ceil(0.5 / med(t_step)))))
     gan.flush()
     ms = med(t_step) * 1e3
     floor_ms = med(t_floor) * 1e3
@@ -582,7 +596,7 @@ def environment(backend_spec: str) -> dict:
         "backend": backend_spec,
         "blas": blas_info(),
         "openblas_env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS")},
-        "fused_kernels": os.environ.get("MINIGAN_FUSED") == "1",  # minigan.fused (CuPy only)
+        "fused_kernels": os.environ.get("MINIGAN_FUSED") == "1",  # engine.CupyOps(fused=True) (CuPy only)
     }
     import numpy
 

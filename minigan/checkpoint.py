@@ -207,15 +207,24 @@ def _check_array(r, key, a, shape, dtype_name):
         raise r.error(f"entry {key!r}: contains NaN or inf")
 
 
-def _load_optimizer(r: _Reader, prefix: str, params: dict, backend, dtype_name: str):
+def _read_optimizer(r: _Reader, prefix: str):
+    """The optimizer saved under ``prefix`` (its config and step count; its state arrays are
+    checked against the network by ``_load_slots``)."""
     cfg = r.json(f"{prefix}/config")
     try:
         opt = optimizer_from_config(cfg)
     except (ValueError, TypeError, KeyError, AttributeError) as e:
         raise r.error(f"entry '{prefix}/config': not an optimizer configuration ({e})") from None
-    state = {"t": r.integer(f"{prefix}/t")}
-    if state["t"] < 0:
-        raise r.error(f"entry '{prefix}/t': expected a non-negative step count, got {state['t']}")
+    t = r.integer(f"{prefix}/t")
+    if t < 0:
+        raise r.error(f"entry '{prefix}/t': expected a non-negative step count, got {t}")
+    opt.t = t
+    return opt
+
+
+def _load_slots(r: _Reader, prefix: str, opt, params: dict, backend, dtype_name: str):
+    """Set the optimizer's state arrays ``<prefix>/<slot>/<param>``, each checked against the parameter."""
+    state = {"t": opt.t}
     for key in r.arrays:
         if not key.startswith(prefix + "/") or key in (f"{prefix}/config", f"{prefix}/t"):
             continue
@@ -225,7 +234,6 @@ def _load_optimizer(r: _Reader, prefix: str, params: dict, backend, dtype_name: 
         _check_array(r, key, r.arrays[key], tuple(params[name].shape), dtype_name)
         state[f"{slot}/{name}"] = r.arrays[key]
     opt.load_state_dict(state, backend)
-    return opt
 
 
 def load(path, backend=None) -> GAN:
@@ -255,14 +263,16 @@ def load(path, backend=None) -> GAN:
         config = TrainConfig.from_dict(cfg)
     except (ValueError, TypeError) as e:
         raise r.error(f"entry 'config': not a valid TrainConfig ({e})") from None
-    gan = GAN(config)
+    g_opt = _read_optimizer(r, "g_opt")
+    d_opt = _read_optimizer(r, "d_opt")
+    gan = GAN(config, g_opt=g_opt, d_opt=d_opt)
     b = gan.backend
     dtype_name = config.dtype
 
     _load_net(r, "G", gan.G, b, dtype_name)
     _load_net(r, "D", gan.D, b, dtype_name)
-    gan.g_opt = _load_optimizer(r, "g_opt", gan.G.params(), b, dtype_name)
-    gan.d_opt = _load_optimizer(r, "d_opt", gan.D.params(), b, dtype_name)
+    _load_slots(r, "g_opt", g_opt, gan.G.params(), b, dtype_name)
+    _load_slots(r, "d_opt", d_opt, gan.D.params(), b, dtype_name)
 
     step = r.integer("step")
     history = r.get("history")

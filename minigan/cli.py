@@ -40,40 +40,22 @@ import shlex
 import signal
 import sys
 import time
+from dataclasses import fields
 
 import numpy as np
 
 from . import checkpoint, losses, metrics, plots, training
-from .backend import keep_freed_memory
-from .data import DATASETS, PRESETS
-from .optim import OPTIMIZERS
+from .engine import keep_freed_memory
+from .data import DATASETS
+from .optim import DEFAULT_LR, OPTIMIZERS
 from .training import GAN, HISTORY, MODES, DivergenceError, TrainConfig
 
 PROG = "minigan train"
 
-# The defaults of the command (tuned for the ring; see the module docstring). Options left
-# out on the command line take these; with --resume they come from the checkpoint instead.
-DEFAULTS = {
-    "dataset": "ring",
-    "g_loss": "nonsaturating",
-    "mode": "fresh",
-    "k": 1,
-    "batch_size": 256,
-    "steps": 6000,
-    "optimizer": "adam",
-    "betas": (0.5, 0.999),
-    "momentum": 0.5,
-    "g_hidden": (128, 128, 128),
-    "d_hidden": (128, 128),
-    "noise_dim": 2,
-    "real_target": 1.0,
-    "seed": 0,
-    "log_every": 50,
-}
-# Learning rates by optimizer: Adam's were tuned on the ring; SGD's is the paper's order of
-# magnitude (Goodfellow et al. 2014 used SGD with momentum), RMSProp's a common value.
-DEFAULT_LR = {"adam": 1e-3, "sgd": 0.05, "rmsprop": 5e-4}
-DEFAULT_LR_DECAY = 0.05
+# The defaults of the command are TrainConfig's (tuned for the ring; see the module docstring):
+# options left out on the command line take them; with --resume they come from the checkpoint.
+CONFIG_DEFAULTS = TrainConfig()
+DEFAULTS = {f.name: getattr(CONFIG_DEFAULTS, f.name) for f in fields(TrainConfig)}
 DEFAULT_CHECKPOINT_EVERY = 1000
 EVAL_SAMPLES = 2500  # PacGAN's number of samples for the mode metrics (Lin et al. 2018)
 
@@ -175,10 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--k", type=_positive_int, help=f"discriminator steps per generator step [{d['k']}]")
     g.add_argument("--batch-size", "-m", type=_positive_int, help=f"minibatch size m [{d['batch_size']}]")
     g.add_argument("--real-target", type=_unit_interval,
-                   help="one-sided label smoothing: D's target for real data, 0 < a <= 1 (bce losses only) [1]")
+                   help="one-sided label smoothing: D's target for real data, 0 < a <= 1 (bce losses only) "
+                        f"[{d['real_target']:g}]")
     g = p.add_argument_group("networks and optimizer")
-    g.add_argument("--g-hidden", type=_widths, help="generator hidden widths [128,128,128]")
-    g.add_argument("--d-hidden", type=_widths, help="discriminator hidden widths [128,128]")
+    g.add_argument("--g-hidden", type=_widths,
+                   help=f"generator hidden widths [{','.join(map(str, d['g_hidden']))}]")
+    g.add_argument("--d-hidden", type=_widths,
+                   help=f"discriminator hidden widths [{','.join(map(str, d['d_hidden']))}]")
     g.add_argument("--noise-dim", type=_positive_int, help=f"dimension of z [{d['noise_dim']}]")
     g.add_argument("--optimizer", choices=OPTIMIZERS, help=f"the generator's, and the discriminator's unless "
                    f"--d-optimizer is given [{d['optimizer']}]")
@@ -186,11 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
     lrs = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items())
     g.add_argument("--g-lr", type=_positive_float, help=f"generator learning rate [{lrs}]")
     g.add_argument("--d-lr", type=_positive_float, help="discriminator learning rate [as --g-lr]")
-    g.add_argument("--betas", type=_betas, help="Adam's b1,b2 [0.5,0.999]")
-    g.add_argument("--momentum", type=_momentum, help="SGD's momentum (the paper's optimizer) [0.5]")
+    g.add_argument("--betas", type=_betas, help=f"Adam's b1,b2 [{','.join(map(str, d['betas']))}]")
+    g.add_argument("--momentum", type=_momentum, help=f"SGD's momentum (the paper's optimizer) [{d['momentum']}]")
     g.add_argument("--lr-decay", type=_unit_interval,
                    help="learning rates fall linearly to this fraction of their start by the last step; "
-                        f"1 = constant [{DEFAULT_LR_DECAY:g}]")
+                        f"1 = constant [{d['lr_decay']:g}]")
     g = p.add_argument_group("the run")
     g.add_argument("--steps", type=_positive_int,
                    help=f"total number of training steps (with --resume: train on up to this step) [{d['steps']}]")
@@ -226,20 +211,10 @@ def _name_option(msg: str) -> str:
 
 
 def _new_run(args):
-    """A fresh GAN from the options (DEFAULTS for those left out)."""
-    v = {name: getattr(args, name, None) for name in RUN_OPTIONS}
-    for name, default in DEFAULTS.items():
-        if v.get(name) is None:
-            v[name] = default
-    opt = v["optimizer"]
-    v["g_lr"] = v["g_lr"] if v["g_lr"] is not None else DEFAULT_LR[opt]
-    v["d_lr"] = v["d_lr"] if v["d_lr"] is not None else DEFAULT_LR[v["d_optimizer"] or opt]
-    cfg = dict(v, steps=args.steps or DEFAULTS["steps"],
-               backend=args.backend or os.environ.get("MINIGAN_BACKEND") or "numpy")
-    cls = PRESETS[v["dataset"]][0]
-    if getattr(cls, "output", None) is not None:
-        cfg["g_output"] = cls.output  # e.g. tanh for digits scaled to [-1, 1]
-    cfg["lr_decay"] = args.lr_decay if args.lr_decay is not None else DEFAULT_LR_DECAY
+    """A fresh GAN from the options; TrainConfig's defaults for those left out."""
+    cfg = {name: getattr(args, name) for name in (*RUN_OPTIONS, "steps", "lr_decay")
+           if getattr(args, name, None) is not None}
+    cfg["backend"] = args.backend or os.environ.get("MINIGAN_BACKEND") or DEFAULTS["backend"]
     try:
         config = TrainConfig(**cfg)
         gan = GAN(config)
@@ -504,7 +479,7 @@ def main(argv=None) -> int:
     say(f"{_title(c)}: steps {gan.step}..{total} on {gan.backend.spec}"
         f"{'' if c.lr_decay == 1.0 else f', learning rates decaying linearly to {c.lr_decay:g}x'} -> {out}")
     limit = blas_threads(args.threads or 1)
-    keep_freed_memory()  # no page faults to get each step's arrays back (backend.keep_freed_memory)
+    keep_freed_memory()  # no page faults to get each step's arrays back (engine.keep_freed_memory)
     if limit is None and not any(os.environ.get(v) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")):
         say("note: threadpoolctl is not installed, so numpy's BLAS uses all cores; on a busy machine "
             "OPENBLAS_NUM_THREADS=1 is much faster for these small networks (or: pip install threadpoolctl)")

@@ -250,6 +250,37 @@ class FiniteDataset(Dataset):
         return {**self.base.config(), "train_size": self.n}
 
 
+class ArrayDataset(Dataset):
+    """Your own data: the rows of an (N, dim) array; ``sample(m)`` takes m rows uniformly with
+    replacement, ``reference(n)`` likewise with its own generator. ``GAN(data=array)`` makes one."""
+
+    name = "array"
+
+    def __init__(self, backend, rng, x):
+        super().__init__(backend, rng)
+        x = np.asarray(backend.to_numpy(x) if hasattr(x, "__array_namespace__") else x)
+        if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
+            raise ValueError(f"data: expected an (N, dim) array with N, dim >= 1, got shape {x.shape}")
+        if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+            raise ValueError(f"data: expected real numbers, got dtype {x.dtype}")
+        if not np.all(np.isfinite(x)):
+            row = int(np.argwhere(~np.isfinite(x))[0][0])
+            raise ValueError(f"data: contains NaN or inf (first in row {row})")
+        self.dim = x.shape[1]
+        self.points = backend.asarray(x.astype(_np_float(backend)), dtype=backend.float_dtype)
+
+    def _draw(self, m, rng):
+        idx = rng.integers(self.points.shape[0], (m,))
+        return self.backend.xp.take(self.points, idx, axis=0)
+
+    def config(self):
+        return {"name": self.name, "rows": int(self.points.shape[0]), "dim": self.dim}
+
+
+def _np_float(backend):
+    return np.float64 if backend.float_dtype == backend.xp.float64 else np.float32
+
+
 # name -> (dataset class, default parameters); presets after the paper they come from.
 PRESETS = {
     "gaussian": (Gaussian1D, {}),

@@ -12,52 +12,18 @@ Every layer follows one contract (after CS231n's ``layers.py``):
 
 Nothing mutates its inputs. Parameters live in ``layer.params`` (name -> array); running
 statistics that are state but not parameters (BatchNorm) live in ``layer.buffers``.
-All code uses only the Array API standard on ``backend.xp``.
+All code uses only the Array API standard on ``backend.xp``; the few operations that have a
+faster form on some library go through ``backend.ops`` (``minigan/engine.py``), which computes the
+same formula. Each backward is derived in docs/MATH.md §8.
 """
 
 from __future__ import annotations
 
 import math
 
-from .backend import Backend, Random, on_gpu
+from .backend import Backend, Random
 
 INITS = ("he", "xavier", "normal", "uniform")
-
-
-# In-place elementwise work (an activation's mask) goes block by block over rows: a block's
-# temporaries stay small and in cache, where a full-size mask would be one more activation-
-# sized array at the moment memory peaks (and, on NumPy, a large fresh array costs page
-# faults on every step). A block is about a quarter of the array, kept between BLOCK_MIN and
-# BLOCK_MAX elements so that the per-block call overhead stays small.
-BLOCK_MIN, BLOCK_MAX = 1 << 14, 1 << 16
-
-
-# Below this many elements an activation's "in-place" forward writes a new array instead
-# (one pass, the fastest); at and above it (32 MiB of float32) it works over its input,
-# block by block: there a fresh array costs more in page faults than the extra passes.
-INPLACE_MIN = 1 << 23
-
-
-def _overwrite(x) -> bool:
-    """Whether an owned array x is better overwritten (large, on the CPU) than replaced."""
-    n = 1
-    for s in x.shape:
-        n *= s
-    return n >= INPLACE_MIN and not on_gpu(x)
-
-
-def row_blocks(x):
-    """Row slices of a 2-D array ``x`` covering it in blocks (see BLOCK_MIN, BLOCK_MAX).
-
-    Blocks are a CPU matter (cache, page faults): on a GPU (CuPy) the whole array is one
-    block, since one kernel over it beats many small launches.
-    """
-    n, f = x.shape
-    if on_gpu(x):
-        return [slice(0, n)]
-    size = min(max(n * f // 4, BLOCK_MIN), BLOCK_MAX)
-    step = max(1, size // max(f, 1))
-    return [slice(a, min(a + step, n)) for a in range(0, n, step)]
 
 
 def _check_positive_int(name, value):
@@ -109,24 +75,11 @@ def init_weight(backend: Backend, rng: Random, fan_in: int, fan_out: int, init: 
     raise ValueError(f"init: expected one of {INITS}, got {init!r}")
 
 
-def matmul(a, b):
-    """The matrix product a @ b of a (N, K) and b (K, F), as every layer does it.
-
-    With K = 1 the product is an outer product, out[n, f] = a[n, 0]·b[0, f], and it is done
-    as that broadcast multiply: NumPy cannot hand an inner dimension of 1 to BLAS and falls
-    back to a plain loop, 2-3x slower than the broadcast (a D's last layer has one output, so
-    its dx = dout @ Wᵀ is such a product; see benchmarks/README.md).
-    """
-    if a.shape[1] == 1:
-        return a * b
-    return a @ b
-
-
 class Linear(Layer):
-    """Affine map ``out = x @ W + b``.
+    """Affine map ``out = x @ W + b`` (docs/MATH.md §8.1).
 
     x: (N, in_features); W: (in_features, out_features); b: (out_features,);
-    out: (N, out_features).
+    out: (N, out_features). The cache is x.
 
     Backward: dx = dout @ Wᵀ, dW = xᵀ @ dout, db = Σ_n dout[n].
     """
@@ -136,41 +89,25 @@ class Linear(Layer):
         _check_positive_int("in_features", in_features)
         _check_positive_int("out_features", out_features)
         self.in_features, self.out_features = in_features, out_features
-        self.xp = backend.xp
+        self.ops = backend.ops
         self.params["W"] = init_weight(backend, rng, in_features, out_features, init, dtype)
         self.params["b"] = backend.zeros((out_features,), dtype)
 
     def forward(self, x, train=True):
-        out = matmul(x, self.params["W"])
-        out += self.params["b"]  # in place: out is ours, and this saves an (N, out) temporary
-        return out, x
+        return self.ops.affine(x, self.params["W"], self.params["b"]), x  # x W + b
 
     def backward(self, dout, cache, need_dx=True, need_grads=True):
-        x = cache
-        if need_grads:
-            # db = Σ_n dout[n] = 1ᵀ·dout, done as a matrix-vector product: on NumPy a BLAS
-            # GEMV is several times faster than the strided reduction xp.sum(dout, axis=0)
-            grads = {"W": matmul(x.T, dout), "b": self._ones(dout) @ dout}
-        else:
-            grads = {}
-        dx = matmul(dout, self.params["W"].T) if need_dx else None
+        x, ops = cache, self.ops
+        grads = {"W": ops.matmul(x.T, dout), "b": ops.sum_rows(dout)} if need_grads else {}  # xᵀ dout, Σ_n dout[n]
+        dx = ops.matmul(dout, self.params["W"].T) if need_dx else None  # dout Wᵀ
         return dx, grads
-
-    def _ones(self, dout):
-        """A vector of N ones in dout's dtype and device (kept for the next call)."""
-        ones = getattr(self, "_ones_cache", None)
-        n = dout.shape[0]
-        if ones is None or ones.shape[0] != n or ones.dtype != dout.dtype or ones.device != dout.device:
-            ones = self.xp.ones((n,), dtype=dout.dtype, device=dout.device)
-            self._ones_cache = ones
-        return ones
 
     def __repr__(self):
         return f"Linear({self.in_features}, {self.out_features})"
 
 
 class Maxout(Layer):
-    """Maxout units (Goodfellow et al. 2013), the paper's discriminator layer.
+    """Maxout units (Goodfellow et al. 2013), the paper's discriminator layer (docs/MATH.md §8.3).
 
     Each of the ``units`` outputs is the max of ``pieces`` affine pieces:
     ``out[n, j] = max_p z[n, j, p]``, ``z = reshape(x @ W + b, (N, units, pieces))``.
@@ -213,94 +150,41 @@ class Maxout(Layer):
 
 
 # --------------------------------------------------------------------------------------
-# Activations
+# Activations (docs/MATH.md §8.2). Each caches its output y: the backward needs only
+# [x > 0] = [y > 0] (ReLU, LeakyReLU), 1 − y² (Tanh) or y(1 − y) (Sigmoid), and keeping y
+# instead of x lets the layer's input be freed, one array per layer boundary.
 # --------------------------------------------------------------------------------------
-def sigmoid(xp, x):
-    """σ(x) = 1/(1+e^-x) without overflow: e^(-|x|) ≤ 1 on both branches."""
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
 class ReLU(Layer):
-    """out = max(x, 0); dx = dout·[x > 0]. The cache is the input x."""
+    """out = max(x, 0); dx = dout·[x > 0] = dout·[out > 0]. The cache is out."""
 
     def __init__(self, backend: Backend):
         super().__init__()
-        self.xp = backend.xp
+        self.xp, self.ops = backend.xp, backend.ops
 
     def forward(self, x, train=True):
-        return self.xp.maximum(x, 0.0), x
+        out = self.xp.maximum(x, 0.0)
+        return out, out
 
     def backward(self, dout, cache, need_dx=True, need_grads=True):
-        # dout·[x > 0] as a product with the 0/1 mask: on NumPy, xp.where over a random
-        # mask is about ten times slower than compare + cast + multiply
-        return dout * self.xp.astype(cache > 0, dout.dtype), {}
-
-    def backward_inplace(self, dout, cache):
-        """``backward``'s dx written over ``dout`` (dout ← dout·[x > 0]), for a caller that
-        owns dout, as MLP.backward owns each dx it gets from the layer above: no new array.
-        ``cache`` may be x or the output max(x, 0): [x > 0] = [max(x, 0) > 0]."""
-        xp = self.xp
-        for r in row_blocks(dout):
-            d = dout[r, :]
-            d *= xp.astype(cache[r, :] > 0, dout.dtype)
-        return dout
-
-    def forward_inplace(self, x):
-        """max(x, 0) for a caller that owns x and keeps no other use for it (MLP.forward with
-        inplace=True: the array the layer before just made). Returns the output, which is
-        also the cache (backward needs only the sign pattern, the same in the output); a
-        large x is overwritten, as x·[x > 0] block by block, a smaller one replaced."""
-        xp = self.xp
-        if not _overwrite(x):
-            return xp.maximum(x, 0.0)
-        for r in row_blocks(x):
-            b = x[r, :]
-            b *= xp.astype(b > 0, x.dtype)
-        return x
+        return self.ops.relu_grad(dout, cache), {}  # dout·[out > 0]
 
 
 class LeakyReLU(Layer):
-    """out = x if x > 0 else slope·x; dx = dout·(1 if x > 0 else slope).
-
-    With 0 ≤ slope < 1, out = max(x, slope·x), and the derivative is
-    slope + (1 − slope)·[x > 0]: both without xp.where (slow over random masks on NumPy).
-    """
+    """out = max(x, slope·x) (0 ≤ slope < 1); dx = dout·(1 if x > 0 else slope). The cache is out,
+    which is > 0 exactly where x > 0."""
 
     def __init__(self, backend: Backend, slope: float = 0.2):
         super().__init__()
         if not 0.0 <= slope < 1.0:
             raise ValueError(f"slope: expected 0 <= slope < 1, got {slope!r}")
-        self.xp, self.slope = backend.xp, float(slope)
+        self.xp, self.ops, self.slope = backend.xp, backend.ops, float(slope)
 
     def forward(self, x, train=True):
-        return self.xp.maximum(x, self.slope * x), x
-
-    def _derivative(self, x, dtype):
-        d = self.xp.astype(x > 0, dtype)  # [x > 0]
-        d *= 1.0 - self.slope
-        d += self.slope
-        return d
+        out = self.xp.maximum(x, self.slope * x)
+        return out, out
 
     def backward(self, dout, cache, need_dx=True, need_grads=True):
-        return dout * self._derivative(cache, dout.dtype), {}
-
-    def backward_inplace(self, dout, cache):
-        """``backward``'s dx written over ``dout`` (see ReLU.backward_inplace; the cache may
-        be x or the output: both are > 0 exactly where x > 0)."""
-        for r in row_blocks(dout):
-            d = dout[r, :]
-            d *= self._derivative(cache[r, :], dout.dtype)
-        return dout
-
-    def forward_inplace(self, x):
-        """The output x·(1 if x > 0 else slope), over ``x`` when large (see ReLU.forward_inplace)."""
-        if not _overwrite(x):
-            return self.forward(x)[0]
-        for r in row_blocks(x):
-            b = x[r, :]
-            b *= self._derivative(b, x.dtype)
-        return x
+        return self.ops.relu_grad(dout, cache, self.slope), {}  # dout·(1 if out > 0 else slope)
 
     def __repr__(self):
         return f"LeakyReLU({self.slope})"
@@ -327,10 +211,10 @@ class Sigmoid(Layer):
 
     def __init__(self, backend: Backend):
         super().__init__()
-        self.xp = backend.xp
+        self.ops = backend.ops
 
     def forward(self, x, train=True):
-        out = sigmoid(self.xp, x)
+        out = self.ops.softplus_sigmoid(x)[1]  # σ in its stable form (docs/MATH.md §5)
         return out, out
 
     def backward(self, dout, cache, need_dx=True, need_grads=True):
@@ -342,7 +226,7 @@ class Sigmoid(Layer):
 # Regularisers
 # --------------------------------------------------------------------------------------
 class Dropout(Layer):
-    """Inverted dropout: in training out = x·mask/(1−p), mask ~ Bernoulli(1−p); in eval out = x.
+    """Inverted dropout (docs/MATH.md §8.4): in training out = x·mask/(1−p), mask ~ Bernoulli(1−p); in eval out = x.
 
     dx = dout·mask/(1−p) (training), dout (eval).
     """
@@ -368,7 +252,7 @@ class Dropout(Layer):
 
 
 class BatchNorm(Layer):
-    """Batch normalisation over the batch axis (Ioffe & Szegedy 2015).
+    """Batch normalisation over the batch axis (Ioffe & Szegedy 2015; docs/MATH.md §8.5).
 
     Training: μ, σ² = batch mean and (biased) variance per feature,
     x̂ = (x − μ)/sqrt(σ² + eps), out = γ·x̂ + β; the running statistics move as

@@ -1,7 +1,7 @@
 """GAN loss forms, each computed from the discriminator's **logits** with its gradient beside it.
 
-Notation (MATH.md): ``l`` is a logit, D = σ(l), sp(l) = log(1 + e^l) (softplus). Then
-log D = −sp(−l) and log(1 − D) = −sp(l), so no loss ever takes log σ(l): the stable form
+Notation (docs/MATH.md §1, §5): ``l`` is a logit, D = σ(l), sp(l) = log(1 + e^l) (softplus).
+Then log D = −sp(−l) and log(1 − D) = −sp(l), so no loss ever takes log σ(l): the stable form
 sp(l) = max(l, 0) + log1p(e^−|l|) stays finite for any finite logit.
 
 Every function takes logits of shape (m,) or (m, 1) — ``l_real`` = D's logits on real
@@ -11,58 +11,47 @@ samples x, ``l_fake`` = D's logits on generated samples G(z) — and returns
     value, ∂value/∂l_fake                       (generator-side forms)
 
 where ``value`` is a 0-d array (the batch mean) and each gradient has the shape of its
-logits and already includes the 1/m of the mean. Nothing here syncs with a GPU unless
-``check=True`` (the default), which validates the inputs first.
+logits and already includes the 1/m of the mean (the derivations: docs/MATH.md §6). Nothing here
+syncs with a GPU unless ``check=True`` (the default), which validates the inputs first.
 """
 
 from __future__ import annotations
 
 import math
 
-from . import fused
+from .engine import ops_for
 
 LOG4 = math.log(4.0)
 LOG2 = math.log(2.0)
 
 
 # --------------------------------------------------------------------------------------
-# Stable elementwise pieces
+# Stable elementwise pieces (docs/MATH.md §5)
 # --------------------------------------------------------------------------------------
 def _xp(x):
     return x.__array_namespace__()
 
 
+def softplus_sigmoid(l):
+    """(sp(l), σ(l)) together, sharing e = e^−|l| ≤ 1 (a loss and its gradient need both):
+
+    sp(l) = max(l, 0) + log1p(e),   σ(l) = (1 if l ≥ 0 else e)/(1 + e).
+
+    sp'(l) = σ(l), and 1 − σ(l) = σ(−l): the gradients below use σ(−l) instead of σ(l) − 1,
+    which keeps tiny values exact instead of rounding them to 0. The one definition of both is
+    ``engine.Ops.softplus_sigmoid``, computed by the ops of l's backend.
+    """
+    return ops_for(l).softplus_sigmoid(l)
+
+
 def softplus(l):
     """sp(l) = log(1 + e^l) = max(l, 0) + log1p(e^−|l|); never overflows."""
-    xp = _xp(l)
-    return xp.maximum(l, 0.0) + xp.log1p(xp.exp(-xp.abs(l)))
+    return softplus_sigmoid(l)[0]
 
 
 def sigmoid(l):
-    """σ(l) = 1/(1 + e^−l), evaluated with e^−|l| ≤ 1 so it never overflows:
-    σ(l) = 1/(1 + e^−|l|) for l ≥ 0 and e^−|l|/(1 + e^−|l|) for l < 0.
-
-    sp'(l) = σ(l), and 1 − σ(l) = σ(−l): gradients below use σ(−l) instead of
-    σ(l) − 1, which keeps tiny values exact instead of rounding them to 0.
-    """
-    xp = _xp(l)
-    e = xp.exp(-xp.abs(l))
-    r = 1.0 / (1.0 + e)
-    return xp.where(l >= 0, r, e * r)
-
-
-def softplus_sigmoid(l):
-    """sp(l) and σ(l) together, sharing e = e^−|l| (the forms of ``softplus`` and ``sigmoid``):
-
-    sp(l) = max(l, 0) + log1p(e),   σ(l) = (1 if l ≥ 0 else e) / (1 + e).
-    A loss and its gradient need both; one exp serves both.
-    """
-    if fused.enabled(l):  # CuPy with MINIGAN_FUSED=1: the same forms in one kernel
-        return fused.softplus_sigmoid(l)
-    xp = _xp(l)
-    e = xp.exp(-xp.abs(l))
-    r = 1.0 / (1.0 + e)
-    return xp.maximum(l, 0.0) + xp.log1p(e), xp.where(l >= 0, r, e * r)
+    """σ(l) = 1/(1 + e^−l), from e^−|l| ≤ 1, so it never overflows."""
+    return softplus_sigmoid(l)[1]
 
 
 def _mean(v):
@@ -99,7 +88,7 @@ def _check_pair(l_real, l_fake):
 def value_function(l_real, l_fake, check=True):
     """V(D, G) = mean log D(x) + mean log(1 − D(G(z))) = −mean sp(−l_r) − mean sp(l_f).
 
-    Goodfellow et al. 2014, Eq. 1: D ascends V, G descends it.
+    Goodfellow et al. 2014, Eq. 1: D ascends V, G descends it (docs/MATH.md §2).
     ∂V/∂l_r = σ(−l_r)/m  (= (1 − D(x))/m),   ∂V/∂l_f = −σ(l_f)/n  (= −D(G(z))/n).
     """
     if check:
@@ -111,11 +100,11 @@ def value_function(l_real, l_fake, check=True):
 
 
 def discriminator_loss(l_real, l_fake, real_target=1.0, check=True):
-    """L_D: binary cross-entropy with real = 1, fake = 0; equals −V(D, G).
+    """L_D: binary cross-entropy with real = 1, fake = 0; equals −V(D, G) (docs/MATH.md §2, §6.1).
 
     L_D = −mean log D(x) − mean log(1 − D(G(z))) = mean sp(−l_r) + mean sp(l_f).
 
-    With one-sided label smoothing (Salimans et al. 2016, arXiv 1606.03498) the real
+    With one-sided label smoothing (Salimans et al. 2016, arXiv 1606.03498; docs/MATH.md §6.2) the real
     target is α = ``real_target`` (e.g. 0.9) and fakes stay 0:
     L_D = mean[α sp(−l_r) + (1 − α) sp(l_r)] + mean sp(l_f).
 
@@ -127,13 +116,13 @@ def discriminator_loss(l_real, l_fake, real_target=1.0, check=True):
             raise ValueError(f"real_target: expected 0 < real_target <= 1, got {real_target!r}")
     m, n = l_real.shape[0], l_fake.shape[0]
     a = float(real_target)
+    sp_r, s_r = softplus_sigmoid(-l_real)  # sp(−l_r), σ(−l_r)
     if a == 1.0:
-        sp_r, s_r = softplus_sigmoid(-l_real)  # sp(−l_r), σ(−l_r)
-        real = _mean(sp_r)
-        d_real = s_r * (-1.0 / m)
+        real, d_real = _mean(sp_r), s_r * (-1.0 / m)
     else:
-        real = _mean(a * softplus(-l_real) + (1.0 - a) * softplus(l_real))
-        d_real = ((1.0 - a) * sigmoid(l_real) - a * sigmoid(-l_real)) / m
+        sp_r1, s_r1 = softplus_sigmoid(l_real)  # sp(l_r), σ(l_r)
+        real = _mean(a * sp_r + (1.0 - a) * sp_r1)
+        d_real = ((1.0 - a) * s_r1 - a * s_r) / m
     sp_f, s_f = softplus_sigmoid(l_fake)  # sp(l_f), σ(l_f)
     return real + _mean(sp_f), d_real, s_f * (1.0 / n)
 
@@ -141,7 +130,7 @@ def discriminator_loss(l_real, l_fake, real_target=1.0, check=True):
 def generator_minimax_loss(l_fake, check=True):
     """L_G^mm = mean log(1 − D(G(z))) = −mean sp(l_f): the saturating loss G minimises in Eq. 1.
 
-    ∂L_G^mm/∂l_f = −σ(l_f)/n → 0 when D rejects the fakes (l_f → −∞): it saturates.
+    ∂L_G^mm/∂l_f = −σ(l_f)/n → 0 when D rejects the fakes (l_f → −∞): it saturates (docs/MATH.md §3).
     """
     if check:
         check_logits("l_fake", l_fake)
@@ -152,7 +141,8 @@ def generator_minimax_loss(l_fake, check=True):
 def generator_nonsaturating_loss(l_fake, check=True):
     """L_G^ns = −mean log D(G(z)) = mean sp(−l_f): the paper's practical generator loss (Sec. 3).
 
-    ∂L_G^ns/∂l_f = (σ(l_f) − 1)/n = −σ(−l_f)/n → −1/n when D rejects the fakes: no saturation.
+    ∂L_G^ns/∂l_f = (σ(l_f) − 1)/n = −σ(−l_f)/n → −1/n when D rejects the fakes: no saturation
+    (docs/MATH.md §3).
     """
     if check:
         check_logits("l_fake", l_fake)
@@ -161,7 +151,7 @@ def generator_nonsaturating_loss(l_fake, check=True):
 
 
 def total_loss(l_real, l_fake, check=True):
-    """The article's total loss L_D + L_G^ns, both terms on the same generated batch.
+    """The article's total loss L_D + L_G^ns, both terms on the same generated batch (docs/MATH.md §4).
 
     = mean sp(−l_r) + mean sp(l_f) + mean sp(−l_f); both terms are minimised and lie in
     [0, ∞), which is why the article adds L_G^ns and not L_G^mm (range (−∞, 0]).
@@ -170,15 +160,18 @@ def total_loss(l_real, l_fake, check=True):
     if check:
         _check_pair(l_real, l_fake)
     m, n = l_real.shape[0], l_fake.shape[0]
-    value = _mean(softplus(-l_real)) + _mean(softplus(l_fake)) + _mean(softplus(-l_fake))
-    return value, -sigmoid(-l_real) / m, (sigmoid(l_fake) - sigmoid(-l_fake)) / n
+    sp_r, s_r = softplus_sigmoid(-l_real)  # sp(−l_r), σ(−l_r)
+    sp_f, s_f = softplus_sigmoid(l_fake)  # sp(l_f), σ(l_f)
+    sp_nf, s_nf = softplus_sigmoid(-l_fake)  # sp(−l_f), σ(−l_f)
+    value = _mean(sp_r) + _mean(sp_f) + _mean(sp_nf)
+    return value, s_r * (-1.0 / m), (s_f - s_nf) / n
 
 
 # --------------------------------------------------------------------------------------
 # Common extensions
 # --------------------------------------------------------------------------------------
 def least_squares_d_loss(l_real, l_fake, a=0.0, b=1.0, check=True):
-    """LSGAN discriminator (Mao et al. 2017, arXiv 1611.04076), on the raw output l:
+    """LSGAN discriminator (Mao et al. 2017, arXiv 1611.04076; docs/MATH.md §6.3), on the raw output l:
 
     L_D = mean ½(l_r − b)² + mean ½(l_f − a)²;   ∂/∂l_r = (l_r − b)/m,  ∂/∂l_f = (l_f − a)/n.
     Defaults a = 0, b = 1 (the 0-1 coding; a = −1, b = 1 is the other common choice).
@@ -199,7 +192,7 @@ def least_squares_g_loss(l_fake, c=1.0, check=True):
 
 
 def hinge_d_loss(l_real, l_fake, check=True):
-    """Hinge discriminator (Lim & Ye 2017; Miyato et al. 2018):
+    """Hinge discriminator (Lim & Ye 2017; Miyato et al. 2018; docs/MATH.md §6.4):
 
     L_D = mean relu(1 − l_r) + mean relu(1 + l_f);
     ∂/∂l_r = −[l_r < 1]/m,   ∂/∂l_f = [l_f > −1]/n   (the kinks at l = ±1 take 0).
@@ -220,7 +213,7 @@ def hinge_g_loss(l_fake, check=True):
 
 
 def wasserstein_d_loss(l_real, l_fake, check=True):
-    """Wasserstein critic (Arjovsky et al. 2017, arXiv 1701.07875), l = critic output:
+    """Wasserstein critic (Arjovsky et al. 2017, arXiv 1701.07875; docs/MATH.md §6.5), l = critic output:
 
     L_D = mean l_f − mean l_r;   ∂/∂l_r = −1/m,  ∂/∂l_f = 1/n.
     Only meaningful with a Lipschitz critic: train with weight clipping (c = 0.01).

@@ -163,26 +163,14 @@ class MLP:
         if len(x.shape) != 2 or x.shape[1] != self.spec.sizes[0] or x.shape[0] < 1:
             raise ValueError(f"{name}: expected shape (N, {self.spec.sizes[0]}) with N >= 1, got {tuple(x.shape)}")
 
-    def forward(self, x, train: bool = True, check: bool = True, inplace: bool = False):
-        """out, cache for input x (N, sizes[0]); ``train`` switches dropout/batch norm.
-
-        ``inplace=True`` lets each ReLU/LeakyReLU overwrite the array the layer before it just
-        made (never x itself): the same values, but the activation's cache is then its output
-        instead of its input, and the pass keeps one array per hidden layer instead of two.
-        The training step uses it; the default keeps every pre-activation (gradcheck reads them).
-        """
+    def forward(self, x, train: bool = True, check: bool = True):
+        """out, cache for input x (N, sizes[0]); ``train`` switches dropout and batch norm;
+        ``check=False`` skips the input check (the training step's own arrays)."""
         if check:
             self.check_input(x)
         caches = []
-        owned = False  # is x an array this pass made (so it may be overwritten)?
         for layer in self.layers:
-            if inplace and owned and hasattr(layer, "forward_inplace"):
-                x = layer.forward_inplace(x)
-                caches.append(x)
-                continue
-            y, c = layer.forward(x, train)
-            owned = owned or y is not x
-            x = y
+            x, c = layer.forward(x, train)
             caches.append(c)
         return x, caches
 
@@ -191,7 +179,8 @@ class MLP:
         return self.forward(x, train)[0]
 
     def backward(self, dout, cache, need_dx: bool = True, need_grads: bool = True, release: bool = False):
-        """dx, grads from dout = ∂L/∂out (N, sizes[-1]).
+        """dx, grads from dout = ∂L/∂out (N, sizes[-1]), the layers' backwards in reverse order
+        (the chain rule; docs/MATH.md §7.1).
 
         ``need_dx=False`` skips dx (None); ``need_grads=False`` skips the parameter
         gradients ({}), for a pass that only carries a gradient through this network.
@@ -199,19 +188,8 @@ class MLP:
         activations go as the pass moves down (for a cache that is not needed again).
         """
         grads = {}
-        last = len(self.layers) - 1
-        owned = False  # is dout an array this pass made (so it may be overwritten)?
-        for i in range(last, -1, -1):
-            layer = self.layers[i]
-            if owned and hasattr(layer, "backward_inplace"):
-                # an activation masks the dx of the layer above in place: one (N, F) array less
-                dout = layer.backward_inplace(dout, cache[i])
-                if release:
-                    cache[i] = None
-                continue
-            dx, g = layer.backward(dout, cache[i], need_dx or i > 0, need_grads)
-            owned = owned or dx is not dout
-            dout = dx
+        for i in range(len(self.layers) - 1, -1, -1):
+            dout, g = self.layers[i].backward(dout, cache[i], need_dx or i > 0, need_grads)
             if release:
                 cache[i] = None
             for k, v in g.items():
@@ -225,12 +203,12 @@ class MLP:
 def generator(noise_dim=2, data_dim=2, hidden=(128, 128), activation="relu", output=None,
               batch_norm=False, init="he", backend=None, seed=0, rng=None) -> MLP:
     """G: noise (N, noise_dim) → samples (N, data_dim)."""
-    spec = MLPSpec((noise_dim, *hidden, data_dim), activation, output, None, 0.0, batch_norm, init)
+    spec = MLPSpec((noise_dim, *hidden, data_dim), activation=activation, output=output, batch_norm=batch_norm, init=init)
     return MLP(spec, backend, seed, rng)
 
 
 def discriminator(data_dim=2, hidden=(128, 128), activation="relu", maxout_pieces=None,
                   dropout=0.0, init="he", backend=None, seed=0, rng=None) -> MLP:
     """D: samples (N, data_dim) → logits (N, 1)."""
-    spec = MLPSpec((data_dim, *hidden, 1), activation, None, maxout_pieces, dropout, False, init)
+    spec = MLPSpec((data_dim, *hidden, 1), activation=activation, maxout_pieces=maxout_pieces, dropout=dropout, init=init)
     return MLP(spec, backend, seed, rng)

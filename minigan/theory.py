@@ -1,5 +1,7 @@
 """The theory of the min-max game (Goodfellow et al. 2014, Sec. 4), evaluated numerically.
 
+The derivations: docs/MATH.md §10 (Proposition 1 in §10.1, Theorem 1 in §10.2).
+
 For a fixed generator with density p_g, the value function
 
     V(D, G) = ∫ p_data(x) log D(x) + p_g(x) log(1 − D(x)) dx              (Eq. 1)
@@ -79,7 +81,7 @@ def integrate(f, x) -> float:
 # Proposition 1 and Theorem 1
 # --------------------------------------------------------------------------------------
 def optimal_discriminator(p_data, p_g):
-    """D*(x) = p_data(x) / (p_data(x) + p_g(x))   (Goodfellow et al. 2014, Proposition 1).
+    """D*(x) = p_data(x) / (p_data(x) + p_g(x))   (Goodfellow et al. 2014, Proposition 1; docs/MATH.md §10.1).
 
     p_data, p_g: density values (N,) (or any equal shapes). Returns D* of that shape, in
     [0, 1]; ½ where both densities are 0 (undefined there, and of no weight).
@@ -149,7 +151,7 @@ def jsd(p, q, x) -> float:
 
 
 def criterion(p_data, p_g, x) -> float:
-    """C(G) = −log 4 + 2·JSD(p_data ‖ p_g)   (Goodfellow et al. 2014, Theorem 1)."""
+    """C(G) = −log 4 + 2·JSD(p_data ‖ p_g)   (Goodfellow et al. 2014, Theorem 1; docs/MATH.md §10.2)."""
     return -LOG4 + 2.0 * jsd(p_data, p_g, x)
 
 

@@ -1,24 +1,29 @@
 """The training loop: Algorithm 1 of Goodfellow et al. (2014), and the article's six steps.
 
-One training step (``GAN.train_step``)::
+One training step (``GAN.train_step``; docs/MATH.md §7.2)::
 
-    repeat k times:                                   # steps 1-4
+    repeat k times:                                   # steps 1-4: discriminator_step()
         z ~ p_z (m draws), x ~ p_data (m draws)
         logits = D([x; G(z)])                         # one D pass over real and fake
         descend ∇θd L_D(l_real, l_fake)               # = ascend V(D, G)
     generator update                                  # steps 5-6, by ``mode``:
-        fresh:        new z, the updated D            (the paper's Algorithm 1)
-        reuse:        the same G(z), the updated D    (common in tutorials)
-        simultaneous: G's gradient from the step-4 pass, before either net changed
-                      (the article's shortcut: steps 5-6 skipped)
+        fresh:        new z, the updated D            generator_step()  (the paper's Algorithm 1)
+        reuse:        the same G(z), the updated D    generator_step(fakes)  (common in tutorials)
+        simultaneous: G's gradient from the step-4    simultaneous_step()  (the article's shortcut:
+                      pass, before either net changed                       steps 5-6 skipped)
     descend ∇θg L_G(D(G(z)))
 
-The gradient reaches G through D: dl = ∂L_G/∂l_fake, dx = D.backward(dl) (input gradient
-only), then G.backward(dx).
+The gradient reaches G through D (docs/MATH.md §7.1): dl = ∂L_G/∂l_fake, dx = D.backward(dl)
+(input gradient only), then G.backward(dx).
+
+A ``GAN`` is built from parts — generator, discriminator, data, optimizers, loss forms — and
+``TrainConfig`` builds whichever are not given. ``TrainConfig()`` holds every default, the same
+as ``minigan train``'s.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass, field, fields
 
@@ -26,9 +31,9 @@ import numpy as np
 
 from . import losses
 from .backend import get_backend
-from .data import make_dataset
+from .data import PRESETS, ArrayDataset, Dataset, make_dataset
 from .networks import MLP, MLPSpec
-from .optim import OPTIMIZERS, make_optimizer
+from .optim import DEFAULT_LR, OPTIMIZERS, Optimizer, make_optimizer
 
 MODES = ("fresh", "reuse", "simultaneous")
 
@@ -51,14 +56,17 @@ class TrainConfig:
     Data:      dataset (one of data.DATASETS: gaussian, ring, grid, pacgan_ring, pacgan_grid,
                digits), data_params (dict passed to the dataset, e.g. train_size).
     Networks:  noise_dim, g_hidden, d_hidden, activation, g_output (None | tanh | sigmoid:
-               G's output activation; tanh for data scaled to [−1, 1]), g_batch_norm,
-               d_maxout (pieces), d_dropout, init.
+               G's output activation; "auto": the one the dataset asks for, tanh for digits
+               scaled to [−1, 1], else None), g_batch_norm, d_maxout (pieces), d_dropout, init.
     Optimizer: optimizer (sgd | adam | rmsprop) for G, d_optimizer for D (None: the same),
-               g_lr, d_lr, betas (adam), momentum (sgd).
+               g_lr, d_lr (None: optim.DEFAULT_LR of the optimizer), betas (adam), momentum (sgd).
     Schedule:  lr_decay: the learning rates fall linearly from (g_lr, d_lr) at step 0 to
                lr_decay × those at step ``steps`` (1 = constant). They change only at
                multiples of log_every, so a resumed run sets the same rates at the same steps.
     Run:       steps, seed, backend, dtype, log_every (steps between host syncs).
+
+    These defaults are ``minigan train``'s (tuned on the ring; minigan/cli.py says how): a
+    3-layer generator, Adam at 1e-3, 6000 steps, learning rates falling to 5 %.
     """
 
     dataset: str = "ring"
@@ -70,22 +78,22 @@ class TrainConfig:
     real_target: float = 1.0
     clip: float | None = None
     noise_dim: int = 2
-    g_hidden: tuple = (128, 128)
+    g_hidden: tuple = (128, 128, 128)
     d_hidden: tuple = (128, 128)
     activation: str = "relu"
-    g_output: str | None = None
+    g_output: str | None = "auto"
     g_batch_norm: bool = False
     d_maxout: int | None = None
     d_dropout: float = 0.0
     init: str = "he"
     optimizer: str = "adam"
     d_optimizer: str | None = None
-    g_lr: float = 1e-3
-    d_lr: float = 1e-3
+    g_lr: float | None = None
+    d_lr: float | None = None
     betas: tuple = (0.5, 0.999)
     momentum: float = 0.5
-    lr_decay: float = 1.0
-    steps: int = 5000
+    lr_decay: float = 0.05
+    steps: int = 6000
     seed: int = 0
     backend: str = "numpy"
     dtype: str = "float32"
@@ -116,6 +124,12 @@ class TrainConfig:
             raise ValueError(f"clip: expected None or a positive number, got {self.clip!r}")
         if self.clip is None and self.g_loss == "wasserstein":
             self.clip = 0.01  # Arjovsky et al. 2017: the critic must stay Lipschitz
+        if self.g_lr is None:
+            self.g_lr = DEFAULT_LR[self.optimizer]
+        if self.d_lr is None:
+            self.d_lr = DEFAULT_LR[self.d_optimizer or self.optimizer]
+        if self.g_output == "auto":
+            self.g_output = PRESETS[self.dataset][0].output if self.dataset in PRESETS else None
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -136,100 +150,153 @@ class TrainConfig:
 class GAN:
     """A generator, a discriminator, their optimizers, the data and the history of a run.
 
-    >>> gan = GAN(TrainConfig(steps=2000))
+    >>> gan = GAN(TrainConfig(steps=2000))                    # everything from the config
+    >>> gan = GAN(data=x, G=my_generator, g_loss="minimax")   # or from your own parts
     >>> gan.train()                 # or gan.train_step() one step at a time
     >>> x = gan.sample(1000)        # (1000, data_dim) NumPy array
+
+    Parts (each optional; ``config`` builds what is not given):
+
+    - ``G``, ``D``: ``MLP``s, G: (N, noise_dim) → (N, data_dim), D: (N, data_dim) → (N, 1) logits;
+    - ``data``: a ``data.Dataset`` or an (N, data_dim) array (rows drawn with replacement);
+    - ``g_opt``, ``d_opt``: ``optim.Optimizer``s;
+    - ``g_loss``: a name in ``losses.GENERATOR_LOSSES`` or a function ``l_fake -> (L_G, ∂L_G/∂l_fake)``;
+      ``d_loss``: a name in ``losses.DISCRIMINATOR_LOSSES`` or ``(l_real, l_fake) -> (L_D, ∂/∂l_real,
+      ∂/∂l_fake)``; by default the pair of ``config.g_loss`` (with its label smoothing).
+
+    Keyword arguments that are ``TrainConfig`` fields override the config's.
     """
 
-    def __init__(self, config: TrainConfig | None = None, **overrides):
+    def __init__(self, config: TrainConfig | None = None, *, G: MLP | None = None, D: MLP | None = None,
+                 data=None, g_opt: Optimizer | None = None, d_opt: Optimizer | None = None,
+                 g_loss=None, d_loss=None, **overrides):
         if config is None:
             config = TrainConfig(**overrides)
         elif overrides:
             config = TrainConfig.from_dict({**config.to_dict(), **overrides})
         self.config = c = config
-        self.backend = b = get_backend(c.backend, dtype=c.dtype)
+        for name, net in (("G", G), ("D", D)):
+            if net is not None and not isinstance(net, MLP):
+                raise TypeError(f"{name}: expected an MLP, got {type(net).__name__}")
+        given = G or D
+        self.backend = b = given.backend if given is not None else get_backend(c.backend, dtype=c.dtype)
         self.xp = b.xp
         self.rng = b.random(c.seed)
-        self.data = make_dataset(c.dataset, b, self.rng, **c.data_params)
-        dim = self.data.dim
-        self.G = MLP(MLPSpec((c.noise_dim, *c.g_hidden, dim), c.activation, c.g_output, None, 0.0, c.g_batch_norm, c.init), b, rng=self.rng)
-        self.D = MLP(MLPSpec((dim, *c.d_hidden, 1), c.activation, None, c.d_maxout, c.d_dropout, False, c.init), b, rng=self.rng)
+        if data is None:
+            data = make_dataset(c.dataset, b, self.rng, **c.data_params)
+        elif not isinstance(data, Dataset):
+            data = ArrayDataset(b, self.rng, data)
+        self.data = data
+        dim = data.dim
+        if G is None:
+            G = MLP(MLPSpec((c.noise_dim, *c.g_hidden, dim), activation=c.activation, output=c.g_output,
+                            batch_norm=c.g_batch_norm, init=c.init), b, rng=self.rng)
+        if D is None:
+            D = MLP(MLPSpec((dim, *c.d_hidden, 1), activation=c.activation, maxout_pieces=c.d_maxout,
+                            dropout=c.d_dropout, init=c.init), b, rng=self.rng)
+        _check_parts(G, D, dim, b)
+        self.G, self.D = G, D
+        self.noise_dim = G.spec.sizes[0]
         opt_kw = {"betas": c.betas, "momentum": c.momentum}
-        self.g_opt = make_optimizer(c.optimizer, c.g_lr, **opt_kw)
-        self.d_opt = make_optimizer(c.d_optimizer or c.optimizer, c.d_lr, **opt_kw)
-        self.d_loss = losses.get_discriminator_loss(losses.PAIRED_D_LOSS[c.g_loss])
-        self.g_loss = losses.get_generator_loss(c.g_loss)
+        self.g_opt = g_opt if g_opt is not None else make_optimizer(c.optimizer, c.g_lr, **opt_kw)
+        self.d_opt = d_opt if d_opt is not None else make_optimizer(c.d_optimizer or c.optimizer, c.d_lr, **opt_kw)
+        for name, opt in (("g_opt", self.g_opt), ("d_opt", self.d_opt)):
+            if not isinstance(opt, Optimizer):
+                raise TypeError(f"{name}: expected an optim.Optimizer, got {type(opt).__name__}")
+        self.g_loss = _loss(g_loss, c.g_loss, losses.get_generator_loss, {})
+        smoothing = {"real_target": c.real_target} if c.real_target != 1.0 else {}
+        self.d_loss = _loss(d_loss, losses.PAIRED_D_LOSS[c.g_loss], losses.get_discriminator_loss, smoothing)
         self.step = 0
         self.history: list[list[float]] = []  # host rows, one per step, columns HISTORY
         self._pending = []  # device rows not yet copied to the host
 
-    # -- the pieces of a step ---------------------------------------------------------
-    def _d_loss(self, l_r, l_f):
-        if self.config.real_target != 1.0:
-            return self.d_loss(l_r, l_f, real_target=self.config.real_target, check=False)
-        return self.d_loss(l_r, l_f, check=False)
+    # -- the article's steps ------------------------------------------------------------
+    def _real_and_fake_pass(self, keep_g_cache):
+        """Steps 1-3: z ~ p_z and x ~ p_data (m each), G(z), and one D pass over [x; G(z)].
 
-    def _discriminator_pass(self, keep_g_cache=True):
-        """Steps 1-4 up to D's gradient: draw z and x, one D pass over [x; G(z)].
-
-        ``keep_g_cache=False`` drops G's forward cache at once (returns None for it): a pass
-        whose fakes G will not be trained on keeps no G activations through D's backward.
+        Returns G(z), G's cache (None unless ``keep_g_cache``: a pass whose fakes G will not be
+        trained on keeps no G activations through D's backward), the logits [l_r; l_f] (2m, 1)
+        and D's cache.
         """
-        c, xp, m = self.config, self.xp, self.config.batch_size
-        z = self.rng.normal((m, c.noise_dim))
+        m = self.config.batch_size
+        z = self.rng.normal((m, self.noise_dim))
         x = self.data.sample(m)
-        fake, g_cache = self.G.forward(z, check=False, inplace=True)
-        if not keep_g_cache:
-            g_cache = None
-        logits, d_cache = self.D.forward(xp.concat([x, fake], axis=0), check=False, inplace=True)
-        l_r, l_f = logits[:m, :], logits[m:, :]
-        L_D, dl_r, dl_f = self._d_loss(l_r, l_f)
-        dl = xp.concat([dl_r, dl_f], axis=0)
-        return fake, g_cache, logits, d_cache, L_D, dl
+        fake, g_cache = self.G.forward(z, check=False)
+        logits, d_cache = self.D.forward(self.xp.concat([x, fake], axis=0), check=False)
+        return fake, (g_cache if keep_g_cache else None), logits, d_cache
+
+    def _d_gradient(self, logits):
+        """L_D and ∂L_D/∂[l_r; l_f] for the logits of a step-3 pass."""
+        m = self.config.batch_size
+        L_D, dl_r, dl_f = self.d_loss(logits[:m, :], logits[m:, :])
+        return L_D, self.xp.concat([dl_r, dl_f], axis=0)
 
     def _update_d(self, d_grads):
         self.d_opt.step(self.D.params(), d_grads)
-        if self.config.clip is not None:
+        if self.config.clip is not None:  # the Wasserstein critic's weight clipping
             c = self.config.clip
             for name, p in self.D.params().items():
                 self.D.set_param(name, self.xp.clip(p, -c, c))
 
-    def _generator_grads(self, l_f, d_cache, g_cache, rows=None):
-        """L_G and ∂L_G/∂θg for fake logits l_f: back through D (input gradient only), then G."""
-        L_G, dl_f = self.g_loss(l_f, check=False)
-        if rows is not None:  # l_f are rows [m:] of a pass over [x; G(z)]: zero the real rows
+    def _generator_gradients(self, l_f, d_cache, g_cache, rows=0):
+        """L_G and ∂L_G/∂θg for fake logits l_f: back through D (input gradient only), then G.
+        ``rows`` = m when l_f are the rows [m:] of a pass over [x; G(z)] (the real rows get 0)."""
+        L_G, dl_f = self.g_loss(l_f)
+        if rows:
             dl_f = self.xp.concat([self.xp.zeros_like(dl_f), dl_f], axis=0)
         dx, _ = self.D.backward(dl_f, d_cache, need_dx=True, need_grads=False, release=True)
-        if rows is not None:
-            dx = dx[rows:, :]
-        _, g_grads = self.G.backward(dx, g_cache, need_dx=False, release=True)
+        _, g_grads = self.G.backward(dx[rows:, :], g_cache, need_dx=False, release=True)
         return L_G, g_grads
 
+    def discriminator_step(self, keep_fakes: bool = False):
+        """Steps 1-4: a D pass over m real and m generated samples, then descend ∇θd L_D.
+
+        Returns (L_D, the logits [l_r; l_f] of shape (2m, 1), fakes): ``fakes`` = (G(z), G's
+        cache) when ``keep_fakes`` (for ``generator_step`` on the same samples), else None.
+        """
+        fake, g_cache, logits, d_cache = self._real_and_fake_pass(keep_g_cache=keep_fakes)
+        L_D, dl = self._d_gradient(logits)
+        _, d_grads = self.D.backward(dl, d_cache, need_dx=False, release=True)
+        self._update_d(d_grads)
+        return L_D, logits, ((fake, g_cache) if keep_fakes else None)
+
+    def generator_step(self, fakes=None):
+        """Steps 5-6: G(z) for new noise (or ``fakes`` = (G(z), G's cache) from a discriminator
+        step), through D as it is now; descend ∇θg L_G. Returns L_G."""
+        if fakes is None:
+            fakes = self.G.forward(self.rng.normal((self.config.batch_size, self.noise_dim)), check=False)
+        fake, g_cache = fakes
+        l_f, d_cache = self.D.forward(fake, check=False)
+        L_G, g_grads = self._generator_gradients(l_f, d_cache, g_cache)
+        self.g_opt.step(self.G.params(), g_grads)
+        return L_G
+
+    def simultaneous_step(self):
+        """The article's shortcut (steps 5-6 skipped): both gradients from one pass over
+        [x; G(z)], before either network changes; then both updates. Returns (L_D, L_G, logits)."""
+        m = self.config.batch_size
+        fake, g_cache, logits, d_cache = self._real_and_fake_pass(keep_g_cache=True)
+        L_D, dl = self._d_gradient(logits)
+        _, d_grads = self.D.backward(dl, d_cache, need_dx=False)
+        L_G, g_grads = self._generator_gradients(logits[m:, :], d_cache, g_cache, rows=m)
+        self._update_d(d_grads)
+        self.g_opt.step(self.G.params(), g_grads)
+        return L_D, L_G, logits
+
     def train_step(self):
-        """One iteration of Algorithm 1; returns this step's history row (a device array)."""
-        c, xp, m = self.config, self.xp, self.config.batch_size
+        """One iteration of Algorithm 1 (k discriminator steps, then the generator's, by mode);
+        returns this step's history row (a device array)."""
+        c = self.config
         if c.lr_decay != 1.0 and self.step % c.log_every == 0:
             f = self.lr_factor(self.step)
             self.g_opt.lr, self.d_opt.lr = c.g_lr * f, c.d_lr * f
-        for i in range(c.k):
-            last = i == c.k - 1
-            fake, g_cache, logits, d_cache, L_D, dl = self._discriminator_pass(keep_g_cache=last and c.mode != "fresh")
-            if last and c.mode == "simultaneous":
-                # both gradients from this one pass, before either network changes
-                _, d_grads = self.D.backward(dl, d_cache, need_dx=False)
-                L_G, g_grads = self._generator_grads(logits[m:, :], d_cache, g_cache, rows=m)
-                self._update_d(d_grads)
-                break
-            # release: D's activations go as its backward moves down (this cache is done)
-            _, d_grads = self.D.backward(dl, d_cache, need_dx=False, release=True)
-            self._update_d(d_grads)
-        if c.mode == "fresh":
-            z = self.rng.normal((m, c.noise_dim))
-            fake, g_cache = self.G.forward(z, check=False, inplace=True)
-        if c.mode in ("fresh", "reuse"):
-            l_f, d2_cache = self.D.forward(fake, check=False, inplace=True)
-            L_G, g_grads = self._generator_grads(l_f, d2_cache, g_cache)
-        self.g_opt.step(self.G.params(), g_grads)
+        for _ in range(c.k - 1):
+            self.discriminator_step()
+        if c.mode == "simultaneous":
+            L_D, L_G, logits = self.simultaneous_step()
+        else:
+            L_D, logits, fakes = self.discriminator_step(keep_fakes=c.mode == "reuse")
+            L_G = self.generator_step(fakes)
         self.step += 1
         row = self._record(logits, L_D, L_G)
         self._pending.append(row)
@@ -296,7 +363,7 @@ class GAN:
     def sample(self, n: int, seed: int | None = None) -> np.ndarray:
         """n generated samples (eval mode) as a NumPy array; ``seed`` gives a separate stream."""
         rng = self.rng if seed is None else self.backend.random(seed)
-        z = rng.normal((n, self.config.noise_dim))
+        z = rng.normal((n, self.noise_dim))
         return self.backend.to_numpy(self.G.forward(z, train=False)[0])
 
     def discriminate(self, x) -> np.ndarray:
@@ -311,6 +378,29 @@ class GAN:
 
 
 def equilibrium_values() -> dict:
-    """The history quantities at D ≡ ½ (MATH.md): the reference lines of the loss plots."""
+    """The history quantities at D ≡ ½ (docs/MATH.md §4): the reference lines of the loss plots."""
     return {"L_D": math.log(4), "L_G_ns": math.log(2), "V": -math.log(4), "total": 3 * math.log(2),
             "D_real": 0.5, "D_fake": 0.5}
+
+
+def _loss(given, default_name, get, extra):
+    """A loss function of the logits alone (inputs unchecked: the step's own arrays)."""
+    if given is None:
+        given = default_name
+    if isinstance(given, str):
+        return functools.partial(get(given), check=False, **extra)
+    if not callable(given):
+        raise TypeError(f"loss: expected a name or a function, got {type(given).__name__}")
+    return given
+
+
+def _check_parts(G, D, dim, backend):
+    """One clear line if the parts do not fit together."""
+    if G.spec.sizes[-1] != dim:
+        raise ValueError(f"G: its output has {G.spec.sizes[-1]} features, the data {dim}")
+    if D.spec.sizes[0] != dim or D.spec.sizes[-1] != 1:
+        raise ValueError(f"D: expected sizes ({dim}, ..., 1) (data in, one logit out), got {D.spec.sizes}")
+    for name, net in (("G", G), ("D", D)):
+        if net.backend.spec != backend.spec or net.dtype != backend.float_dtype:
+            raise ValueError(f"{name}: built on {net.backend.spec} in {net.dtype}, the run is on "
+                             f"{backend.spec} in {backend.float_dtype}")

@@ -190,7 +190,7 @@ def test_keep_freed_memory_makes_big_arrays_cost_no_page_faults():
     ~10,000 page faults for 20 such arrays. (glibc only; elsewhere it reports False: skip.)"""
     import resource
 
-    from minigan.backend import keep_freed_memory
+    from minigan.engine import keep_freed_memory
 
     if not keep_freed_memory():
         pytest.skip("no glibc malloc here")

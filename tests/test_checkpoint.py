@@ -22,10 +22,26 @@ def _state(gan):
     return out
 
 
+def _noise_only(gan, key):
+    """Whether ``key`` is (the Adam state of) the bias of a Linear layer that feeds a BatchNorm, or
+    that BatchNorm's running mean (which follows the bias): BatchNorm subtracts the batch mean, so
+    that bias's true gradient is 0 and what it gets is rounding noise, which Adam scales up to
+    full-size steps of random sign. Two backends whose engines round differently (numpy's fast
+    ops, strict's plain formulas) agree on everything else, the network's output included."""
+    layers = gan.G.layers
+    for i in range(len(layers) - 1):
+        if type(layers[i + 1]).__name__ == "BatchNorm" and key[0].lower() == "g" and (
+                key.endswith(f"{i}.b") or key.endswith(f"{i + 1}.running_mean")):
+            return True
+    return False
+
+
 def _assert_same(a, b, **tol):
     sa, sb = _state(a), _state(b)
     assert sa.keys() == sb.keys()
     for k in sa:
+        if tol and _noise_only(a, k):
+            continue
         (np.testing.assert_allclose if tol else np.testing.assert_array_equal)(sa[k], sb[k], **tol, err_msg=k)
 
 
@@ -71,8 +87,10 @@ def test_a_checkpoint_moves_between_backends(saved, tmp_path):
     back = checkpoint.load(checkpoint.save(dev, tmp_path / "dev.npz"), backend="numpy")
     gan.train(2)
     assert back.config.backend == "numpy" and back.step == gan.step == 6
-    _assert_same(back, gan, rtol=1e-6, atol=1e-7)  # strict computes with numpy underneath
-    np.testing.assert_allclose(back.history_array(), gan.history_array(), rtol=1e-6)
+    # strict runs the plain formulas, numpy the engine's fast forms of them (engine.NumpyOps): the
+    # same numbers up to float32 rounding, which two training steps grow to ~1e-5 relative
+    _assert_same(back, gan, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(back.history_array(), gan.history_array(), rtol=1e-4, atol=1e-6)
 
 
 def test_a_fresh_gan_round_trips(tmp_path):

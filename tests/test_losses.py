@@ -50,7 +50,7 @@ def f(x):
 
 # -- golden values: the equilibrium D ≡ 1/2 ------------------------------------------------------------
 def test_equilibrium_values(backend):
-    """Source: MATH.md / Goodfellow et al. 2014 (Theorem 1: at p_g = p_data, D* ≡ 1/2,
+    """Source: docs/MATH.md §4, §10.2 / Goodfellow et al. 2014 (Theorem 1: at p_g = p_data, D* ≡ 1/2,
     C(G) = −log 4). At logit 0: L_D = log 4, V = −log 4, L_G^ns = log 2, L_G^mm = −log 2,
     total = L_D + L_G^ns = 3 log 2."""
     zero = backend.zeros((7, 1))
@@ -65,11 +65,11 @@ def test_equilibrium_values(backend):
     for k in want:
         assert got[k].dtype == backend.xp.float32
         assert f(backend.to_numpy(got[k])) == pytest.approx(want[k], rel=1e-6), k
-    assert want["total"] == pytest.approx(2.0794, abs=1e-4)  # MATH.md's rounded value
+    assert want["total"] == pytest.approx(2.0794, abs=1e-4)  # docs/MATH.md §4 rounded value
 
 
 def test_saturation_ratio_at_d_of_one_percent():
-    """MATH.md / Goodfellow et al. 2014 Sec. 3: at D(G(z)) = 0.01 the minimax gradient is 99×
+    """docs/MATH.md §3 / Goodfellow et al. 2014 Sec. 3: at D(G(z)) = 0.01 the minimax gradient is 99×
     weaker than the non-saturating one (σ(l) = 0.01 against 1 − σ(l) = 0.99)."""
     lf = np.array([math.log(0.01 / 0.99)])
     _, g_mm = L.generator_minimax_loss(lf)
@@ -97,7 +97,7 @@ def mean(v):
 
 
 def hand_values():
-    """Each loss at LR, LF straight from its formula in MATH.md, with math.log1p/math.exp."""
+    """Each loss at LR, LF straight from its formula in docs/MATH.md §6, with math.log1p/math.exp."""
     a = 0.9
     LD = mean([sp(-l) for l in LR]) + mean([sp(l) for l in LF])
     return {
@@ -125,7 +125,7 @@ def hand_values():
 @pytest.mark.parametrize("name", list(D_FORMS) + ["g_" + k for k in G_FORMS])
 def test_fixed_logits_against_hand_computed_values(backend, name):
     """Values and gradients at l_r = (2, −1, 0.5), l_f = (−3, 1.5): this test computes them
-    itself from each formula (MATH.md) with math.log1p/math.exp; float32 to 2e-6."""
+    itself from each formula (docs/MATH.md §6) with math.log1p/math.exp; float32 to 2e-6."""
     want = hand_values()[name]
     lr, lf = backend.asarray(np.array(LR, np.float32)), backend.asarray(np.array(LF, np.float32))
     got = _form(name, lr, lf)
@@ -188,7 +188,7 @@ def test_generator_side_gradients_match_finite_differences(name, fake):
 @given(real=logit_arrays, fake=logit_arrays)
 def test_identities_between_forms(real, fake):
     """V = −L_D; total = L_D + L_G^ns (values and gradients); hinge G = Wasserstein G;
-    ∂L_G^ns/∂l + ∂L_G^mm/∂l = ((σ(l) − 1) − σ(l))/n = −1/n (MATH.md's table)."""
+    ∂L_G^ns/∂l + ∂L_G^mm/∂l = ((σ(l) − 1) − σ(l))/n = −1/n (docs/MATH.md §3 table)."""
     lr, lf = draw_logits(*real), draw_logits(*fake)
     n = lf.shape[0]
     ld = L.discriminator_loss(lr, lf)

@@ -28,7 +28,7 @@ def _record_grads(gan):
 
 
 def _d_grads(D, x, fake):
-    """∂L_D/∂θd from two separate D passes (real, fake): the BCE of MATH.md."""
+    """∂L_D/∂θd from two separate D passes (real, fake): the BCE of docs/MATH.md §2."""
     l_r, c_r = D.forward(x)
     l_f, c_f = D.forward(fake)
     _, dl_r, dl_f = losses.discriminator_loss(l_r, l_f)
@@ -112,14 +112,14 @@ def test_history_row_is_consistent():
     h = gan.history_array()
     assert h.shape == (3, len(HISTORY))
     col = {name: h[:, i] for i, name in enumerate(HISTORY)}
-    np.testing.assert_allclose(col["V"], -col["L_D"], rtol=1e-6)  # V = −L_D (MATH.md)
+    np.testing.assert_allclose(col["V"], -col["L_D"], rtol=1e-6)  # V = −L_D (docs/MATH.md §2)
     np.testing.assert_allclose(col["total"], col["L_D"] + col["L_G_ns"], rtol=1e-6)
     np.testing.assert_allclose(col["L_G"], col["L_G_ns"], rtol=1e-6)  # g_loss = nonsaturating
     assert ((0 < col["D_real"]) & (col["D_real"] < 1)).all() and (col["grad_norm_G"] > 0).all()
 
 
 def test_equilibrium_values_are_those_of_d_equal_one_half():
-    # MATH.md: at D ≡ ½, L_D = log 4, L_G^ns = log 2, V = −log 4, total = 3 log 2
+    # docs/MATH.md §4: at D ≡ ½, L_D = log 4, L_G^ns = log 2, V = −log 4, total = 3 log 2
     eq = equilibrium_values()
     assert eq["L_D"] == pytest.approx(math.log(4)) and eq["V"] == pytest.approx(-math.log(4))
     assert eq["L_G_ns"] == pytest.approx(math.log(2)) and eq["total"] == pytest.approx(3 * math.log(2))

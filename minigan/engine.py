@@ -1,0 +1,358 @@
+"""The engine room: every speed trick of minigan, behind one interface, ``Ops``.
+
+The core (``layers``, ``networks``, ``losses``, ``optim``, ``training``) writes each formula
+once. For the few operations where some array library has a faster way to the same numbers,
+the core calls a method of an ``Ops`` object instead of writing the operation out:
+
+=====================================  =================================  ==========================
+method (the formula it computes)       ``Ops``: the plain formula          faster in
+=====================================  =================================  ==========================
+``matmul(a, b)``       a @ b            ``a @ b``                          NumPy: K = 1 as a broadcast
+``affine(x, W, b)``    x W + b          ``x @ W + b``                      NumPy: bias added in place
+``sum_rows(a)``        Σ_n a[n, :]      ``xp.sum(a, axis=0)``              NumPy: a GEMV with ones
+``relu_grad(d, y, s)`` d·[y>0] + s·d·[y≤0]  ``xp.where``                   NumPy: multiply by a cast mask
+``softplus_sigmoid(l)`` (sp(l), σ(l))   the stable forms (docs/MATH.md §5)  CuPy, opt-in: one kernel
+``apply_updates(opt, params, grads)``  one ``opt.direction`` per parameter   NumPy, CuPy: all parameters
+                                                                           as one flat vector; Adam
+                                                                           in place (CuPy, opt-in:
+                                                                           one kernel)
+=====================================  =================================  ==========================
+
+The backend chooses: ``get_backend("numpy").ops`` is a :class:`NumpyOps`, ``"cupy"`` a
+:class:`CupyOps`, ``"strict"`` the plain :class:`Ops` — so the test suite runs the plain
+formulas on array-api-strict, and ``tests/test_engine.py`` proves that each fast path computes
+them (bit for bit where the operations are the same; else within 1e-6 relative in float32 and
+1e-12 in float64). Functions that receive arrays but no backend (the losses) find the ops with
+:func:`ops_for`. Nothing here reads the environment: whether CuPy uses its fused kernels is an
+option of the backend (``get_backend("cupy", fused=True)``).
+
+Also here, because it is a speed trick too: :func:`keep_freed_memory` (glibc keeps freed
+memory; the ``train`` and ``bench`` commands call it). benchmarks/README.md says what each trick
+measured.
+"""
+
+from __future__ import annotations
+
+import math
+
+# --------------------------------------------------------------------------------------
+# The plain formulas (any Array API namespace)
+# --------------------------------------------------------------------------------------
+
+
+class Ops:
+    """The operations the core delegates, written as their formulas on the namespace ``xp``.
+
+    This class is the reference: every subclass must compute the same numbers.
+    """
+
+    name = "plain"
+
+    def __init__(self, xp):
+        self.xp = xp
+
+    def __repr__(self):
+        return f"{type(self).__name__}({getattr(self.xp, '__name__', self.xp)})"
+
+    def matmul(self, a, b):
+        """a @ b for a (N, K) and b (K, F)."""
+        return a @ b
+
+    def affine(self, x, W, b):
+        """x @ W + b: x (N, K), W (K, F), b (F,) → (N, F)."""
+        return self.matmul(x, W) + b
+
+    def sum_rows(self, a):
+        """Σ_n a[n, :] for a (N, F) → (F,): the bias gradient 1ᵀ·dout."""
+        return self.xp.sum(a, axis=0)
+
+    def relu_grad(self, dout, y, slope: float = 0.0):
+        """dout·[y > 0] + slope·dout·[y ≤ 0]: ReLU's (slope 0) and LeakyReLU's backward, from the
+        layer's input or its output y (both are > 0 at the same places; docs/MATH.md §8.2)."""
+        return self.xp.where(y > 0, dout, slope * dout)
+
+    def softplus_sigmoid(self, l):
+        """(sp(l), σ(l)), sharing e = e^−|l| ≤ 1 (docs/MATH.md §5), so neither ever overflows:
+
+        sp(l) = log(1 + e^l) = max(l, 0) + log1p(e),    σ(l) = 1/(1 + e^−l) = (1 if l ≥ 0 else e)/(1 + e).
+        """
+        xp = self.xp
+        e = xp.exp(-xp.abs(l))
+        r = 1.0 / (1.0 + e)
+        return xp.maximum(l, 0.0) + xp.log1p(e), xp.where(l >= 0, r, e * r)
+
+    def apply_updates(self, opt, params: dict, grads: dict):
+        """p ← p − δ for each parameter, δ = ``opt.direction(g, state)`` (the rule of docs/MATH.md §9),
+        one parameter at a time; ``opt.slots[slot][name]`` keeps each state array; sets
+        ``opt.grad_sq`` = Σ g² over all the gradients."""
+        xp = self.xp
+        grad_sq = 0.0
+        for name, g in grads.items():
+            state = {s: opt.slots.setdefault(s, {}).get(name) for s in opt.slot_names}
+            state = {s: xp.zeros_like(g) if a is None else a for s, a in state.items()}
+            delta = opt.direction(g, state)
+            for s, a in state.items():
+                opt.slots[s][name] = a
+            params[name] -= delta
+            grad_sq = grad_sq + xp.sum(g * g)
+        opt.grad_sq = grad_sq
+
+
+# --------------------------------------------------------------------------------------
+# NumPy: BLAS-friendly shapes, fewer temporaries, one flat optimizer update
+# --------------------------------------------------------------------------------------
+
+BLOCK = 1 << 16  # elements per block of the flat optimizer update (256 KiB of float32 per vector)
+
+
+class NumpyOps(Ops):
+    """The CPU tricks, measured on NumPy + OpenBLAS (benchmarks/README.md)."""
+
+    name = "numpy"
+
+    def __init__(self):
+        import numpy
+
+        super().__init__(numpy)
+        self._ones = {}  # (N, dtype) -> a vector of N ones, for sum_rows
+
+    def matmul(self, a, b):
+        # With K = 1 the product is an outer product, out[n, f] = a[n, 0]·b[0, f]: NumPy cannot
+        # hand an inner dimension of 1 to BLAS and loops, 2-3× slower than this broadcast (D's
+        # last layer has one output, so its dx = dout @ Wᵀ is such a product).
+        if a.shape[1] == 1:
+            return a * b
+        return a @ b
+
+    def affine(self, x, W, b):
+        out = self.matmul(x, W)
+        out += b  # in place: out is new, and this saves an (N, F) temporary
+        return out
+
+    def sum_rows(self, a):
+        # 1ᵀ·a as a matrix-vector product: a BLAS GEMV is several times faster than NumPy's
+        # strided reduction over axis 0
+        key = (a.shape[0], a.dtype)
+        ones = self._ones.get(key)
+        if ones is None:
+            ones = self._ones[key] = self.xp.ones(a.shape[0], dtype=a.dtype)
+        return ones @ a
+
+    def relu_grad(self, dout, y, slope=0.0):
+        # a product with the 0/1 mask: NumPy's where over a random mask is about ten times
+        # slower than compare + cast + multiply
+        mask = self.xp.astype(y > 0, dout.dtype)
+        if slope:
+            mask *= 1.0 - slope
+            mask += slope  # slope + (1 − slope)·[y > 0]
+        mask *= dout
+        return mask
+
+    def apply_updates(self, opt, params, grads):
+        _flat_updates(self.xp, opt, params, grads, BLOCK, adam=_adam_inplace)
+
+
+# --------------------------------------------------------------------------------------
+# The flat update: every parameter of a network as one vector
+# --------------------------------------------------------------------------------------
+
+
+def _flat_updates(xp, opt, params, grads, block, adam):
+    """``Ops.apply_updates`` over one flat vector: the gradients are joined into g, the state is
+    kept in flat vectors (``opt.slots[slot][name]`` are views into them, so it still reads and
+    saves per parameter), and the rule runs block by block (its temporaries stay in cache), a
+    handful of array operations per step instead of a handful per parameter. Adam runs as
+    ``adam`` (its arithmetic in place); the other rules as ``opt.direction`` on each block."""
+    if not grads:
+        return
+    layout = tuple((name, tuple(g.shape), math.prod(g.shape)) for name, g in grads.items())
+    g = xp.concat([xp.reshape(grads[name], (n,)) for name, _, n in layout])
+    opt.grad_sq = g @ g
+    state = _flat_state(xp, opt, layout, g)
+    total = g.shape[0]
+    for a in range(0, total, block):
+        r = slice(a, min(a + block, total))
+        part = {s: v[r] for s, v in state.items()}
+        if opt.name == "adam":
+            adam(opt, g[r], part["m"], part["v"])  # δ written over g[r]
+            continue
+        delta = opt.direction(g[r], part)
+        for s, v in part.items():
+            state[s][r] = v
+        g[r] = delta
+    a = 0
+    for name, shape, n in layout:
+        p = params[name]
+        p -= xp.reshape(g[a:a + n], shape)  # p ← p − δ[part of p]
+        a += n
+
+
+def _flat_state(xp, opt, layout, g) -> dict:
+    """slot -> flat state vector for ``layout``, kept on the optimizer; rebuilt (from the
+    per-parameter slots, zeros where none) when the parameters change or the slots were replaced."""
+    cache = getattr(opt, "_flat", None)
+    if cache is not None and cache[0] == layout and all(
+        opt.slots.get(s, {}).get(name) is cache[2][s][name] for s in opt.slot_names for name, _, _ in layout
+    ):
+        return cache[1]
+    total = sum(n for _, _, n in layout)
+    flats, views = {}, {}
+    for s in opt.slot_names:
+        old = opt.slots.setdefault(s, {})
+        flat = xp.zeros((total,), dtype=g.dtype, device=g.device)
+        v, a = {}, 0
+        for name, shape, n in layout:
+            v[name] = xp.reshape(flat[a:a + n], shape)
+            if name in old:
+                v[name][...] = old[name]
+            a += n
+        flats[s], views[s] = flat, v
+        old.update(v)
+    opt._flat = (layout, flats, views)
+    return flats
+
+
+def _adam_scalars(opt):
+    """Adam's scalars at step t, in the array's dtype when used: β1, 1 − β1, β2, 1 − β2, the bias
+    corrections c1 = 1 − β1ᵗ and c2 = 1 − β2ᵗ, lr and eps (docs/MATH.md §9.2)."""
+    return (opt.b1, 1.0 - opt.b1, opt.b2, 1.0 - opt.b2, 1.0 - opt.b1**opt.t, 1.0 - opt.b2**opt.t, opt.lr, opt.eps)
+
+
+def _adam_inplace(opt, g, m, v):
+    """``optim.Adam.direction`` with its arithmetic in place, the same operations in the same
+    order (so the same numbers, bit for bit): m, v updated, δ written over g."""
+    xp = g.__array_namespace__()
+    b1, omb1, b2, omb2, c1, c2, lr, eps = _adam_scalars(opt)
+    m *= b1
+    m += g * omb1  # m ← β1·m + (1−β1)·g
+    g *= g
+    v *= b2
+    g *= omb2
+    v += g  # v ← β2·v + (1−β2)·g², (1−β2)·g² written over g
+    denom = xp.sqrt(v / c2)
+    denom += eps  # sqrt(v/c2) + eps
+    g[...] = m
+    g /= c1
+    g *= lr
+    g /= denom  # δ = lr·(m/c1)/(sqrt(v/c2) + eps)
+    return g
+
+
+# --------------------------------------------------------------------------------------
+# CuPy: one kernel where a chain of small ones would be launched (opt-in)
+# --------------------------------------------------------------------------------------
+
+# The kernel bodies are written in the common subset of CUDA C++ and Python (assignments ending
+# in ";", arithmetic, comparisons, exp/log1p/sqrt/fabs/fmax), so the tests run the very same text
+# with NumPy on a CPU (run_source) against the plain formulas: only compiling is left to a GPU.
+# σ without a branch: [l ≥ 0]·r + [l < 0]·(e·r), e = e^−|l|, r = 1/(1 + e), the products of
+# Ops.softplus_sigmoid; max(l, 0) as fmax(l, ZERO) (also 0 at l = −∞).
+SOFTPLUS_SIGMOID_SOURCE = (
+    "sp = fmax(l, ZERO) + log1p(exp(-fabs(l)));"
+    " sg = (l >= 0) * (1 / (1 + exp(-fabs(l))))"
+    " + (l < 0) * (exp(-fabs(l)) * (1 / (1 + exp(-fabs(l)))));"
+)
+# Adam as optim.Adam.direction computes it, in its order of operations.
+ADAM_SOURCE = (
+    "m = b1 * m + omb1 * g;"
+    " v = b2 * v + omb2 * (g * g);"
+    " g = lr * (m / c1) / (sqrt(v / c2) + eps);"
+)
+
+
+class CupyOps(Ops):
+    """The GPU: the flat optimizer update in one block; with ``fused=True`` the loss chain and
+    the Adam update as one ``cupy.ElementwiseKernel`` each (opt-in until a GPU has measured them:
+    benchmarks/gpu_check.sh)."""
+
+    name = "cupy"
+
+    def __init__(self, cupy, fused: bool = False):
+        super().__init__(cupy)
+        self.fused = bool(fused)
+        self._kernels = {}
+
+    def _kernel(self, name):
+        if name not in self._kernels:
+            cp = self.xp
+            if name == "softplus_sigmoid":
+                k = cp.ElementwiseKernel("T l", "T sp, T sg", SOFTPLUS_SIGMOID_SOURCE, "minigan_sp_sigmoid",
+                                         preamble="#define ZERO ((T)0)")
+            else:
+                k = cp.ElementwiseKernel("T b1, T omb1, T b2, T omb2, T c1, T c2, T lr, T eps", "T g, T m, T v",
+                                         ADAM_SOURCE, "minigan_adam")
+            self._kernels[name] = k
+        return self._kernels[name]
+
+    def softplus_sigmoid(self, l):
+        if self.fused:
+            return self._kernel("softplus_sigmoid")(l)
+        return super().softplus_sigmoid(l)
+
+    def apply_updates(self, opt, params, grads):
+        _flat_updates(self.xp, opt, params, grads, block=1 << 62,
+                      adam=self._adam_fused if self.fused else _adam_inplace)
+
+    def _adam_fused(self, opt, g, m, v):
+        t = g.dtype.type
+        self._kernel("adam")(*(t(c) for c in _adam_scalars(opt)), g, m, v)
+        return g
+
+
+def run_source(source: str, **arrays) -> dict:
+    """Run a kernel body with NumPy (the tests' CPU check): ``arrays`` are its parameters by name;
+    returns every name afterwards (outputs rebound to new arrays)."""
+    import numpy as np
+
+    env = {"exp": np.exp, "log1p": np.log1p, "sqrt": np.sqrt, "fabs": np.abs, "fmax": np.fmax, "ZERO": 0.0, **arrays}
+    exec(compile(source, "<kernel>", "exec"), {"__builtins__": {}}, env)  # noqa: S102 - our own constant text
+    return env
+
+
+# --------------------------------------------------------------------------------------
+# Finding the ops of an array
+# --------------------------------------------------------------------------------------
+_BY_NAMESPACE: dict = {}  # namespace module name -> the Ops its backend registered
+
+
+def register(ops: Ops) -> Ops:
+    """Make ``ops`` what :func:`ops_for` returns for arrays of its namespace (the backend calls it)."""
+    _BY_NAMESPACE[ops.xp.__name__] = ops
+    return ops
+
+
+def ops_for(x) -> Ops:
+    """The ops for array ``x``: those its backend registered, else the plain ones."""
+    xp = x.__array_namespace__()
+    ops = _BY_NAMESPACE.get(xp.__name__)
+    if ops is None:
+        ops = register(NumpyOps() if xp.__name__ == "numpy" else Ops(xp))
+    return ops
+
+
+def on_gpu(x) -> bool:
+    """Whether x is a GPU (CuPy) array."""
+    return type(x).__module__.startswith("cupy")
+
+
+def keep_freed_memory() -> bool:
+    """Ask the C allocator (glibc's malloc) to keep freed memory for reuse; True if it took.
+
+    A training step makes and frees the same arrays every step. By default glibc serves large
+    arrays with fresh ``mmap`` pages and hands freed memory back to the OS, so every step pays
+    page faults (the kernel zeroes each page again) to get the same memory back. This sets
+    M_MMAP_MAX = 0 (arrays come from the heap) and M_TRIM_THRESHOLD = 2 GiB (the heap keeps what
+    is freed); the price is that the process keeps its peak memory until it exits.
+    Process-wide, so the library never calls it on import: the ``train`` and ``bench`` commands
+    and the demos do. A no-op (False) where there is no glibc.
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError, TypeError):
+        return False
+    M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4  # glibc's malloc.h
+    return bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
