@@ -25,17 +25,17 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
 from . import losses
 from .backend import get_backend
-from .data import PRESETS, ArrayDataset, Dataset, make_dataset
+from .config import MODES, TrainConfig
+from .data import ArrayDataset, Dataset, make_dataset
 from .networks import MLP, MLPSpec
-from .optim import DEFAULT_LR, OPTIMIZERS, Optimizer, make_optimizer
+from .optim import Optimizer, make_optimizer
 
-MODES = ("fresh", "reuse", "simultaneous")
+__all__ = ["GAN", "TrainConfig", "MODES", "HISTORY", "DivergenceError", "equilibrium_values"]
 
 # One row of history per step, in this order.
 HISTORY = ("L_D", "L_G", "L_G_ns", "V", "total", "D_real", "D_fake", "grad_norm_G", "grad_norm_D")
@@ -43,108 +43,6 @@ HISTORY = ("L_D", "L_G", "L_G_ns", "V", "total", "D_real", "D_fake", "grad_norm_
 
 class DivergenceError(FloatingPointError):
     """A loss or gradient became NaN or inf; the message names the step and the quantity."""
-
-
-@dataclass
-class TrainConfig:
-    """Everything that defines a training run (JSON-able, saved in checkpoints).
-
-    Game:      g_loss (minimax | nonsaturating | least_squares | hinge | wasserstein),
-               mode (fresh | reuse | simultaneous), k (D steps per G step),
-               batch_size (m), real_target (one-sided label smoothing α; 1 = none),
-               clip (D weight clipping c for wasserstein; None = off).
-    Data:      dataset (one of data.DATASETS: gaussian, ring, grid, pacgan_ring, pacgan_grid,
-               digits), data_params (dict passed to the dataset, e.g. train_size).
-    Networks:  noise_dim, g_hidden, d_hidden, activation, g_output (None | tanh | sigmoid:
-               G's output activation; "auto": the one the dataset asks for, tanh for digits
-               scaled to [−1, 1], else None), g_batch_norm, d_maxout (pieces), d_dropout, init.
-    Optimizer: optimizer (sgd | adam | rmsprop) for G, d_optimizer for D (None: the same),
-               g_lr, d_lr (None: optim.DEFAULT_LR of the optimizer), betas (adam), momentum (sgd).
-    Schedule:  lr_decay: the learning rates fall linearly from (g_lr, d_lr) at step 0 to
-               lr_decay × those at step ``steps`` (1 = constant). They change only at
-               multiples of log_every, so a resumed run sets the same rates at the same steps.
-    Run:       steps, seed, backend, dtype, log_every (steps between host syncs).
-
-    These defaults are ``minigan train``'s (tuned on the ring; minigan/cli.py says how): a
-    3-layer generator, Adam at 1e-3, 6000 steps, learning rates falling to 5 %.
-    """
-
-    dataset: str = "ring"
-    data_params: dict = field(default_factory=dict)
-    g_loss: str = "nonsaturating"
-    mode: str = "fresh"
-    k: int = 1
-    batch_size: int = 256
-    real_target: float = 1.0
-    clip: float | None = None
-    noise_dim: int = 2
-    g_hidden: tuple = (128, 128, 128)
-    d_hidden: tuple = (128, 128)
-    activation: str = "relu"
-    g_output: str | None = "auto"
-    g_batch_norm: bool = False
-    d_maxout: int | None = None
-    d_dropout: float = 0.0
-    init: str = "he"
-    optimizer: str = "adam"
-    d_optimizer: str | None = None
-    g_lr: float | None = None
-    d_lr: float | None = None
-    betas: tuple = (0.5, 0.999)
-    momentum: float = 0.5
-    lr_decay: float = 0.05
-    steps: int = 6000
-    seed: int = 0
-    backend: str = "numpy"
-    dtype: str = "float32"
-    log_every: int = 50
-
-    def __post_init__(self):
-        self.g_hidden = tuple(self.g_hidden)
-        self.d_hidden = tuple(self.d_hidden)
-        self.betas = tuple(self.betas)
-        if self.mode not in MODES:
-            raise ValueError(f"mode: expected one of {MODES}, got {self.mode!r}")
-        losses.get_generator_loss(self.g_loss)
-        for name in ("k", "batch_size", "noise_dim", "steps", "log_every"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v <= 0 and not (name == "steps" and v == 0):
-                raise ValueError(f"{name}: expected a positive integer, got {v!r}")
-        if not 0.0 < self.real_target <= 1.0:
-            raise ValueError(f"real_target: expected 0 < real_target <= 1, got {self.real_target!r}")
-        if self.real_target != 1.0 and losses.PAIRED_D_LOSS[self.g_loss] != "bce":
-            raise ValueError(f"real_target: label smoothing applies to the bce losses, not g_loss={self.g_loss!r}")
-        for name in ("optimizer", "d_optimizer"):
-            v = getattr(self, name)
-            if v not in OPTIMIZERS and not (name == "d_optimizer" and v is None):
-                raise ValueError(f"{name}: expected one of {OPTIMIZERS}, got {v!r}")
-        if not 0.0 < self.lr_decay <= 1.0:
-            raise ValueError(f"lr_decay: expected 0 < lr_decay <= 1, got {self.lr_decay!r}")
-        if self.clip is not None and not self.clip > 0:
-            raise ValueError(f"clip: expected None or a positive number, got {self.clip!r}")
-        if self.clip is None and self.g_loss == "wasserstein":
-            self.clip = 0.01  # Arjovsky et al. 2017: the critic must stay Lipschitz
-        if self.g_lr is None:
-            self.g_lr = DEFAULT_LR[self.optimizer]
-        if self.d_lr is None:
-            self.d_lr = DEFAULT_LR[self.d_optimizer or self.optimizer]
-        if self.g_output == "auto":
-            self.g_output = PRESETS[self.dataset][0].output if self.dataset in PRESETS else None
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        for k, v in d.items():
-            if isinstance(v, tuple):
-                d[k] = list(v)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"config: unknown keys {sorted(unknown)}")
-        return cls(**d)
 
 
 class GAN:

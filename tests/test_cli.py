@@ -212,3 +212,35 @@ def test_bad_momentum_and_d_optimizer_exit_2(tmp_path, capsys):
     assert "--momentum" in capsys.readouterr().err
     assert cli.main(["--d-optimizer", "lbfgs", "--out", str(tmp_path / "b")]) == 2
     assert "--d-optimizer" in capsys.readouterr().err
+
+
+def test_minigan_train_trains_what_trainconfig_says(monkeypatch):
+    """`minigan train` with no options builds exactly GAN(TrainConfig()): one set of defaults.
+    (The environment's backend choice is left out of both.)"""
+    from minigan import cli
+
+    monkeypatch.delenv("MINIGAN_BACKEND", raising=False)
+    gan, out = cli._new_run(cli.build_parser().parse_args([]))
+    assert gan.config == TrainConfig()
+    assert out == os.path.join("runs", "ring-nonsaturating-fresh-seed0")
+    ref = GAN(TrainConfig())
+    assert repr(gan.G) == repr(ref.G) and repr(gan.D) == repr(ref.D)
+    for a, b in zip([*gan.G.params().values(), *gan.D.params().values()],
+                    [*ref.G.params().values(), *ref.D.params().values()]):
+        np.testing.assert_array_equal(a, b)
+    assert (gan.g_opt.config(), gan.d_opt.config()) == (ref.g_opt.config(), ref.d_opt.config())
+    # and the values the README and the command's help promise
+    c = TrainConfig()
+    assert (c.steps, c.g_hidden, c.d_hidden, c.lr_decay, c.g_lr, c.batch_size) == (
+        6000, (128, 128, 128), (128, 128), 0.05, 1e-3, 256)
+
+
+def test_the_help_shows_trainconfigs_defaults(capsys):
+    from minigan import cli
+
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    c = TrainConfig()
+    for shown in (f"[{c.steps}]", "[128,128,128]", "[128,128]", f"[{c.lr_decay:g}]", f"[{c.batch_size}]"):
+        assert shown in text

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from minigan import losses
+from minigan.backend import get_backend
 from minigan.training import GAN, HISTORY, MODES, DivergenceError, TrainConfig, equilibrium_values
 
 SMALL = dict(g_hidden=(12, 12), d_hidden=(12, 12), batch_size=16, steps=0)
@@ -205,3 +206,75 @@ def test_bad_config_combinations():
 def test_config_round_trip():
     cfg = TrainConfig(g_hidden=(3, 4), betas=(0.8, 0.9), data_params={"std": 0.01})
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+
+
+# -- a GAN built from parts ----------------------------------------------------------------
+@pytest.mark.parametrize("mode", MODES)
+def test_train_step_is_the_articles_steps(mode):
+    """train_step in each mode is exactly the public steps called by hand (same random stream):
+    fresh = discriminator_step + generator_step; reuse = the same with the step-4 fakes kept;
+    simultaneous = simultaneous_step."""
+    cfg = TrainConfig(**SMALL, mode=mode)
+    a, b = GAN(cfg), GAN(cfg)
+    for _ in range(3):
+        a.train_step()
+        if mode == "simultaneous":
+            b.simultaneous_step()
+        else:
+            _, _, fakes = b.discriminator_step(keep_fakes=mode == "reuse")
+            assert (fakes is None) == (mode == "fresh")
+            b.generator_step(fakes)
+    for net in ("G", "D"):
+        pa, pb = getattr(a, net).params(), getattr(b, net).params()
+        for k in pa:
+            np.testing.assert_array_equal(pa[k], pb[k], err_msg=f"{net} {k}")
+
+
+def test_a_gan_from_your_own_parts():
+    """G, D, data as an array, optimizers and a loss function given: the GAN uses them (not the
+    config's), infers the noise dimension from G, and trains."""
+    from minigan import discriminator, generator
+    from minigan.optim import SGD
+
+    b = get_backend("numpy")
+    x = np.random.default_rng(0).normal(3.0, 0.5, size=(500, 3))
+    G = generator(noise_dim=5, data_dim=3, hidden=(8,), backend=b)
+    D = discriminator(data_dim=3, hidden=(8,), backend=b)
+    calls = []
+
+    def g_loss(l_fake):
+        calls.append(l_fake.shape)
+        return losses.generator_nonsaturating_loss(l_fake, check=False)
+
+    d_opt = SGD(0.01, momentum=0.0)
+    gan = GAN(TrainConfig(batch_size=16, log_every=5), G=G, D=D, data=x, d_opt=d_opt, g_loss=g_loss)
+    assert gan.G is G and gan.D is D and gan.d_opt is d_opt and gan.noise_dim == 5 and gan.data.dim == 3
+    gan.train(5)
+    assert calls == [(16, 1)] * 5
+    assert gan.sample(7).shape == (7, 3) and gan.history_array().shape == (5, len(HISTORY))
+    assert gan.data.sample(4).dtype == np.float32
+
+
+@pytest.mark.parametrize("kw, msg", [
+    (dict(data=np.zeros(5)), "data: expected an (N, dim) array"),
+    (dict(data=np.array([[0.0, np.nan]])), "data: contains NaN or inf (first in row 0)"),
+    (dict(data=np.array([["a", "b"]])), "data: expected real numbers"),
+    (dict(G="G"), "G: expected an MLP"),
+    (dict(d_opt="adam"), "d_opt: expected an optim.Optimizer"),
+])
+def test_bad_parts_get_one_clear_line(kw, msg):
+    with pytest.raises((ValueError, TypeError)) as e:
+        GAN(TrainConfig(**SMALL), **kw)
+    assert msg in str(e.value)
+
+
+def test_parts_that_do_not_fit_are_refused():
+    from minigan import discriminator, generator
+
+    x = np.zeros((10, 2))
+    with pytest.raises(ValueError, match="G: its output has 3 features, the data 2"):
+        GAN(TrainConfig(**SMALL), G=generator(data_dim=3), data=x)
+    with pytest.raises(ValueError, match=r"D: expected sizes \(2, ..., 1\)"):
+        GAN(TrainConfig(**SMALL), D=discriminator(data_dim=3), data=x)
+    with pytest.raises(ValueError, match="D: built on strict"):
+        GAN(TrainConfig(**SMALL), G=generator(backend="numpy"), D=discriminator(backend="strict"))
