@@ -26,9 +26,10 @@ fi
 } 2>&1 | tee "$OUTDIR/env.txt"
 
 # 1. every backend-parametrised test on cupy (the `backend` fixture's cupy cases, and the fused
-#    kernels' GPU tests), plus the benchmark's own tests; -p no:cacheprovider keeps the tree clean
+#    kernels' GPU tests), plus the benchmark's and the engine's own tests; -p no:cacheprovider
+#    keeps the tree clean
 echo "== tests on cupy"
-timeout 220 python -m pytest -q -p no:cacheprovider -k "cupy or test_bench" 2>&1 | tee "$OUTDIR/tests_cupy.log" | tail -5
+timeout 220 python -m pytest -q -p no:cacheprovider -k "cupy or test_bench or test_engine" 2>&1 | tee "$OUTDIR/tests_cupy.log" | tail -5
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 # 2. the benchmark: small, medium, large on CuPy against PyTorch CUDA (GPU steps are ms: more repeats)
@@ -36,7 +37,7 @@ echo "== benchmark on cupy"
 timeout 180 python -m minigan.bench --backend cupy --repeats 200 --json "$OUTDIR/bench_cupy.json" 2>&1 | tee "$OUTDIR/bench_cupy.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
-# 3. the same with the fused kernels (minigan/fused.py): do they help? (no PyTorch: compare ms/step
+# 3. the same with the fused kernels (engine.CupyOps, fused=True): do they help? (no PyTorch: compare ms/step
 #    and the optimizers / the rest columns with part 2)
 echo "== benchmark on cupy, MINIGAN_FUSED=1"
 MINIGAN_FUSED=1 timeout 120 python -m minigan.bench --backend cupy --repeats 200 --no-torch \

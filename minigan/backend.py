@@ -1,20 +1,15 @@
 """The array backend: which array library runs the model, on which device, in which dtype.
 
-Model code never imports numpy or cupy directly. It asks a :class:`Backend` for its
-namespace ``xp`` and uses only the Python Array API standard on it, so the same code
-runs on
+Model code never imports numpy or cupy. It asks a :class:`Backend` (by name, ``get_backend("cupy")``,
+or with ``$MINIGAN_BACKEND``) for its namespace ``xp`` and uses only the Python Array API standard on
+it, so the same code runs on
 
 - ``numpy``  (default; CPU),
 - ``cupy``   (NVIDIA GPU; ``pip install "minigan[cuda12x]"`` or ``"minigan[cuda13x]"``),
 - ``strict`` (``array-api-strict``, for tests: it refuses anything outside the standard;
-  its simulated devices ``device1`` — any mix of devices is an error, like a GPU — and
-  ``no_float64`` — float64 is refused — catch most GPU bugs on a CPU).
-
-Choose one by name, ``get_backend("cupy")``, or with the environment variable
-``MINIGAN_BACKEND`` (e.g. ``MINIGAN_BACKEND=strict:device1``).
+  its simulated devices — ``"strict:device1"``: any mix of devices is an error, like a GPU;
+  ``"strict:no_float64"``: float64 is refused — catch most GPU bugs on a CPU).
 """
-
-from __future__ import annotations
 
 import json
 import os
@@ -32,67 +27,48 @@ class BackendUnavailable(RuntimeError):
 
 
 class Random:
-    """A seeded random generator that draws on the backend's device, in its dtype.
-
-    numpy: a ``numpy.random.Generator`` (PCG64). strict: the same generator draws on the
-    host and the result is moved to the device. cupy: ``cupy.random.default_rng``.
-
-    ``state()`` / ``set_state()`` give a JSON string, so checkpoints can store it.
-    """
+    """A seeded random generator that draws on the backend's device, in its dtype: a NumPy
+    ``Generator`` (PCG64), its draws moved to the device; on cupy a ``cupy.random`` generator seeded
+    from it. ``state()`` / ``set_state()`` give a JSON string, so checkpoints can store it."""
 
     def __init__(self, backend: "Backend", seed: int | None = 0):
         self.backend = backend
-        self._host = np.random.default_rng(seed)
-        self._device_rng = None
-        if backend.name == "cupy":
-            self._reseed_device()
+        self._host = self._rng = np.random.default_rng(seed)  # _rng: the generator that draws
+        self._reseed_device()
 
     def _reseed_device(self):
-        cp = self.backend.xp
-        self._device_rng = cp.random.default_rng(int(self._host.integers(0, 2**63 - 1)))
+        """On cupy: draw with a new device generator, seeded from the host one."""
+        if self.backend.name == "cupy":
+            self._rng = self.backend.xp.random.default_rng(int(self._host.integers(0, 2**63 - 1)))
 
-    # -- draws ------------------------------------------------------------------------
     def normal(self, shape, dtype=None):
         """Standard normal samples of ``shape``, float dtype (default: backend's)."""
         dtype = self.backend.dtype(dtype)
-        if self._device_rng is not None:
-            return self._device_rng.standard_normal(shape, dtype=dtype)
-        host = self._host.standard_normal(shape, dtype=_np_dtype(dtype))
-        return self.backend.asarray(host, dtype=dtype)
+        return self.backend.asarray(self._rng.standard_normal(shape, dtype=_np_dtype(dtype)), dtype=dtype)
 
     def uniform(self, shape, low=0.0, high=1.0, dtype=None):
         """Uniform samples on [low, high)."""
         dtype = self.backend.dtype(dtype)
-        if self._device_rng is not None:
-            u = self._device_rng.random(shape, dtype=dtype)
-            return u * (high - low) + low
-        host = self._host.random(shape, dtype=_np_dtype(dtype)) * (high - low) + low
-        return self.backend.asarray(host.astype(_np_dtype(dtype), copy=False), dtype=dtype)
+        u = self._rng.random(shape, dtype=_np_dtype(dtype)) * (high - low) + low
+        return self.backend.asarray(u, dtype=dtype)
 
     def integers(self, high, shape):
         """Integers in [0, high) of ``shape`` (int64 where the device allows it)."""
-        if self._device_rng is not None:
-            return self._device_rng.integers(0, high, size=shape)
-        return self.backend.asarray(self._host.integers(0, high, size=shape))
+        return self.backend.asarray(self._rng.integers(0, high, size=shape))
 
-    # -- state ------------------------------------------------------------------------
     def state(self) -> str:
-        """The generator state as a JSON string (on cupy: reseeds the device stream)."""
-        if self._device_rng is not None:
-            # cupy's generator state cannot be exported: derive the device stream from
-            # the host generator again, so that restoring the host state reproduces it.
-            s = json.dumps(self._host.bit_generator.state)
-            self._reseed_device()
-            return s
-        return json.dumps(self._host.bit_generator.state)
+        """The generator state as a JSON string. cupy's device stream cannot be exported: it is
+        reseeded from the host generator, so that restoring the host state reproduces it."""
+        s = json.dumps(self._host.bit_generator.state)
+        self._reseed_device()
+        return s
 
     def set_state(self, state: str):
         try:
             self._host.bit_generator.state = json.loads(state)
         except (ValueError, TypeError, KeyError) as e:
             raise ValueError(f"state: not a random-generator state ({e})") from None
-        if self._device_rng is not None:
-            self._reseed_device()
+        self._reseed_device()
 
 
 def _np_dtype(dtype):
@@ -104,16 +80,9 @@ def _np_dtype(dtype):
 
 
 class Backend:
-    """An array library, a device and a default float dtype.
-
-    Attributes
-    ----------
-    name : "numpy" | "cupy" | "strict"
-    xp : the Array API namespace (numpy, cupy, array_api_strict)
-    device : the device arrays are created on
-    float_dtype : the default float dtype (``xp.float32`` unless float64 was asked for)
-    ops : the engine room's operations for this library (``engine.Ops`` and its subclasses)
-    """
+    """An array library (``name``: "numpy" | "cupy" | "strict"; its namespace ``xp``), the
+    ``device`` arrays are created on, the default ``float_dtype`` (``xp.float32`` unless float64
+    was asked for) and ``ops``, the engine room's operations for this library (``engine.Ops``)."""
 
     def __init__(self, name: str = "numpy", *, device=None, dtype: str = "float32", fused: bool = False):
         if name not in BACKEND_NAMES:
@@ -122,36 +91,29 @@ class Backend:
             raise ValueError(f"dtype: expected 'float32' or 'float64', got {dtype!r}")
         self.name = name
         if name == "numpy":
-            self.xp = np
-            self.device = "cpu"
+            self.xp, self.device, ops = np, "cpu", engine.NumpyOps()
         elif name == "strict":
             try:
                 import array_api_strict
             except ImportError:
-                raise BackendUnavailable(
-                    "backend 'strict' needs array-api-strict: pip install 'minigan[test]'"
-                ) from None
-            self.xp = array_api_strict
+                raise BackendUnavailable("backend 'strict' needs array-api-strict: "
+                                         "pip install 'minigan[test]'") from None
             dev = device or "CPU_DEVICE"
             if dev not in STRICT_DEVICES:
                 raise ValueError(f"device: expected one of {STRICT_DEVICES} for strict, got {dev!r}")
-            self.device = array_api_strict.Device(dev)
             if dev == "no_float64" and dtype == "float64":
                 raise ValueError("dtype: strict:no_float64 cannot compute in float64 (the device refuses it); "
                                  "use dtype='float32'")
+            self.xp, self.device = array_api_strict, array_api_strict.Device(dev)
+            ops = engine.Ops(self.xp)
         else:
             self.xp = _import_cupy()
             self.device = self.xp.cuda.Device(int(device or 0))
+            ops = engine.CupyOps(self.xp, fused)
         self.float_dtype = getattr(self.xp, dtype)
-        if name == "numpy":
-            self.ops = engine.register(engine.NumpyOps())
-        elif name == "cupy":
-            self.ops = engine.register(engine.CupyOps(self.xp, fused))
-        else:
-            self.ops = engine.register(engine.Ops(self.xp))
+        self.ops = engine.register(ops)
 
-    def __repr__(self):
-        return f"Backend({self.name!r}, device={self.device!r}, dtype={self.float_dtype})"
+    def __repr__(self): return f"Backend({self.name!r}, device={self.device!r}, dtype={self.float_dtype})"
 
     @property
     def spec(self) -> str:
@@ -160,14 +122,11 @@ class Backend:
             return f"strict:{self.device}".replace("array_api_strict.Device('", "").replace("')", "")
         return self.name
 
-    # -- dtypes and creation -------------------------------------------------------------
     def dtype(self, dtype=None):
         """The backend dtype for ``dtype`` (None: the default float; or a name)."""
         if dtype is None:
             return self.float_dtype
-        if isinstance(dtype, str):
-            return getattr(self.xp, dtype)
-        return dtype
+        return getattr(self.xp, dtype) if isinstance(dtype, str) else dtype
 
     def asarray(self, x, dtype=None):
         """``x`` (array, NumPy array, list or scalar) as a backend array on the device."""
@@ -196,18 +155,14 @@ class Backend:
         """A seeded generator drawing on this backend."""
         return Random(self, seed)
 
-    # -- host side ---------------------------------------------------------------------------
     def to_numpy(self, x) -> np.ndarray:
         """A NumPy copy of a backend array (for plotting, saving, printing)."""
         if isinstance(x, (np.ndarray, np.generic, float, int)):
             return np.asarray(x)
         if self.name == "cupy":
             return self.xp.asnumpy(x)
-        if self.name == "strict":
-            cpu = self.xp.Device("CPU_DEVICE")
-            if x.device != cpu:
-                x = self.xp.asarray(x, device=cpu, copy=True)
-            return np.asarray(x)
+        if self.name == "strict" and x.device != self.xp.Device("CPU_DEVICE"):
+            x = self.xp.asarray(x, device=self.xp.Device("CPU_DEVICE"), copy=True)
         return np.asarray(x)
 
     def synchronize(self):
@@ -220,31 +175,23 @@ def _import_cupy():
     try:
         import cupy
     except ImportError:
-        raise BackendUnavailable(
-            "backend 'cupy' needs CuPy, which is not installed: "
-            "pip install 'minigan[cuda12x]' (CUDA 12) or 'minigan[cuda13x]' (CUDA 13)"
-        ) from None
+        raise BackendUnavailable("backend 'cupy' needs CuPy, which is not installed: pip install 'minigan[cuda12x]' "
+                                 "(CUDA 12) or 'minigan[cuda13x]' (CUDA 13)") from None
     try:
-        n = cupy.cuda.runtime.getDeviceCount()
-        if n < 1:
+        if cupy.cuda.runtime.getDeviceCount() < 1:
             raise RuntimeError("no CUDA device found")
         cupy.zeros(1).sum().item()  # touch the driver now, not at the first real allocation
     except Exception as e:  # noqa: BLE001 - any CUDA failure means the same thing to the user
-        raise BackendUnavailable(
-            f"backend 'cupy': CuPy is installed but no usable GPU/driver was found ({e}); "
-            "use backend 'numpy' or install the cupy extra that matches your CUDA driver"
-        ) from None
+        raise BackendUnavailable(f"backend 'cupy': CuPy is installed but no usable GPU/driver was found ({e}); use "
+                                 "backend 'numpy' or install the cupy extra that matches your CUDA driver") from None
     return cupy
 
 
 def get_backend(name: str | Backend | None = None, *, device=None, dtype: str = "float32",
                 fused: bool | None = None) -> Backend:
-    """The backend called ``name`` ("numpy", "cupy", "strict" or "strict:<device>").
-
-    With no name, ``$MINIGAN_BACKEND`` decides, else numpy. A Backend passes through.
-    ``fused`` (CuPy only): run the loss and Adam chains as single kernels (engine.CupyOps);
-    None: ``$MINIGAN_FUSED == "1"``.
-    """
+    """The backend called ``name`` ("numpy", "cupy", "strict" or "strict:<device>"; None: ``$MINIGAN_BACKEND``,
+    else numpy; a Backend passes through). ``fused`` (CuPy only): run the loss and Adam chains as single
+    kernels (engine.CupyOps); None: ``$MINIGAN_FUSED == "1"``."""
     if isinstance(name, Backend):
         return name
     if name is None:

@@ -1,23 +1,16 @@
-"""Layers, each a forward/backward pair written by hand (no autodiff anywhere).
-
-Every layer follows one contract (after CS231n's ``layers.py``):
+"""Layers, each a forward/backward pair written by hand (no autodiff), after CS231n's ``layers.py``:
 
 - ``out, cache = layer.forward(x, train=True)``: ``x`` of shape (N, in_features);
 - ``dx, grads = layer.backward(dout, cache)``: ``dout`` = ∂L/∂out, of the shape of ``out``;
-  ``dx`` = ∂L/∂x, of the shape of ``x``; ``grads`` maps each name in ``layer.params`` to
-  ∂L/∂param, of that parameter's shape. ``backward(..., need_dx=False)`` skips ``dx``
-  (returns None) where nobody needs it, e.g. the generator's first layer;
-  ``need_grads=False`` skips the parameter gradients (returns {}), e.g. when D's
-  backward only carries the generator's gradient through to G.
+  ``dx`` = ∂L/∂x, of the shape of ``x``; ``grads`` maps each name in ``layer.params`` to ∂L/∂param,
+  of that parameter's shape. ``need_dx=False`` skips ``dx`` (None; e.g. G's first layer),
+  ``need_grads=False`` the parameter gradients ({}; e.g. when D's backward only carries G's gradient).
 
-Nothing mutates its inputs. Parameters live in ``layer.params`` (name -> array); running
-statistics that are state but not parameters (BatchNorm) live in ``layer.buffers``.
-All code uses only the Array API standard on ``backend.xp``; the few operations that have a
-faster form on some library go through ``backend.ops`` (``minigan/engine.py``), which computes the
-same formula. Each backward is derived in docs/MATH.md §8.
+Nothing mutates its inputs. ``layer.buffers`` holds state that is not trained (BatchNorm's
+running statistics). Only the Array API standard on ``backend.xp`` is used; the few operations
+with a faster form on some library go through ``backend.ops`` (``minigan/engine.py``), which
+computes the same formula. Each backward is derived in docs/MATH.md §8.
 """
-
-from __future__ import annotations
 
 import math
 
@@ -32,36 +25,24 @@ def _check_positive_int(name, value):
 
 
 class Layer:
-    """Base class: a layer without parameters."""
+    """Base class: a layer without parameters (the contract above), on ``backend.xp`` and ``backend.ops``."""
 
-    params: dict
-    buffers: dict
+    def __init__(self, backend: Backend | None = None):
+        self.params, self.buffers = {}, {}
+        if backend is not None:
+            self.xp, self.ops = backend.xp, backend.ops
 
-    def __init__(self):
-        self.params = {}
-        self.buffers = {}
-
-    def forward(self, x, train: bool = True):
-        raise NotImplementedError
-
-    def backward(self, dout, cache, need_dx: bool = True, need_grads: bool = True):
-        raise NotImplementedError
-
-    def __repr__(self):
-        return f"{type(self).__name__}()"
+    def forward(self, x, train: bool = True): raise NotImplementedError
+    def backward(self, dout, cache, need_dx: bool = True, need_grads: bool = True): raise NotImplementedError
+    def __repr__(self): return f"{type(self).__name__}()"
 
 
-# --------------------------------------------------------------------------------------
-# Affine layers
-# --------------------------------------------------------------------------------------
 def init_weight(backend: Backend, rng: Random, fan_in: int, fan_out: int, init: str, dtype=None):
-    """A (fan_in, fan_out) weight matrix.
-
+    """A (fan_in, fan_out) weight matrix:
     he:      N(0, 2/fan_in)                 (He et al. 2015, for ReLU)
     xavier:  U(±sqrt(6/(fan_in+fan_out)))  (Glorot & Bengio 2010)
     normal:  N(0, 0.02²)                    (DCGAN, Radford et al. 2016)
-    uniform: U(±1/sqrt(fan_in))             (PyTorch's nn.Linear default)
-    """
+    uniform: U(±1/sqrt(fan_in))             (PyTorch's nn.Linear default)"""
     if init == "he":
         return rng.normal((fan_in, fan_out), dtype) * math.sqrt(2.0 / fan_in)
     if init == "xavier":
@@ -76,20 +57,15 @@ def init_weight(backend: Backend, rng: Random, fan_in: int, fan_out: int, init: 
 
 
 class Linear(Layer):
-    """Affine map ``out = x @ W + b`` (docs/MATH.md §8.1).
-
-    x: (N, in_features); W: (in_features, out_features); b: (out_features,);
-    out: (N, out_features). The cache is x.
-
-    Backward: dx = dout @ Wᵀ, dW = xᵀ @ dout, db = Σ_n dout[n].
-    """
+    """Affine map ``out = x @ W + b`` (docs/MATH.md §8.1); the cache is x.
+    x: (N, in_features); W: (in_features, out_features); b: (out_features,); out: (N, out_features).
+    Backward: dx = dout @ Wᵀ, dW = xᵀ @ dout, db = Σ_n dout[n]."""
 
     def __init__(self, in_features, out_features, backend: Backend, rng: Random, init="he", dtype=None):
-        super().__init__()
+        super().__init__(backend)
         _check_positive_int("in_features", in_features)
         _check_positive_int("out_features", out_features)
         self.in_features, self.out_features = in_features, out_features
-        self.ops = backend.ops
         self.params["W"] = init_weight(backend, rng, in_features, out_features, init, dtype)
         self.params["b"] = backend.zeros((out_features,), dtype)
 
@@ -102,29 +78,22 @@ class Linear(Layer):
         dx = ops.matmul(dout, self.params["W"].T) if need_dx else None  # dout Wᵀ
         return dx, grads
 
-    def __repr__(self):
-        return f"Linear({self.in_features}, {self.out_features})"
+    def __repr__(self): return f"Linear({self.in_features}, {self.out_features})"
 
 
 class Maxout(Layer):
     """Maxout units (Goodfellow et al. 2013), the paper's discriminator layer (docs/MATH.md §8.3).
-
     Each of the ``units`` outputs is the max of ``pieces`` affine pieces:
     ``out[n, j] = max_p z[n, j, p]``, ``z = reshape(x @ W + b, (N, units, pieces))``.
-
-    x: (N, in_features); W: (in_features, units·pieces); b: (units·pieces,);
-    out: (N, units).
-
+    x: (N, in_features); W: (in_features, units·pieces); b: (units·pieces,); out: (N, units).
     Backward: the gradient flows only to the winning piece, dz[n,j,p] = dout[n,j]·[p = argmax],
-    then through the affine map as in Linear.
-    """
+    then through the affine map as in Linear."""
 
     def __init__(self, in_features, units, pieces, backend: Backend, rng: Random, init="he", dtype=None):
-        super().__init__()
+        super().__init__(backend)
         _check_positive_int("units", units)
         _check_positive_int("pieces", pieces)
         self.units, self.pieces = units, pieces
-        self.xp = backend.xp
         self.linear = Linear(in_features, units * pieces, backend, rng, init, dtype)
         self.params = self.linear.params  # W, b are the affine pieces
 
@@ -133,33 +102,23 @@ class Maxout(Layer):
         z, lin_cache = self.linear.forward(x)
         z = xp.reshape(z, (z.shape[0], self.units, self.pieces))
         winner = xp.argmax(z, axis=-1)
-        out = xp.max(z, axis=-1)
-        return out, (lin_cache, winner)
+        return xp.max(z, axis=-1), (lin_cache, winner)
 
     def backward(self, dout, cache, need_dx=True, need_grads=True):
         xp = self.xp
         lin_cache, winner = cache
-        pieces = xp.arange(self.pieces, device=winner.device)
-        onehot = winner[:, :, None] == pieces  # (N, units, pieces)
+        onehot = winner[:, :, None] == xp.arange(self.pieces, device=winner.device)  # (N, units, pieces)
         dz = xp.where(onehot, dout[:, :, None], 0.0)
         dz = xp.reshape(dz, (dz.shape[0], self.units * self.pieces))
         return self.linear.backward(dz, lin_cache, need_dx, need_grads)
 
-    def __repr__(self):
-        return f"Maxout({self.linear.in_features}, {self.units}, pieces={self.pieces})"
+    def __repr__(self): return f"Maxout({self.linear.in_features}, {self.units}, pieces={self.pieces})"
 
 
-# --------------------------------------------------------------------------------------
-# Activations (docs/MATH.md §8.2). Each caches its output y: the backward needs only
-# [x > 0] = [y > 0] (ReLU, LeakyReLU), 1 − y² (Tanh) or y(1 − y) (Sigmoid), and keeping y
-# instead of x lets the layer's input be freed, one array per layer boundary.
-# --------------------------------------------------------------------------------------
+# Activations (docs/MATH.md §8.2). Each caches its output y, not its input x: the backward needs
+# only [x > 0] = [y > 0], 1 − y² or y(1 − y), and the layer's input can then be freed.
 class ReLU(Layer):
     """out = max(x, 0); dx = dout·[x > 0] = dout·[out > 0]. The cache is out."""
-
-    def __init__(self, backend: Backend):
-        super().__init__()
-        self.xp, self.ops = backend.xp, backend.ops
 
     def forward(self, x, train=True):
         out = self.xp.maximum(x, 0.0)
@@ -174,10 +133,10 @@ class LeakyReLU(Layer):
     which is > 0 exactly where x > 0."""
 
     def __init__(self, backend: Backend, slope: float = 0.2):
-        super().__init__()
+        super().__init__(backend)
         if not 0.0 <= slope < 1.0:
             raise ValueError(f"slope: expected 0 <= slope < 1, got {slope!r}")
-        self.xp, self.ops, self.slope = backend.xp, backend.ops, float(slope)
+        self.slope = float(slope)
 
     def forward(self, x, train=True):
         out = self.xp.maximum(x, self.slope * x)
@@ -186,56 +145,40 @@ class LeakyReLU(Layer):
     def backward(self, dout, cache, need_dx=True, need_grads=True):
         return self.ops.relu_grad(dout, cache, self.slope), {}  # dout·(1 if out > 0 else slope)
 
-    def __repr__(self):
-        return f"LeakyReLU({self.slope})"
+    def __repr__(self): return f"LeakyReLU({self.slope})"
 
 
 class Tanh(Layer):
-    """out = tanh(x); dx = dout·(1 − out²)."""
-
-    def __init__(self, backend: Backend):
-        super().__init__()
-        self.xp = backend.xp
+    """out = tanh(x); dx = dout·(1 − out²). The cache is out."""
 
     def forward(self, x, train=True):
         out = self.xp.tanh(x)
         return out, out
 
     def backward(self, dout, cache, need_dx=True, need_grads=True):
-        out = cache
-        return dout * (1.0 - out * out), {}
+        return dout * (1.0 - cache * cache), {}  # dout·(1 − out²)
 
 
 class Sigmoid(Layer):
-    """out = σ(x); dx = dout·out·(1 − out). (Not for D's output: D emits logits.)"""
-
-    def __init__(self, backend: Backend):
-        super().__init__()
-        self.ops = backend.ops
+    """out = σ(x); dx = dout·out·(1 − out). The cache is out. (Not for D's output: D emits logits.)"""
 
     def forward(self, x, train=True):
         out = self.ops.softplus_sigmoid(x)[1]  # σ in its stable form (docs/MATH.md §5)
         return out, out
 
     def backward(self, dout, cache, need_dx=True, need_grads=True):
-        out = cache
-        return dout * out * (1.0 - out), {}
+        return dout * cache * (1.0 - cache), {}  # dout·out·(1 − out)
 
 
-# --------------------------------------------------------------------------------------
-# Regularisers
-# --------------------------------------------------------------------------------------
 class Dropout(Layer):
-    """Inverted dropout (docs/MATH.md §8.4): in training out = x·mask/(1−p), mask ~ Bernoulli(1−p); in eval out = x.
-
-    dx = dout·mask/(1−p) (training), dout (eval).
-    """
+    """Inverted dropout (docs/MATH.md §8.4): in training out = x·mask/(1−p), mask ~ Bernoulli(1−p);
+    in eval out = x. dx = dout·mask/(1−p) (training), dout (eval). The cache is mask/(1−p), or None."""
 
     def __init__(self, p: float, backend: Backend, rng: Random):
-        super().__init__()
+        super().__init__(backend)
         if not 0.0 <= p < 1.0:
             raise ValueError(f"p: expected a dropout probability 0 <= p < 1, got {p!r}")
-        self.p, self.xp, self.rng = float(p), backend.xp, rng
+        self.p, self.rng = float(p), rng
 
     def forward(self, x, train=True):
         if not train or self.p == 0.0:
@@ -247,33 +190,29 @@ class Dropout(Layer):
     def backward(self, dout, cache, need_dx=True, need_grads=True):
         return (dout if cache is None else dout * cache), {}
 
-    def __repr__(self):
-        return f"Dropout({self.p})"
+    def __repr__(self): return f"Dropout({self.p})"
 
 
 class BatchNorm(Layer):
     """Batch normalisation over the batch axis (Ioffe & Szegedy 2015; docs/MATH.md §8.5).
-
     Training: μ, σ² = batch mean and (biased) variance per feature,
     x̂ = (x − μ)/sqrt(σ² + eps), out = γ·x̂ + β; the running statistics move as
     r ← (1 − momentum)·r + momentum·batch_stat (PyTorch's convention; running variance
     uses the unbiased batch variance). Eval: x̂ uses the running statistics.
 
     x: (N, F); γ, β: (F,). Backward (training), with g = dout·γ:
-    dx = (1/sqrt(σ²+eps))·(g − mean_n g − x̂·mean_n(g·x̂)); dγ = Σ_n dout·x̂; dβ = Σ_n dout.
-    """
+    dx = (1/sqrt(σ²+eps))·(g − mean_n g − x̂·mean_n(g·x̂)); dγ = Σ_n dout·x̂; dβ = Σ_n dout."""
 
     def __init__(self, features, backend: Backend, momentum=0.1, eps=1e-5, dtype=None):
-        super().__init__()
+        super().__init__(backend)
         _check_positive_int("features", features)
-        self.xp, self.features, self.momentum, self.eps = backend.xp, features, float(momentum), float(eps)
-        self.params["gamma"] = backend.ones((features,), dtype)
-        self.params["beta"] = backend.zeros((features,), dtype)
-        self.buffers["running_mean"] = backend.zeros((features,), dtype)
-        self.buffers["running_var"] = backend.ones((features,), dtype)
+        self.features, self.momentum, self.eps = features, float(momentum), float(eps)
+        shape = (features,)
+        self.params = {"gamma": backend.ones(shape, dtype), "beta": backend.zeros(shape, dtype)}
+        self.buffers = {"running_mean": backend.zeros(shape, dtype), "running_var": backend.ones(shape, dtype)}
 
     def forward(self, x, train=True):
-        xp = self.xp
+        xp, m = self.xp, self.momentum
         if train:
             n = x.shape[0]
             if n < 2:
@@ -281,16 +220,13 @@ class BatchNorm(Layer):
             mu = xp.mean(x, axis=0)
             xc = x - mu
             var = xp.mean(xc * xc, axis=0)
-            m = self.momentum
             self.buffers["running_mean"] = (1 - m) * self.buffers["running_mean"] + m * mu
             self.buffers["running_var"] = (1 - m) * self.buffers["running_var"] + m * var * (n / (n - 1))
         else:
-            xc = x - self.buffers["running_mean"]
-            var = self.buffers["running_var"]
+            xc, var = x - self.buffers["running_mean"], self.buffers["running_var"]
         inv_std = 1.0 / xp.sqrt(var + self.eps)
         xhat = xc * inv_std
-        out = xhat * self.params["gamma"] + self.params["beta"]
-        return out, (xhat, inv_std, train)
+        return xhat * self.params["gamma"] + self.params["beta"], (xhat, inv_std, train)
 
     def backward(self, dout, cache, need_dx=True, need_grads=True):
         xp = self.xp
@@ -301,11 +237,9 @@ class BatchNorm(Layer):
         g = dout * self.params["gamma"]
         if not train:
             return g * inv_std, grads
-        dx = inv_std * (g - xp.mean(g, axis=0) - xhat * xp.mean(g * xhat, axis=0))
-        return dx, grads
+        return inv_std * (g - xp.mean(g, axis=0) - xhat * xp.mean(g * xhat, axis=0)), grads
 
-    def __repr__(self):
-        return f"BatchNorm({self.features})"
+    def __repr__(self): return f"BatchNorm({self.features})"
 
 
 ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "tanh": Tanh, "sigmoid": Sigmoid}
@@ -315,6 +249,4 @@ def make_activation(name: str, backend: Backend, leaky_slope: float = 0.2) -> La
     """The activation layer called ``name`` (relu, leaky_relu, tanh, sigmoid)."""
     if name not in ACTIVATIONS:
         raise ValueError(f"activation: expected one of {tuple(ACTIVATIONS)}, got {name!r}")
-    if name == "leaky_relu":
-        return LeakyReLU(backend, leaky_slope)
-    return ACTIVATIONS[name](backend)
+    return LeakyReLU(backend, leaky_slope) if name == "leaky_relu" else ACTIVATIONS[name](backend)

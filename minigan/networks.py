@@ -7,14 +7,11 @@ be passed on into G: for a generator loss L(D(G(z))),
     dl = ∂L/∂logits;  dx, _ = D.backward(dl, d_cache);  _, g_grads = G.backward(dx, g_cache)
 
 The discriminator ends in one **logit** per sample, shape (N, 1); D = σ(logit) is applied
-inside the losses, never here.
-
-Parameters are addressed by name, ``"<layer index>.<param>"`` (e.g. ``"0.W"``, ``"1.gamma"``),
-so optimizers and checkpoints can find them.
+inside the losses, never here. Parameters are addressed by name, ``"<layer index>.<param>"``
+(e.g. ``"0.W"``, ``"1.gamma"``), so optimizers and checkpoints can find them.
 """
 
-from __future__ import annotations
-
+import math
 from dataclasses import asdict, dataclass
 
 from .backend import Backend, Random, get_backend
@@ -23,43 +20,35 @@ from .layers import INITS, ACTIVATIONS, BatchNorm, Dropout, Linear, Maxout, make
 OUTPUTS = (None, "tanh", "sigmoid")
 
 
+def _is_positive_int(v):
+    return not isinstance(v, bool) and isinstance(v, int) and v > 0
+
+
 @dataclass
 class MLPSpec:
-    """What an MLP looks like.
+    """What an MLP looks like."""
 
-    sizes:          (in, hidden_1, ..., hidden_L, out) layer widths.
-    activation:     hidden activation: relu | leaky_relu | tanh | sigmoid.
-    output:         output activation: None (linear; D's logits), "tanh", "sigmoid".
-    maxout_pieces:  if set, each hidden layer is Maxout with this many pieces (the paper's D).
-    dropout:        dropout probability after each hidden layer (0 = none).
-    batch_norm:     BatchNorm after each hidden affine map (PacGAN's generator).
-    init:           weight init: he | xavier | normal | uniform.
-    leaky_slope:    the slope of leaky_relu for x < 0.
-    """
-
-    sizes: tuple = (2, 128, 128, 1)
-    activation: str = "relu"
-    output: str | None = None
-    maxout_pieces: int | None = None
-    dropout: float = 0.0
-    batch_norm: bool = False
-    init: str = "he"
-    leaky_slope: float = 0.2
+    sizes: tuple = (2, 128, 128, 1)  # (in, hidden_1, ..., hidden_L, out) layer widths
+    activation: str = "relu"  # hidden activation: relu | leaky_relu | tanh | sigmoid
+    output: str | None = None  # output activation: None (linear; D's logits), "tanh", "sigmoid"
+    maxout_pieces: int | None = None  # if set, each hidden layer is Maxout with this many pieces (the paper's D)
+    dropout: float = 0.0  # dropout probability after each hidden layer (0 = none)
+    batch_norm: bool = False  # BatchNorm after each hidden affine map (PacGAN's generator)
+    init: str = "he"  # weight init: he | xavier | normal | uniform
+    leaky_slope: float = 0.2  # the slope of leaky_relu for x < 0
 
     def __post_init__(self):
         self.sizes = tuple(self.sizes)
         if len(self.sizes) < 2:
             raise ValueError(f"sizes: expected at least (in, out), got {self.sizes!r}")
         for i, s in enumerate(self.sizes):
-            if isinstance(s, bool) or not isinstance(s, int) or s <= 0:
+            if not _is_positive_int(s):
                 raise ValueError(f"sizes[{i}]: expected a positive integer width, got {s!r}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation: expected one of {tuple(ACTIVATIONS)}, got {self.activation!r}")
         if self.output not in OUTPUTS:
             raise ValueError(f"output: expected one of {OUTPUTS}, got {self.output!r}")
-        if self.maxout_pieces is not None and (
-            isinstance(self.maxout_pieces, bool) or not isinstance(self.maxout_pieces, int) or self.maxout_pieces < 1
-        ):
+        if self.maxout_pieces is not None and not _is_positive_int(self.maxout_pieces):
             raise ValueError(f"maxout_pieces: expected None or a positive integer, got {self.maxout_pieces!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout: expected 0 <= dropout < 1, got {self.dropout!r}")
@@ -67,29 +56,21 @@ class MLPSpec:
             raise ValueError(f"init: expected one of {INITS}, got {self.init!r}")
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["sizes"] = list(self.sizes)
-        return d
+        return {**asdict(self), "sizes": list(self.sizes)}
 
 
 class MLP:
-    """A stack of layers with a forward and an explicit backward.
+    """A stack of layers, built from ``spec``, with a forward and an explicit backward."""
 
-    ``out, cache = mlp.forward(x, train=True)``: x (N, sizes[0]) → out (N, sizes[-1]).
-    ``dx, grads = mlp.backward(dout, cache)``: dout (N, sizes[-1]) → dx (N, sizes[0]) and
-    ``grads[name]`` of each parameter's shape.
-    """
-
-    def __init__(self, spec: MLPSpec, backend: Backend | str | None = None, seed: int | None = 0, rng: Random | None = None):
+    def __init__(self, spec: MLPSpec, backend: Backend | str | None = None, seed: int | None = 0,
+                 rng: Random | None = None):
         if not isinstance(spec, MLPSpec):
             raise TypeError(f"spec: expected an MLPSpec, got {type(spec).__name__}")
         self.spec = spec
-        self.backend = get_backend(backend)
-        self.rng = rng if rng is not None else self.backend.random(seed)
-        self.dtype = self.backend.float_dtype
-        b, r = self.backend, self.rng
-        layers = []
-        sizes = spec.sizes
+        self.backend = b = get_backend(backend)
+        self.rng = r = rng if rng is not None else b.random(seed)
+        self.dtype = b.float_dtype
+        sizes, layers = spec.sizes, []
         for i in range(len(sizes) - 2):
             if spec.maxout_pieces:
                 layers.append(Maxout(sizes[i], sizes[i + 1], spec.maxout_pieces, b, r, spec.init))
@@ -107,7 +88,6 @@ class MLP:
             layers.append(make_activation(spec.output, b))
         self.layers = layers
 
-    # -- parameters ------------------------------------------------------------------
     def params(self) -> dict:
         """name -> parameter array (the live arrays: in-place updates reach the layers)."""
         return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params.items()}
@@ -121,10 +101,8 @@ class MLP:
         layer, key = self._locate(name, "params")
         old = layer.params[key]
         if tuple(value.shape) != tuple(old.shape) or value.dtype != old.dtype:
-            raise ValueError(
-                f"{name}: expected shape {tuple(old.shape)} and dtype {old.dtype}, "
-                f"got {tuple(value.shape)} and {value.dtype}"
-            )
+            raise ValueError(f"{name}: expected shape {tuple(old.shape)} and dtype {old.dtype}, "
+                             f"got {tuple(value.shape)} and {value.dtype}")
         layer.params[key] = value
 
     def set_buffer(self, name: str, value):
@@ -144,15 +122,8 @@ class MLP:
         return layer, key
 
     def num_params(self) -> int:
-        n = 0
-        for v in self.params().values():
-            k = 1
-            for s in v.shape:
-                k *= s
-            n += k
-        return n
+        return sum(math.prod(v.shape) for v in self.params().values())
 
-    # -- forward / backward -------------------------------------------------------------------
     def check_input(self, x, name="x"):
         """Raise a clear error unless x is a (N, sizes[0]) array of the model's float dtype."""
         if not hasattr(x, "shape") or not hasattr(x, "dtype"):
@@ -164,7 +135,7 @@ class MLP:
             raise ValueError(f"{name}: expected shape (N, {self.spec.sizes[0]}) with N >= 1, got {tuple(x.shape)}")
 
     def forward(self, x, train: bool = True, check: bool = True):
-        """out, cache for input x (N, sizes[0]); ``train`` switches dropout and batch norm;
+        """out (N, sizes[-1]), cache for input x (N, sizes[0]); ``train`` switches dropout and batch norm;
         ``check=False`` skips the input check (the training step's own arrays)."""
         if check:
             self.check_input(x)
@@ -179,36 +150,30 @@ class MLP:
         return self.forward(x, train)[0]
 
     def backward(self, dout, cache, need_dx: bool = True, need_grads: bool = True, release: bool = False):
-        """dx, grads from dout = ∂L/∂out (N, sizes[-1]), the layers' backwards in reverse order
-        (the chain rule; docs/MATH.md §7.1).
-
-        ``need_dx=False`` skips dx (None); ``need_grads=False`` skips the parameter
-        gradients ({}), for a pass that only carries a gradient through this network.
-        ``release=True`` sets each entry of ``cache`` to None once its layer is done, so the
-        activations go as the pass moves down (for a cache that is not needed again).
-        """
+        """dx (N, sizes[0]) and grads (name -> array of that parameter's shape) from dout = ∂L/∂out (N, sizes[-1]):
+        the layers' backwards in reverse order (the chain rule; docs/MATH.md §7.1). ``need_dx=False`` skips dx
+        (None), ``need_grads=False`` the parameter gradients ({}; for a pass that only carries a gradient
+        through); ``release=True`` sets each ``cache[i]`` to None once its layer is done (frees activations)."""
         grads = {}
         for i in range(len(self.layers) - 1, -1, -1):
             dout, g = self.layers[i].backward(dout, cache[i], need_dx or i > 0, need_grads)
             if release:
                 cache[i] = None
-            for k, v in g.items():
-                grads[f"{i}.{k}"] = v
+            grads.update({f"{i}.{k}": v for k, v in g.items()})
         return dout, grads
 
-    def __repr__(self):
-        return "MLP(" + ", ".join(repr(layer) for layer in self.layers) + ")"
+    def __repr__(self): return "MLP(" + ", ".join(repr(layer) for layer in self.layers) + ")"
 
 
 def generator(noise_dim=2, data_dim=2, hidden=(128, 128), activation="relu", output=None,
               batch_norm=False, init="he", backend=None, seed=0, rng=None) -> MLP:
     """G: noise (N, noise_dim) → samples (N, data_dim)."""
-    spec = MLPSpec((noise_dim, *hidden, data_dim), activation=activation, output=output, batch_norm=batch_norm, init=init)
-    return MLP(spec, backend, seed, rng)
+    return MLP(MLPSpec((noise_dim, *hidden, data_dim), activation=activation, output=output, batch_norm=batch_norm,
+                       init=init), backend, seed, rng)
 
 
 def discriminator(data_dim=2, hidden=(128, 128), activation="relu", maxout_pieces=None,
                   dropout=0.0, init="he", backend=None, seed=0, rng=None) -> MLP:
     """D: samples (N, data_dim) → logits (N, 1)."""
-    spec = MLPSpec((data_dim, *hidden, 1), activation=activation, maxout_pieces=maxout_pieces, dropout=dropout, init=init)
-    return MLP(spec, backend, seed, rng)
+    return MLP(MLPSpec((data_dim, *hidden, 1), activation=activation, maxout_pieces=maxout_pieces, dropout=dropout,
+                       init=init), backend, seed, rng)

@@ -1,48 +1,35 @@
 """Optimizers, written by hand on the backend: SGD with momentum (the paper's), Adam, RMSProp.
 
-An optimizer updates a network's live parameter arrays **in place** from a dict of
-gradients with the same names (``MLP.params()`` / ``MLP.backward``). Each rule is one method,
-``direction(g, state)``: the move δ (p ← p − δ) for a gradient g, with the rule's state arrays
-(moments) read from and written back into the dict ``state`` — the formula of docs/MATH.md §9 as
-it reads. Its state (moments, step count) is a dict of arrays, so checkpoints can save and
-restore it.
-
-How the rule is applied to all the parameters is the engine's business (``engine.Ops.apply_updates``:
-one parameter at a time on the plain backend; on NumPy and CuPy all of them as one flat vector).
+An optimizer updates a network's live parameter arrays **in place** from a dict of gradients
+with the same names (``MLP.params()`` / ``MLP.backward``). Each rule is one method,
+``direction(g, state)``: the move δ (p ← p − δ) for a gradient g, reading and writing the rule's
+state arrays (moments) in the dict ``state`` — the formula of docs/MATH.md §9 as it reads.
+Applying it to every parameter is the engine's business (``engine.Ops.apply_updates``: one
+parameter at a time on the plain backend; on NumPy and CuPy all of them as one flat vector).
 """
-
-from __future__ import annotations
 
 import math
 
 from .engine import ops_for
 
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
-# Learning rates by optimizer: Adam's were tuned on the ring (minigan/cli.py); SGD's is the
-# paper's order of magnitude (Goodfellow et al. 2014 used SGD with momentum), RMSProp's a common value.
+# Adam's rate was tuned on the ring; SGD's is the paper's order of magnitude; RMSProp's a common value.
 DEFAULT_LR = {"adam": 1e-3, "sgd": 0.05, "rmsprop": 5e-4}
-
-
-def _check_lr(lr):
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
-        raise ValueError(f"lr: expected a positive finite learning rate, got {lr!r}")
 
 
 class Optimizer:
     """Base class. ``step(params, grads)`` updates ``params[name]`` in place: p ← p − δ.
-
     ``slots[slot][name]`` holds each state array per parameter (e.g. Adam's ``m`` and ``v``).
-    After each step ``grad_sq`` holds Σ g² over all the gradients it was given (a 0-d array on
-    the device, no sync): the training history's gradient norm, for free.
-    """
+    After each step ``grad_sq`` = Σ g² over all the gradients (a 0-d array on the device, no sync):
+    the training history's gradient norm, for free."""
 
     name = "optimizer"
     slot_names: tuple = ()  # the per-parameter state arrays this rule keeps
 
     def __init__(self, lr):
-        _check_lr(lr)
-        self.lr = float(lr)
-        self.t = 0  # number of steps taken
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
+            raise ValueError(f"lr: expected a positive finite learning rate, got {lr!r}")
+        self.lr, self.t = float(lr), 0  # t: the number of steps taken
         self.slots: dict[str, dict] = {}  # slot name -> {param name -> array}
         self.grad_sq = None  # Σ g² of the last step's gradients
         self.ops = None  # the engine that applies the rule (None: the gradients' backend's)
@@ -65,27 +52,19 @@ class Optimizer:
 
     def state_dict(self) -> dict:
         """Flat name -> array/scalar dict: ``t`` and ``<slot>/<param name>`` arrays."""
-        out = {"t": self.t}
-        for slot, d in self.slots.items():
-            for name, a in d.items():
-                out[f"{slot}/{name}"] = a
-        return out
+        return {"t": self.t, **{f"{slot}/{name}": a for slot, d in self.slots.items() for name, a in d.items()}}
 
     def load_state_dict(self, state: dict, backend):
-        self.t = int(state["t"])
-        self.slots = {}
+        self.t, self.slots = int(state["t"]), {}
         for key, a in state.items():
-            if key == "t":
-                continue
-            slot, _, name = key.partition("/")
-            self.slots.setdefault(slot, {})[name] = backend.asarray(a, dtype=backend.float_dtype)
+            if key != "t":
+                slot, _, name = key.partition("/")
+                self.slots.setdefault(slot, {})[name] = backend.asarray(a, dtype=backend.float_dtype)
 
 
 class SGD(Optimizer):
     """SGD with (heavy-ball) momentum, as the paper trained (Goodfellow et al. 2014; docs/MATH.md §9.1):
-
-    v ← μ·v − lr·g;   p ← p + v.
-    """
+    v ← μ·v − lr·g;   p ← p + v."""
 
     name = "sgd"
 
@@ -108,10 +87,8 @@ class SGD(Optimizer):
 
 class Adam(Optimizer):
     """Adam (Kingma & Ba 2015, arXiv 1412.6980; docs/MATH.md §9.2), with PyTorch's placement of eps:
-
     m ← β1·m + (1−β1)·g;   v ← β2·v + (1−β2)·g²;
-    p ← p − lr · (m / (1−β1ᵗ)) / (sqrt(v / (1−β2ᵗ)) + eps).
-    """
+    p ← p − lr · (m / (1−β1ᵗ)) / (sqrt(v / (1−β2ᵗ)) + eps)."""
 
     name = "adam"
     slot_names = ("m", "v")
@@ -139,9 +116,7 @@ class Adam(Optimizer):
 
 class RMSProp(Optimizer):
     """RMSProp (Tieleman & Hinton 2012; docs/MATH.md §9.3), WGAN's optimizer (Arjovsky et al. 2017):
-
-    s ← α·s + (1−α)·g²;   p ← p − lr · g / (sqrt(s) + eps).
-    """
+    s ← α·s + (1−α)·g²;   p ← p − lr · g / (sqrt(s) + eps)."""
 
     name = "rmsprop"
     slot_names = ("s",)
@@ -162,20 +137,16 @@ class RMSProp(Optimizer):
 
 
 def make_optimizer(name: str, lr: float, **kw) -> Optimizer:
-    """An optimizer by name: sgd (momentum=), adam (betas=, eps=), rmsprop (alpha=, eps=)."""
-    if name == "sgd":
-        return SGD(lr, **{k: v for k, v in kw.items() if k in ("momentum",)})
-    if name == "adam":
-        return Adam(lr, **{k: v for k, v in kw.items() if k in ("betas", "eps")})
-    if name == "rmsprop":
-        return RMSProp(lr, **{k: v for k, v in kw.items() if k in ("alpha", "eps")})
-    raise ValueError(f"optimizer: expected one of {OPTIMIZERS}, got {name!r}")
+    """An optimizer by name: sgd (momentum=), adam (betas=, eps=), rmsprop (alpha=, eps=);
+    keywords of the other rules are ignored."""
+    rules = {"sgd": (SGD, ("momentum",)), "adam": (Adam, ("betas", "eps")), "rmsprop": (RMSProp, ("alpha", "eps"))}
+    if name not in rules:
+        raise ValueError(f"optimizer: expected one of {OPTIMIZERS}, got {name!r}")
+    cls, keys = rules[name]
+    return cls(lr, **{k: v for k, v in kw.items() if k in keys})
 
 
 def from_config(cfg: dict) -> Optimizer:
     """Rebuild an optimizer from ``Optimizer.config()``."""
-    cfg = dict(cfg)
-    name = cfg.pop("name")
-    if "betas" in cfg:
-        cfg["betas"] = tuple(cfg["betas"])
-    return make_optimizer(name, **cfg)
+    kw = {k: tuple(v) if k == "betas" else v for k, v in cfg.items() if k != "name"}  # JSON makes betas a list
+    return make_optimizer(cfg["name"], **kw)
