@@ -10,7 +10,8 @@ from dataclasses import asdict, dataclass, field, fields
 
 from . import losses
 from .data import PRESETS
-from .optim import DEFAULT_LR, OPTIMIZERS
+from .networks import MLP, MLPSpec
+from .optim import DEFAULT_LR, OPTIMIZERS, make_optimizer
 
 MODES = ("fresh", "reuse", "simultaneous")
 
@@ -99,6 +100,22 @@ class TrainConfig:
             self.d_lr = DEFAULT_LR[self.d_optimizer or self.optimizer]
         if self.g_output == "auto":
             self.g_output = PRESETS[self.dataset][0].output if self.dataset in PRESETS else None
+
+    # -- the parts a GAN is built from, where it is not given them ----------------------------
+    def build_generator(self, data_dim: int, backend, rng) -> MLP:
+        """G: noise (N, noise_dim) → samples (N, data_dim), hidden layers g_hidden."""
+        return MLP(MLPSpec((self.noise_dim, *self.g_hidden, data_dim), activation=self.activation,
+                           output=self.g_output, batch_norm=self.g_batch_norm, init=self.init), backend, rng=rng)
+
+    def build_discriminator(self, data_dim: int, backend, rng) -> MLP:
+        """D: samples (N, data_dim) → logits (N, 1), hidden layers d_hidden (maxout, dropout)."""
+        return MLP(MLPSpec((data_dim, *self.d_hidden, 1), activation=self.activation, maxout_pieces=self.d_maxout,
+                           dropout=self.d_dropout, init=self.init), backend, rng=rng)
+
+    def build_optimizer(self, net: str):
+        """The optimizer of G (``net="g"``) or D (``"d"``)."""
+        name = self.optimizer if net == "g" else (self.d_optimizer or self.optimizer)
+        return make_optimizer(name, self.g_lr if net == "g" else self.d_lr, betas=self.betas, momentum=self.momentum)
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -32,8 +32,8 @@ from . import losses
 from .backend import get_backend
 from .config import MODES, TrainConfig
 from .data import ArrayDataset, Dataset, make_dataset
-from .networks import MLP, MLPSpec
-from .optim import Optimizer, make_optimizer
+from .networks import MLP
+from .optim import Optimizer
 
 __all__ = ["GAN", "TrainConfig", "MODES", "HISTORY", "DivergenceError", "equilibrium_values"]
 
@@ -73,10 +73,7 @@ class GAN:
         elif overrides:
             config = TrainConfig.from_dict({**config.to_dict(), **overrides})
         self.config = c = config
-        for name, net in (("G", G), ("D", D)):
-            if net is not None and not isinstance(net, MLP):
-                raise TypeError(f"{name}: expected an MLP, got {type(net).__name__}")
-        given = G or D
+        given = next((n for n in (G, D) if isinstance(n, MLP)), None)
         self.backend = b = given.backend if given is not None else get_backend(c.backend, dtype=c.dtype)
         self.xp = b.xp
         self.rng = b.random(c.seed)
@@ -86,24 +83,16 @@ class GAN:
             data = ArrayDataset(b, self.rng, data)
         self.data = data
         dim = data.dim
-        if G is None:
-            G = MLP(MLPSpec((c.noise_dim, *c.g_hidden, dim), activation=c.activation, output=c.g_output,
-                            batch_norm=c.g_batch_norm, init=c.init), b, rng=self.rng)
-        if D is None:
-            D = MLP(MLPSpec((dim, *c.d_hidden, 1), activation=c.activation, maxout_pieces=c.d_maxout,
-                            dropout=c.d_dropout, init=c.init), b, rng=self.rng)
-        _check_parts(G, D, dim, b)
-        self.G, self.D = G, D
-        self.noise_dim = G.spec.sizes[0]
-        opt_kw = {"betas": c.betas, "momentum": c.momentum}
-        self.g_opt = g_opt if g_opt is not None else make_optimizer(c.optimizer, c.g_lr, **opt_kw)
-        self.d_opt = d_opt if d_opt is not None else make_optimizer(c.d_optimizer or c.optimizer, c.d_lr, **opt_kw)
-        for name, opt in (("g_opt", self.g_opt), ("d_opt", self.d_opt)):
-            if not isinstance(opt, Optimizer):
-                raise TypeError(f"{name}: expected an optim.Optimizer, got {type(opt).__name__}")
-        self.g_loss = _loss(g_loss, c.g_loss, losses.get_generator_loss, {})
+        G = G if G is not None else c.build_generator(dim, b, self.rng)
+        D = D if D is not None else c.build_discriminator(dim, b, self.rng)
+        self.g_opt = g_opt if g_opt is not None else c.build_optimizer("g")
+        self.d_opt = d_opt if d_opt is not None else c.build_optimizer("d")
+        _check_parts(G, D, dim, b, self.g_opt, self.d_opt)
+        self.G, self.D, self.noise_dim = G, D, G.spec.sizes[0]
+        self.g_loss = _loss("g_loss", g_loss, c.g_loss, losses.get_generator_loss, {})
         smoothing = {"real_target": c.real_target} if c.real_target != 1.0 else {}
-        self.d_loss = _loss(d_loss, losses.PAIRED_D_LOSS[c.g_loss], losses.get_discriminator_loss, smoothing)
+        self.d_loss = _loss("d_loss", d_loss, losses.PAIRED_D_LOSS[c.g_loss], losses.get_discriminator_loss,
+                            smoothing)
         self.step = 0
         self.history: list[list[float]] = []  # host rows, one per step, columns HISTORY
         self._pending = []  # device rows not yet copied to the host
@@ -242,8 +231,7 @@ class GAN:
         bad = ~np.isfinite(rows)
         if bad.any():
             r, col = np.argwhere(bad)[0]
-            good = rows[: r].tolist()
-            self.history.extend(good)
+            self.history.extend(rows[:r].tolist())
             raise DivergenceError(f"step {first + r}: {HISTORY[col]} is {rows[r, col]} (training diverged)")
         self.history.extend(rows.tolist())
 
@@ -281,19 +269,22 @@ def equilibrium_values() -> dict:
             "D_real": 0.5, "D_fake": 0.5}
 
 
-def _loss(given, default_name, get, extra):
+def _loss(arg, given, default_name, get, extra):
     """A loss function of the logits alone (inputs unchecked: the step's own arrays)."""
-    if given is None:
-        given = default_name
+    given = default_name if given is None else given
     if isinstance(given, str):
         return functools.partial(get(given), check=False, **extra)
     if not callable(given):
-        raise TypeError(f"loss: expected a name or a function, got {type(given).__name__}")
+        raise TypeError(f"{arg}: expected a loss name or a function, got {type(given).__name__}")
     return given
 
 
-def _check_parts(G, D, dim, backend):
-    """One clear line if the parts do not fit together."""
+def _check_parts(G, D, dim, backend, g_opt, d_opt):
+    """One clear line if a part is not what it should be, or the parts do not fit together."""
+    for name, part, cls in (("G", G, MLP), ("D", D, MLP), ("g_opt", g_opt, Optimizer), ("d_opt", d_opt, Optimizer)):
+        if not isinstance(part, cls):
+            raise TypeError(f"{name}: expected {'an MLP' if cls is MLP else 'an optim.Optimizer'}, "
+                            f"got {type(part).__name__}")
     if G.spec.sizes[-1] != dim:
         raise ValueError(f"G: its output has {G.spec.sizes[-1]} features, the data {dim}")
     if D.spec.sizes[0] != dim or D.spec.sizes[-1] != 1:

@@ -11,8 +11,8 @@ import pytest
 from minigan import gradcheck as gc
 from minigan import losses as L
 from minigan.backend import get_backend
-from minigan.layers import Linear, Maxout, Tanh
-from minigan.networks import discriminator, generator
+from minigan.layers import LeakyReLU, Linear, Maxout, ReLU, Tanh
+from minigan.networks import MLP, MLPSpec, discriminator, generator
 
 B64 = get_backend("numpy", dtype="float64")
 
@@ -116,6 +116,26 @@ def test_maxout_kink_margin_from_a_forward():
     layer.params["b"] = np.array([0.0, -0.5])
     x = np.array([[0.4], [3.0]])  # pieces (0.4, 0.3) gap 0.1; (3, 5.5) gap 2.5
     assert gc.kink_margin(layer, x) == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("layer", [ReLU(B64), LeakyReLU(B64, 0.2)])
+def test_relu_kink_margin_is_read_from_the_layer_input(layer):
+    """min |x| over the activation's input: its output (or an output cache) would say 0 for ReLU
+    (max(x, 0) = 0 wherever x < 0) and 0.1 for LeakyReLU (0.2·|−0.5|)."""
+    x = np.array([[-0.5, 2.0], [0.25, -3.0]])
+    assert gc.kink_margin(layer, x) == pytest.approx(0.25)
+
+
+def test_a_kink_inside_an_mlp_is_measured_and_refused():
+    """Linear -> ReLU -> Linear with hidden pre-activations (1e-7, -0.5): the margin is 1e-7 (read
+    from the ReLU's input, not its output, which is 0 for the second sample), and a step of h in x
+    flips the first sign, so the check refuses instead of reporting an error."""
+    net = MLP(MLPSpec((1, 1, 1), "relu"), B64, seed=0)
+    net.layers[0].params.update(W=np.array([[1.0]]), b=np.array([-0.5]))
+    x = np.array([[0.5 + 1e-7], [0.0]])
+    assert gc.kink_margin(net, x) == pytest.approx(1e-7, rel=1e-6)
+    with pytest.raises(gc.KinkCrossed, match="crossed a kink"):
+        gc.check_mlp(net, x)
 
 
 def test_a_step_across_a_maxout_tie_is_refused():
