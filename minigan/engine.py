@@ -10,8 +10,12 @@ method (the formula it computes)       ``Ops``: the plain formula          faste
 ``matmul(a, b)``       a @ b            ``a @ b``                          NumPy: K = 1 as a broadcast
 ``affine(x, W, b)``    x W + b          ``x @ W + b``                      NumPy: bias added in place
 ``sum_rows(a)``        Σ_n a[n, :]      ``xp.sum(a, axis=0)``              NumPy: a GEMV with ones
-``relu_grad(d, y, s)`` d·[y>0] + s·d·[y≤0]  ``xp.where``                   NumPy: multiply by a cast mask
+``relu(x, s)``         max(x, s·x)      ``xp.maximum``                     NumPy: over x, if the pass made it
+``relu_grad(d, y, s)`` d·[y>0] + s·d·[y≤0]  ``xp.where``                   NumPy: multiply by a cast mask,
+                                                                           over d if the pass made it
 ``softplus_sigmoid(l)`` (sp(l), σ(l))   the stable forms (docs/MATH.md §5)  CuPy, opt-in: one kernel
+``network_pass()``     a context for one pass through a network: in it, NumPy may overwrite
+                       the arrays the pass itself made (and nobody else has seen)
 ``apply_updates(opt, params, grads)``  one ``opt.direction`` per parameter   NumPy, CuPy: all parameters
                                                                            as one flat vector; Adam
                                                                            in place (CuPy, opt-in:
@@ -33,7 +37,9 @@ measured.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import weakref
 
 # --------------------------------------------------------------------------------------
 # The plain formulas (any Array API namespace)
@@ -65,6 +71,15 @@ class Ops:
     def sum_rows(self, a):
         """Σ_n a[n, :] for a (N, F) → (F,): the bias gradient 1ᵀ·dout."""
         return self.xp.sum(a, axis=0)
+
+    def network_pass(self):
+        """A context around one forward or backward pass of a network (``MLP``): the plain ops
+        reuse nothing, so it does nothing here."""
+        return contextlib.nullcontext()
+
+    def relu(self, x, slope: float = 0.0):
+        """max(x, slope·x) for 0 ≤ slope < 1: ReLU (slope 0) and LeakyReLU (docs/MATH.md §8.2)."""
+        return self.xp.maximum(x, 0.0) if slope == 0.0 else self.xp.maximum(x, slope * x)
 
     def relu_grad(self, dout, y, slope: float = 0.0):
         """dout·[y > 0] + slope·dout·[y ≤ 0]: ReLU's (slope 0) and LeakyReLU's backward, from the
@@ -102,7 +117,11 @@ class Ops:
 # NumPy: BLAS-friendly shapes, fewer temporaries, one flat optimizer update
 # --------------------------------------------------------------------------------------
 
-BLOCK = 1 << 16  # elements per block of the flat optimizer update (256 KiB of float32 per vector)
+BLOCK = 1 << 16  # elements per block of the flat optimizer update and of in-place work (256 KiB of float32)
+# An activation's forward overwrites its input (block by block) only from this many elements on
+# (32 MiB of float32): there a fresh array costs more in page faults and memory than the extra
+# passes; below it one pass into a new array is fastest.
+INPLACE_MIN = 1 << 23
 
 
 class NumpyOps(Ops):
@@ -115,19 +134,42 @@ class NumpyOps(Ops):
 
         super().__init__(numpy)
         self._ones = {}  # (N, dtype) -> a vector of N ones, for sum_rows
+        # Inside a network pass, the arrays the products made (id -> weak reference): each is seen
+        # only by the pass, which hands it from one layer to the next, so the layer after may
+        # overwrite it (an activation over the pre-activation, a mask over the gradient) instead
+        # of making one more activation-sized array. Forgotten when the outermost pass ends.
+        self._made, self._depth = {}, 0
+        self._scope = _PassScope(self)
+
+    def network_pass(self):
+        return self._scope
+
+    def _new(self, a):
+        if self._depth:
+            self._made[id(a)] = weakref.ref(a)
+        return a
+
+    def _ours(self, a) -> bool:
+        r = self._made.get(id(a))
+        return r is not None and r() is a
 
     def matmul(self, a, b):
         # With K = 1 the product is an outer product, out[n, f] = a[n, 0]·b[0, f]: NumPy cannot
         # hand an inner dimension of 1 to BLAS and loops, 2-3× slower than this broadcast (D's
         # last layer has one output, so its dx = dout @ Wᵀ is such a product).
-        if a.shape[1] == 1:
-            return a * b
-        return a @ b
+        return self._new(a * b if a.shape[1] == 1 else a @ b)
 
     def affine(self, x, W, b):
         out = self.matmul(x, W)
         out += b  # in place: out is new, and this saves an (N, F) temporary
         return out
+
+    def relu(self, x, slope=0.0):
+        if not (self._ours(x) and x.size >= INPLACE_MIN):
+            return super().relu(x, slope)
+        for r in _row_blocks(x):  # x·(1 if x > 0 else slope), over x
+            x[r] *= self._gate(x[r], slope, x.dtype)
+        return x
 
     def sum_rows(self, a):
         # 1ᵀ·a as a matrix-vector product: a BLAS GEMV is several times faster than NumPy's
@@ -140,16 +182,49 @@ class NumpyOps(Ops):
 
     def relu_grad(self, dout, y, slope=0.0):
         # a product with the 0/1 mask: NumPy's where over a random mask is about ten times
-        # slower than compare + cast + multiply
-        mask = self.xp.astype(y > 0, dout.dtype)
+        # slower than compare + cast + multiply; over dout, block by block, when the pass made it
+        if self._ours(dout):
+            for r in _row_blocks(dout):
+                dout[r] *= self._gate(y[r], slope, dout.dtype)
+            return dout
+        mask = self._gate(y, slope, dout.dtype)
+        mask *= dout
+        return mask
+
+    def _gate(self, y, slope, dtype):
+        """1 where y > 0, else slope: [y > 0] + slope·[y ≤ 0] = slope + (1 − slope)·[y > 0]."""
+        mask = self.xp.astype(y > 0, dtype)
         if slope:
             mask *= 1.0 - slope
-            mask += slope  # slope + (1 − slope)·[y > 0]
-        mask *= dout
+            mask += slope
         return mask
 
     def apply_updates(self, opt, params, grads):
         _flat_updates(self.xp, opt, params, grads, BLOCK, adam=_adam_inplace)
+
+
+class _PassScope:
+    """NumpyOps.network_pass(): counts nested passes; the outermost one's end forgets the arrays."""
+
+    def __init__(self, ops):
+        self.ops = ops
+
+    def __enter__(self):
+        self.ops._depth += 1
+
+    def __exit__(self, *exc):
+        self.ops._depth -= 1
+        if not self.ops._depth:
+            self.ops._made.clear()
+
+
+def _row_blocks(x):
+    """Row slices covering a 2-D array in blocks of about a quarter of it, 16K to 64K elements: a
+    block's temporaries stay small and in cache, and the per-block call overhead stays small."""
+    n, f = x.shape
+    size = min(max(n * f // 4, 1 << 14), 1 << 16)
+    step = max(1, size // max(f, 1))
+    return [slice(a, min(a + step, n)) for a in range(0, n, step)]
 
 
 # --------------------------------------------------------------------------------------
@@ -220,21 +295,25 @@ def _adam_scalars(opt):
 
 def _adam_inplace(opt, g, m, v):
     """``optim.Adam.direction`` with its arithmetic in place, the same operations in the same
-    order (so the same numbers, bit for bit): m, v updated, δ written over g."""
+    order (so the same numbers, bit for bit): m, v updated, δ written over g; one temporary.
+    NumPy or CuPy arrays (``out=``)."""
     xp = g.__array_namespace__()
     b1, omb1, b2, omb2, c1, c2, lr, eps = _adam_scalars(opt)
-    m *= b1
-    m += g * omb1  # m ← β1·m + (1−β1)·g
-    g *= g
+    t = g * g
+    t *= omb2
     v *= b2
-    g *= omb2
-    v += g  # v ← β2·v + (1−β2)·g², (1−β2)·g² written over g
-    denom = xp.sqrt(v / c2)
-    denom += eps  # sqrt(v/c2) + eps
+    v += t  # v ← β2·v + (1−β2)·g²
+    g *= omb1
+    m *= b1
+    m += g  # m ← β1·m + (1−β1)·g
     g[...] = m
     g /= c1
-    g *= lr
-    g /= denom  # δ = lr·(m/c1)/(sqrt(v/c2) + eps)
+    g *= lr  # lr·(m/c1)
+    t[...] = v
+    t /= c2
+    xp.sqrt(t, out=t)
+    t += eps
+    g /= t  # δ = lr·(m/c1)/(sqrt(v/c2) + eps)
     return g
 
 

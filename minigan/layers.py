@@ -121,7 +121,7 @@ class ReLU(Layer):
     """out = max(x, 0); dx = dout·[x > 0] = dout·[out > 0]. The cache is out."""
 
     def forward(self, x, train=True):
-        out = self.xp.maximum(x, 0.0)
+        out = self.ops.relu(x)  # max(x, 0)
         return out, out
 
     def backward(self, dout, cache, need_dx=True, need_grads=True):
@@ -139,7 +139,7 @@ class LeakyReLU(Layer):
         self.slope = float(slope)
 
     def forward(self, x, train=True):
-        out = self.xp.maximum(x, self.slope * x)
+        out = self.ops.relu(x, self.slope)  # max(x, slope·x)
         return out, out
 
     def backward(self, dout, cache, need_dx=True, need_grads=True):

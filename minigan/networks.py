@@ -140,9 +140,10 @@ class MLP:
         if check:
             self.check_input(x)
         caches = []
-        for layer in self.layers:
-            x, c = layer.forward(x, train)
-            caches.append(c)
+        with self.backend.ops.network_pass():  # the engine may reuse the arrays this pass makes
+            for layer in self.layers:
+                x, c = layer.forward(x, train)
+                caches.append(c)
         return x, caches
 
     def __call__(self, x, train: bool = False):
@@ -155,11 +156,12 @@ class MLP:
         (None), ``need_grads=False`` the parameter gradients ({}; for a pass that only carries a gradient
         through); ``release=True`` sets each ``cache[i]`` to None once its layer is done (frees activations)."""
         grads = {}
-        for i in range(len(self.layers) - 1, -1, -1):
-            dout, g = self.layers[i].backward(dout, cache[i], need_dx or i > 0, need_grads)
-            if release:
-                cache[i] = None
-            grads.update({f"{i}.{k}": v for k, v in g.items()})
+        with self.backend.ops.network_pass():  # the engine may reuse the arrays this pass makes
+            for i in range(len(self.layers) - 1, -1, -1):
+                dout, g = self.layers[i].backward(dout, cache[i], need_dx or i > 0, need_grads)
+                if release:
+                    cache[i] = None
+                grads.update({f"{i}.{k}": v for k, v in g.items()})
         return dout, grads
 
     def __repr__(self): return "MLP(" + ", ".join(repr(layer) for layer in self.layers) + ")"

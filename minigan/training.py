@@ -109,8 +109,10 @@ class GAN:
         z = self.rng.normal((m, self.noise_dim))
         x = self.data.sample(m)
         fake, g_cache = self.G.forward(z, check=False)
+        if not keep_g_cache:
+            g_cache = None  # before D's pass: G's activations are not held through it
         logits, d_cache = self.D.forward(self.xp.concat([x, fake], axis=0), check=False)
-        return fake, (g_cache if keep_g_cache else None), logits, d_cache
+        return fake, g_cache, logits, d_cache
 
     def _d_gradient(self, logits):
         """L_D and ∂L_D/∂[l_r; l_f] for the logits of a step-3 pass."""

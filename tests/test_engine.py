@@ -235,3 +235,55 @@ def test_losses_use_the_engine_of_their_arrays():
     assert sp.device == b.device
     np.testing.assert_allclose(b.to_numpy(sg), 1 / (1 + np.exp(-np.array([-3.0, 0.0, 2.0]))), rtol=1e-6)
     np.testing.assert_allclose(b.to_numpy(sp), np.log1p(np.exp([-3.0, 0.0, 2.0])), rtol=1e-6)
+
+
+# -- reusing the arrays a network pass made (NumPy) --------------------------------------------
+def test_in_a_pass_the_engine_overwrites_only_what_the_pass_made(monkeypatch):
+    """Inside network_pass(), ReLU's forward works over a pre-activation the pass's own product
+    made (large arrays: here every array, INPLACE_MIN = 1) and its backward over a gradient the
+    pass made, with the plain formulas' values; an array from outside the pass, or any array
+    after the pass, is never written."""
+    monkeypatch.setattr(engine, "INPLACE_MIN", 1)
+    ops, plain = engine.NumpyOps(), engine.Ops(np)
+    rng = np.random.default_rng(0)
+    x, W, b = (rng.standard_normal(s).astype(np.float32) for s in ((9, 4), (4, 70), (70,)))
+    y0, d = plain.relu(plain.affine(x, W, b)), rng.standard_normal((9, 70)).astype(np.float32)
+    with ops.network_pass():
+        z = ops.affine(x, W, b)
+        y = ops.relu(z)
+        assert y is z  # over the pre-activation
+        np.testing.assert_array_equal(y, y0)
+        dz = ops.matmul(d, np.eye(70, dtype=np.float32))
+        g = ops.relu_grad(dz, y)
+        assert g is dz
+        np.testing.assert_array_equal(g, plain.relu_grad(d, y0))
+        mine = d.copy()
+        assert ops.relu_grad(mine, y) is not mine and np.array_equal(mine, d)  # not the pass's: kept
+        assert ops.relu(x) is not x
+    z2 = ops.affine(x, W, b)  # outside any pass: a new array each time
+    assert ops.relu(z2) is not z2
+    with ops.network_pass():
+        assert ops.relu(z) is not z  # made by an earlier pass: forgotten when it ended
+
+
+def test_a_network_pass_never_changes_its_inputs_or_returned_arrays(monkeypatch, backend):
+    """MLP.forward/backward (one pass each) leave x, dout, the output and the caches as the plain
+    engine computes them, with in-place work on for every array size."""
+    monkeypatch.setattr(engine, "INPLACE_MIN", 1)
+    for act in ("relu", "leaky_relu"):
+        net = MLP(MLPSpec((3, 8, 8, 2), activation=act), backend, seed=0)
+        x, dout = backend.random(1).normal((5, 3)), backend.random(2).normal((5, 2))
+        x0, d0 = backend.to_numpy(x).copy(), backend.to_numpy(dout).copy()
+        out, cache = net.forward(x)
+        dx, grads = net.backward(dout, cache)
+        np.testing.assert_array_equal(backend.to_numpy(x), x0)
+        np.testing.assert_array_equal(backend.to_numpy(dout), d0)
+        b2 = get_backend(backend.spec)
+        b2.ops = engine.Ops(backend.xp)
+        ref = MLP(MLPSpec((3, 8, 8, 2), activation=act), b2, seed=0)
+        out2, cache2 = ref.forward(x)
+        dx2, grads2 = ref.backward(dout, cache2)
+        _same(backend, out, out2, exact=act == "relu")
+        _same(backend, dx, dx2, exact=False)
+        for k in grads:
+            _same(backend, grads[k], grads2[k], exact=False)
