@@ -4,23 +4,20 @@ The core (``layers``, ``networks``, ``losses``, ``optim``, ``training``) writes 
 once. For the few operations where some array library has a faster way to the same numbers,
 the core calls a method of an ``Ops`` object instead of writing the operation out:
 
-=====================================  =================================  ==========================
-method (the formula it computes)       ``Ops``: the plain formula          faster in
-=====================================  =================================  ==========================
-``matmul(a, b)``       a @ b            ``a @ b``                          NumPy: K = 1 as a broadcast
-``affine(x, W, b)``    x W + b          ``x @ W + b``                      NumPy: bias added in place
-``sum_rows(a)``        Σ_n a[n, :]      ``xp.sum(a, axis=0)``              NumPy: a GEMV with ones
-``relu(x, s)``         max(x, s·x)      ``xp.maximum``                     NumPy: over x, if the pass made it
-``relu_grad(d, y, s)`` d·[y>0] + s·d·[y≤0]  ``xp.where``                   NumPy: multiply by a cast mask,
-                                                                           over d if the pass made it
-``softplus_sigmoid(l)`` (sp(l), σ(l))   the stable forms (docs/MATH.md §5)  CuPy, opt-in: one kernel
-``network_pass()``     a context for one pass through a network: in it, NumPy may overwrite
-                       the arrays the pass itself made (and nobody else has seen)
-``apply_updates(opt, params, grads)``  one ``opt.direction`` per parameter   NumPy, CuPy: all parameters
-                                                                           as one flat vector; Adam
-                                                                           in place (CuPy, opt-in:
-                                                                           one kernel)
-=====================================  =================================  ==========================
+- ``matmul(a, b)`` = a @ b. NumpyOps: an outer product (K = 1) as a broadcast.
+- ``affine(x, W, b)`` = x @ W + b. NumpyOps: the bias added in place.
+- ``sum_rows(a)`` = Σ_n a[n, :] (the bias gradient). NumpyOps: a GEMV with a vector of ones.
+- ``relu(x, slope)`` = max(x, slope·x). NumpyOps: over x, when the pass made x (below).
+- ``relu_grad(dout, y, slope)`` = dout·(1 if y > 0 else slope). NumpyOps: compare, cast and
+  multiply instead of ``where``; over dout, when the pass made dout.
+- ``softplus_sigmoid(l)`` = (sp(l), σ(l)) in their stable forms (docs/MATH.md §5). CupyOps
+  (opt-in): one kernel.
+- ``apply_updates(opt, params, grads)``: p ← p − ``opt.direction(g)`` for every parameter.
+  NumpyOps, CupyOps: all parameters as one flat vector, in cache-sized blocks, Adam in place
+  (CupyOps, opt-in: one kernel).
+- ``network_pass()``: a context around one pass through a network. Inside it NumpyOps may
+  overwrite an array that a product of the same pass made — nobody else has seen it — instead of
+  making one more activation-sized array (the plain ops reuse nothing).
 
 The backend chooses: ``get_backend("numpy").ops`` is a :class:`NumpyOps`, ``"cupy"`` a
 :class:`CupyOps`, ``"strict"`` the plain :class:`Ops` — so the test suite runs the plain

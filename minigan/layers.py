@@ -118,7 +118,7 @@ class Maxout(Layer):
 # Activations (docs/MATH.md §8.2). Each caches its output y, not its input x: the backward needs
 # only [x > 0] = [y > 0], 1 − y² or y(1 − y), and the layer's input can then be freed.
 class ReLU(Layer):
-    """out = max(x, 0); dx = dout·[x > 0] = dout·[out > 0]. The cache is out."""
+    """out = max(x, 0); dx = dout·[x > 0] = dout·[out > 0] (docs/MATH.md §8.2). The cache is out."""
 
     def forward(self, x, train=True):
         out = self.ops.relu(x)  # max(x, 0)
@@ -129,8 +129,8 @@ class ReLU(Layer):
 
 
 class LeakyReLU(Layer):
-    """out = max(x, slope·x) (0 ≤ slope < 1); dx = dout·(1 if x > 0 else slope). The cache is out,
-    which is > 0 exactly where x > 0."""
+    """out = max(x, slope·x), 0 ≤ slope < 1; dx = dout·(1 if x > 0 else slope) (docs/MATH.md §8.2).
+    The cache is out, which is > 0 exactly where x > 0."""
 
     def __init__(self, backend: Backend, slope: float = 0.2):
         super().__init__(backend)
@@ -149,7 +149,7 @@ class LeakyReLU(Layer):
 
 
 class Tanh(Layer):
-    """out = tanh(x); dx = dout·(1 − out²). The cache is out."""
+    """out = tanh(x); dx = dout·(1 − out²) (docs/MATH.md §8.2). The cache is out."""
 
     def forward(self, x, train=True):
         out = self.xp.tanh(x)
@@ -160,7 +160,7 @@ class Tanh(Layer):
 
 
 class Sigmoid(Layer):
-    """out = σ(x); dx = dout·out·(1 − out). The cache is out. (Not for D's output: D emits logits.)"""
+    """out = σ(x); dx = dout·out·(1 − out) (docs/MATH.md §8.2). The cache is out. (Not for D's output.)"""
 
     def forward(self, x, train=True):
         out = self.ops.softplus_sigmoid(x)[1]  # σ in its stable form (docs/MATH.md §5)

@@ -34,12 +34,12 @@ def softplus_sigmoid(l):
 
 
 def softplus(l):
-    """sp(l) = log(1 + e^l) = max(l, 0) + log1p(e^−|l|); never overflows."""
+    """sp(l) = log(1 + e^l) = max(l, 0) + log1p(e^−|l|); never overflows (docs/MATH.md §5)."""
     return softplus_sigmoid(l)[0]
 
 
 def sigmoid(l):
-    """σ(l) = 1/(1 + e^−l), from e^−|l| ≤ 1, so it never overflows."""
+    """σ(l) = 1/(1 + e^−l), from e^−|l| ≤ 1, so it never overflows (docs/MATH.md §5)."""
     return softplus_sigmoid(l)[1]
 
 
@@ -122,8 +122,8 @@ def generator_minimax_loss(l_fake, check=True):
 
 
 def generator_nonsaturating_loss(l_fake, check=True):
-    """L_G^ns = −mean log D(G(z)) = mean sp(−l_f): the paper's practical generator loss (Sec. 3).
-    ∂L_G^ns/∂l_f = (σ(l_f) − 1)/n = −σ(−l_f)/n → −1/n when D rejects the fakes: no saturation (docs/MATH.md §3)."""
+    """L_G^ns = −mean log D(G(z)) = mean sp(−l_f): the paper's practical generator loss (Sec. 3; docs/MATH.md §3).
+    ∂L_G^ns/∂l_f = (σ(l_f) − 1)/n = −σ(−l_f)/n → −1/n when D rejects the fakes: no saturation."""
     n = _size(l_fake, check)
     sp, s = softplus_sigmoid(-l_fake)  # sp(−l_f), σ(−l_f)
     return _mean(sp), s * (-1.0 / n)
@@ -152,7 +152,7 @@ def least_squares_d_loss(l_real, l_fake, a=0.0, b=1.0, check=True):
 
 
 def least_squares_g_loss(l_fake, c=1.0, check=True):
-    """LSGAN generator: L_G = mean ½(l_f − c)²;   ∂/∂l_f = (l_f − c)/n."""
+    """LSGAN generator (docs/MATH.md §6.3): L_G = mean ½(l_f − c)²;   ∂/∂l_f = (l_f − c)/n."""
     n = _size(l_fake, check)
     f = l_fake - c
     return 0.5 * _mean(f * f), f / n
@@ -171,7 +171,7 @@ def hinge_d_loss(l_real, l_fake, check=True):
 
 
 def hinge_g_loss(l_fake, check=True):
-    """Hinge generator: L_G = −mean l_f;   ∂/∂l_f = −1/n."""
+    """Hinge generator (docs/MATH.md §6.4): L_G = −mean l_f;   ∂/∂l_f = −1/n."""
     return wasserstein_g_loss(l_fake, check)
 
 
@@ -186,7 +186,7 @@ def wasserstein_d_loss(l_real, l_fake, check=True):
 
 
 def wasserstein_g_loss(l_fake, check=True):
-    """Wasserstein generator: L_G = −mean l_f;   ∂/∂l_f = −1/n."""
+    """Wasserstein generator (docs/MATH.md §6.5): L_G = −mean l_f;   ∂/∂l_f = −1/n."""
     n = _size(l_fake, check)
     return -_mean(l_fake), l_fake.__array_namespace__().full_like(l_fake, -1.0 / n)
 

@@ -242,3 +242,19 @@ def test_unexpected_entry(saved):
 def test_save_rejects_a_non_gan(tmp_path):
     with pytest.raises(TypeError, match="gan"):
         checkpoint.save({"G": 1}, tmp_path / "x.npz")
+
+
+def test_a_checkpoint_from_before_the_engine_room_loads_and_trains():
+    """tests/data/checkpoint_f1b16e7.npz was written by minigan at commit f1b16e7 (before the
+    engine room and TrainConfig's new defaults): 5 steps of CFG's GAN (batch-norm G, dropout D,
+    Adam). It loads with its own config (no new default leaks in), its history as it was written
+    (the last row below, printed by that version), and trains on."""
+    path = os.path.join(os.path.dirname(__file__), "data", "checkpoint_f1b16e7.npz")
+    gan = checkpoint.load(path)
+    c = gan.config
+    assert gan.step == 5 and (c.g_hidden, c.lr_decay, c.steps, c.g_output, c.g_lr) == ((12, 12), 1.0, 0, None, 1e-3)
+    last = [1.45277357, 0.47435653, 0.43843016, -1.45277357, 1.89120376, 0.79689932, 0.66419315, 0.52265465,
+            2.47635341]
+    np.testing.assert_allclose(gan.history_array()[-1], last, rtol=1e-7)
+    gan.train(2)
+    assert gan.step == 7 and np.isfinite(gan.history_array()).all()
