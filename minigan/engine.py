@@ -141,11 +141,6 @@ class NumpyOps(Ops):
     def network_pass(self):
         return self._scope
 
-    def _new(self, a):
-        if self._depth:
-            self._made[id(a)] = weakref.ref(a)
-        return a
-
     def _ours(self, a) -> bool:
         r = self._made.get(id(a))
         return r is not None and r() is a
@@ -154,11 +149,16 @@ class NumpyOps(Ops):
         # With K = 1 the product is an outer product, out[n, f] = a[n, 0]·b[0, f]: NumPy cannot
         # hand an inner dimension of 1 to BLAS and loops, 2-3× slower than this broadcast (D's
         # last layer has one output, so its dx = dout @ Wᵀ is such a product).
-        return self._new(a * b if a.shape[1] == 1 else a @ b)
+        out = a * b if a.shape[1] == 1 else a @ b
+        if self._depth:
+            self._made[id(out)] = weakref.ref(out)  # made by the pass
+        return out
 
     def affine(self, x, W, b):
-        out = self.matmul(x, W)
+        out = x * W if x.shape[1] == 1 else x @ W  # as matmul
         out += b  # in place: out is new, and this saves an (N, F) temporary
+        if self._depth:
+            self._made[id(out)] = weakref.ref(out)
         return out
 
     def relu(self, x, slope=0.0):
@@ -303,11 +303,9 @@ def _adam_inplace(opt, g, m, v):
     g *= omb1
     m *= b1
     m += g  # m ← β1·m + (1−β1)·g
-    g[...] = m
-    g /= c1
+    xp.divide(m, c1, out=g)
     g *= lr  # lr·(m/c1)
-    t[...] = v
-    t /= c2
+    xp.divide(v, c2, out=t)
     xp.sqrt(t, out=t)
     t += eps
     g /= t  # δ = lr·(m/c1)/(sqrt(v/c2) + eps)
