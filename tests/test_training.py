@@ -278,3 +278,16 @@ def test_parts_that_do_not_fit_are_refused():
         GAN(TrainConfig(**SMALL), D=discriminator(data_dim=3), data=x)
     with pytest.raises(ValueError, match="D: built on strict"):
         GAN(TrainConfig(**SMALL), G=generator(backend="numpy"), D=discriminator(backend="strict"))
+
+
+def test_the_redesign_left_the_training_math_as_it_was():
+    """100 float64 steps of the ring GAN (G and D 128-128, Adam, fresh) end on the history row
+    that minigan computed at commit f1b16e7, before the engine room and the GAN from parts
+    (printed by that version with the same config): the same numbers to 1e-12, so the new layout
+    changed where the arithmetic lives, not what it is. (In float32 the two differ by rounding,
+    which a GAN run amplifies.)"""
+    gan = GAN(TrainConfig(dataset="ring", g_hidden=(128, 128), lr_decay=1.0, seed=0, log_every=50, dtype="float64"))
+    gan.train(100)
+    want = [1.2558860420112916, 0.8275910038523592, 0.7397146112160773, -1.2558860420112916, 1.995600653227369,
+            0.5637634243277357, 0.48468391925318344, 1.4315208630146141, 1.0655075662774176]
+    np.testing.assert_allclose(gan.history_array()[-1], want, rtol=1e-12)
