@@ -1,6 +1,7 @@
-"""The ``minigan`` command: ``minigan train | gradcheck | bench`` (also ``python -m minigan``).
+"""The ``minigan`` command: ``minigan train | sample | eval | gradcheck | bench`` (also ``python -m minigan``).
 
 Each subcommand lives in its own module, which owns its options (``minigan CMD --help``).
+``minigan`` alone prints the usage and exits 2; ``minigan --version`` prints the version.
 """
 
 from __future__ import annotations
@@ -8,32 +9,45 @@ from __future__ import annotations
 import importlib
 import sys
 
+from ._version import __version__
+
 COMMANDS = {
-    "train": ("minigan.cli", "train a GAN (the paper's Algorithm 1) and write history, checkpoint and figures"),
-    "gradcheck": ("minigan.gradcheck", "finite-difference check of every analytic gradient"),
-    "bench": ("minigan.bench", "time one training step against the GEMM floor and PyTorch"),
+    "train": ("minigan.cli", "main", "train a GAN (the paper's Algorithm 1) and write history, checkpoint and figures"),
+    "sample": ("minigan.saved", "sample_main", "write samples of a saved run's generator to .npy or .csv"),
+    "eval": ("minigan.saved", "eval_main", "a saved run's metrics on fresh samples (table or --json)"),
+    "gradcheck": ("minigan.gradcheck", "main", "finite-difference check of every analytic gradient"),
+    "bench": ("minigan.bench", "main", "time one training step against the GEMM floor and PyTorch"),
 }
 
 
 def usage() -> str:
     lines = ["usage: minigan COMMAND [options]   (minigan COMMAND --help for its options)", "", "commands:"]
-    lines += [f"  {name:<10} {doc}" for name, (_, doc) in COMMANDS.items()]
+    lines += [f"  {name:<10} {doc}" for name, (_, _, doc) in COMMANDS.items()]
+    lines += ["", "  --version  print the version", "", "exit codes: 0 done, 1 failed (e.g. training diverged), "
+              "2 bad usage, 130 interrupted"]
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
-        argv = ["train"]  # the main job: `minigan` alone trains on the ring
+        print(usage(), file=sys.stderr)
+        return 2
     if argv[0] in ("-h", "--help", "help"):
         print(usage())
+        return 0
+    if argv[0] in ("-V", "--version"):
+        print(f"minigan {__version__}")
         return 0
     cmd, rest = argv[0], argv[1:]
     if cmd not in COMMANDS:
         print(f"minigan: unknown command {cmd!r}\n\n{usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[cmd][0])
-    return module.main(rest)
+    module, func, _ = COMMANDS[cmd]
+    try:
+        return getattr(importlib.import_module(module), func)(rest)
+    except SystemExit as e:  # argparse: --help (0) or a bad option (2, message printed)
+        return int(e.code or 0)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,10 @@ key                          content
 ``g_opt/config``, ``g_opt/t``  the generator's optimizer: hyper-parameters (JSON), step count
 ``g_opt/<slot>/<name>``      its state arrays (Adam's m and v, SGD's velocity v, ...)
 ``d_opt/…``                  the same for the discriminator's optimizer
+``G/spec``, ``D/spec``       each network's ``MLPSpec`` (JSON): what it is, whatever built it
+``data``                     JSON: the data dimension, and whether the config made the data
+                             (else it was given in Python and must be given again to resume)
+``minigan_version``          the version that wrote the file
 ``manifest``                 JSON {key: [shape, dtype]} of every other entry
 ===========================  ===============================================================
 
@@ -28,7 +32,11 @@ builds); anything wrong is a ``ValueError`` naming the file and the problem.
 
 Resuming is exact: ``load(save(gan))`` continues with the same numbers as the run that
 was never interrupted (same backend). A file written on one backend loads on another
-(``load(path, backend="strict:device1")``).
+(``load(path, backend="strict:device1")``). Files from before ``G/spec``, ``data`` and
+``minigan_version`` existed load too: their networks are the ones their config builds.
+
+``load_saved(path)`` (also ``minigan.load``) reads only the two networks: a ``SavedGAN`` that
+samples and discriminates, without data set or optimizers.
 """
 
 from __future__ import annotations
@@ -39,7 +47,11 @@ import tempfile
 
 import numpy as np
 
+from ._version import __version__
 from .backend import get_backend
+from .data import make_dataset
+from .losses import sigmoid
+from .networks import MLP, MLPSpec
 from .optim import from_config as optimizer_from_config
 from .training import GAN, HISTORY, TrainConfig
 
@@ -64,6 +76,10 @@ def _state_arrays(gan) -> dict:
         "rng": _str(gan.rng.state()),
         "history": np.asarray(gan.history, dtype=np.float64).reshape(-1, len(HISTORY)),
         "history_columns": _str(json.dumps(list(HISTORY))),
+        "G/spec": _str(json.dumps(gan.G.spec.to_dict())),
+        "D/spec": _str(json.dumps(gan.D.spec.to_dict())),
+        "data": _str(json.dumps({"dim": gan.data.dim, "from_config": gan.data_from_config})),
+        "minigan_version": _str(__version__),
     }
     for net_name, net in (("G", gan.G), ("D", gan.D)):
         for name, p in net.params().items():
@@ -236,15 +252,9 @@ def _load_slots(r: _Reader, prefix: str, opt, params: dict, backend, dtype_name:
     opt.load_state_dict(state, backend)
 
 
-def load(path, backend=None) -> GAN:
-    """The GAN saved in ``path``, ready to train on; ``backend`` (a name or Backend)
-    overrides the one in its config (default: the one it was trained on).
-
-    Raises ValueError, naming the file and the problem, for a truncated, foreign or
-    tampered file; FileNotFoundError if there is none.
-    """
-    path = os.fspath(path)
-    r = _Reader(path)
+def _open(path) -> "_Reader":
+    """The reader of a checkpoint whose format, version and manifest are checked."""
+    r = _Reader(os.fspath(path))
     if "format" not in r.arrays or r.string("format") != FORMAT:
         raise r.error(f"not a minigan checkpoint (no 'format' entry saying {FORMAT!r})")
     version = r.integer("version")
@@ -253,26 +263,68 @@ def load(path, backend=None) -> GAN:
     if version < 1:
         raise r.error(f"format version {version} is not a valid version")
     _check_manifest(r)
+    return r
 
+
+def _config(r: "_Reader", backend) -> TrainConfig:
     cfg = r.json("config")
     if not isinstance(cfg, dict):
         raise r.error("entry 'config': expected a JSON object")
     if backend is not None:
         cfg["backend"] = get_backend(backend).spec
     try:
-        config = TrainConfig.from_dict(cfg)
+        return TrainConfig.from_dict(cfg)
     except (ValueError, TypeError) as e:
         raise r.error(f"entry 'config': not a valid TrainConfig ({e})") from None
+
+
+def _networks(r: "_Reader", config: TrainConfig, rng=None):
+    """G and D as saved: built from their specs (older files: from the config) with ``rng`` (their
+    dropout layers draw from it), parameters loaded."""
+    b = get_backend(config.backend, dtype=config.dtype)
+    rng = rng if rng is not None else b.random(0)
+    dim = int(r.get("D/param/0.W").shape[0]) if "D/param/0.W" in r.arrays else None
+    nets = []
+    for name in ("G", "D"):
+        if f"{name}/spec" in r.arrays:
+            try:
+                net = MLP(MLPSpec(**r.json(f"{name}/spec")), b, rng=rng)
+            except (ValueError, TypeError) as e:
+                raise r.error(f"entry '{name}/spec': not a valid MLPSpec ({e})") from None
+        elif dim is None:
+            raise r.error("missing entry 'D/param/0.W'")
+        else:
+            build = config.build_generator if name == "G" else config.build_discriminator
+            net = build(dim, b, rng)
+        _load_net(r, name, net, b, config.dtype)
+        nets.append(net)
+    return nets
+
+
+def load(path, backend=None, data=None) -> GAN:
+    """The GAN saved in ``path``, ready to train on; ``backend`` (a name or Backend)
+    overrides the one in its config (default: the one it was trained on). A run whose data was
+    given in Python (``GAN(data=...)``) needs it again: ``data``.
+
+    Raises ValueError, naming the file and the problem, for a truncated, foreign or
+    tampered file; FileNotFoundError if there is none.
+    """
+    r = _open(path)
+    config = _config(r, backend)
+    info = r.json("data") if "data" in r.arrays else {"from_config": True}
+    if data is None and not info.get("from_config", True):
+        raise r.error("the run trained on data given in Python (GAN(data=...)): pass it again, "
+                      "checkpoint.load(path, data=...)")
+    rng = get_backend(config.backend, dtype=config.dtype).random(config.seed)  # the run's: restored below
+    fresh = rng.state()
+    G, D = _networks(r, config, rng)
+    rng.set_state(fresh)  # a finite training set is drawn from the generator as it was new
     g_opt = _read_optimizer(r, "g_opt")
     d_opt = _read_optimizer(r, "d_opt")
-    gan = GAN(config, g_opt=g_opt, d_opt=d_opt)
+    gan = GAN(config, G=G, D=D, data=data, g_opt=g_opt, d_opt=d_opt, rng=rng)
     b = gan.backend
-    dtype_name = config.dtype
-
-    _load_net(r, "G", gan.G, b, dtype_name)
-    _load_net(r, "D", gan.D, b, dtype_name)
-    _load_slots(r, "g_opt", g_opt, gan.G.params(), b, dtype_name)
-    _load_slots(r, "d_opt", d_opt, gan.D.params(), b, dtype_name)
+    _load_slots(r, "g_opt", g_opt, gan.G.params(), b, config.dtype)
+    _load_slots(r, "d_opt", d_opt, gan.D.params(), b, config.dtype)
 
     step = r.integer("step")
     history = r.get("history")
@@ -289,3 +341,57 @@ def load(path, backend=None) -> GAN:
     gan.history = history.tolist()
     gan._pending = []
     return gan
+
+
+class SavedGAN:
+    """A trained generator and discriminator read from a checkpoint (``minigan.load``).
+
+    ``sample(n, seed=0)``: n generated samples, (n, data_dim) NumPy; ``discriminate(x)``:
+    D(x) = σ(logit) for x (N, data_dim); ``config``, ``step``, ``G``, ``D``, ``backend``,
+    ``minigan_version`` (None for files written before it was recorded). ``data`` is the data set
+    the config names, made on first use (its true distribution, for ``metrics.evaluate``: a
+    finite training set is not redrawn), or None for data that was given in Python.
+    """
+
+    def __init__(self, config, G, D, step, info, version):
+        self.config, self.G, self.D, self.step = config, G, D, step
+        self.backend, self.minigan_version = G.backend, version
+        self.noise_dim, self.data_dim = G.spec.sizes[0], G.spec.sizes[-1]
+        self._info, self._data = info, None
+
+    @property
+    def data(self):
+        if self._data is None and self._info.get("from_config", True):
+            params = {k: v for k, v in self.config.data_params.items() if k != "train_size"}
+            self._data = make_dataset(self.config.dataset, self.backend, self.backend.random(0), **params)
+        return self._data
+
+    def sample(self, n: int, seed: int | None = 0) -> np.ndarray:
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n: expected a positive number of samples, got {n!r}")
+        z = self.backend.random(seed).normal((n, self.noise_dim))
+        return self.backend.to_numpy(self.G.forward(z, train=False)[0])
+
+    def discriminate(self, x) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] != self.data_dim:
+            raise ValueError(f"x: expected an array of shape (N, {self.data_dim}), got {x.shape}")
+        xb = self.backend.asarray(x, dtype=self.backend.float_dtype)
+        return self.backend.to_numpy(sigmoid(self.D.forward(xb, train=False)[0]))[:, 0]
+
+    def __repr__(self):
+        return f"SavedGAN({self.config.dataset}, step {self.step}, G {self.G.spec.sizes}, D {self.D.spec.sizes})"
+
+
+def load_saved(path, backend=None) -> SavedGAN:
+    """The networks of the checkpoint ``path`` (or of ``path/checkpoint.npz`` for a run folder),
+    without data set or optimizers: ``minigan.load``."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        path = os.path.join(path, "checkpoint.npz")
+    r = _open(path)
+    config = _config(r, backend)
+    G, D = _networks(r, config)
+    info = r.json("data") if "data" in r.arrays else {"from_config": True}
+    version = r.string("minigan_version") if "minigan_version" in r.arrays else None
+    return SavedGAN(config, G, D, r.integer("step"), info, version)

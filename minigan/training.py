@@ -62,12 +62,13 @@ class GAN:
       ``d_loss``: a name in ``losses.DISCRIMINATOR_LOSSES`` or ``(l_real, l_fake) -> (L_D, ∂/∂l_real,
       ∂/∂l_fake)``; by default the pair of ``config.g_loss`` (with its label smoothing).
 
-    Keyword arguments that are ``TrainConfig`` fields override the config's.
+    ``rng``: the run's ``backend.Random`` (default: seeded with ``config.seed``). Other keyword
+    arguments that are ``TrainConfig`` fields override the config's.
     """
 
     def __init__(self, config: TrainConfig | None = None, *, G: MLP | None = None, D: MLP | None = None,
                  data=None, g_opt: Optimizer | None = None, d_opt: Optimizer | None = None,
-                 g_loss=None, d_loss=None, **overrides):
+                 g_loss=None, d_loss=None, rng=None, **overrides):
         if config is None:
             config = TrainConfig(**overrides)
         elif overrides:
@@ -76,13 +77,13 @@ class GAN:
         given = next((n for n in (G, D) if isinstance(n, MLP)), None)
         self.backend = b = given.backend if given is not None else get_backend(c.backend, dtype=c.dtype)
         self.xp = b.xp
-        self.rng = b.random(c.seed)
+        self.rng = rng if rng is not None else b.random(c.seed)
+        data_given = data
         if data is None:
             data = make_dataset(c.dataset, b, self.rng, **c.data_params)
         elif not isinstance(data, Dataset):
             data = ArrayDataset(b, self.rng, data)
-        self.data = data
-        dim = data.dim
+        self.data, self.data_from_config, dim = data, data_given is None, data.dim
         G = G if G is not None else c.build_generator(dim, b, self.rng)
         D = D if D is not None else c.build_discriminator(dim, b, self.rng)
         self.g_opt = g_opt if g_opt is not None else c.build_optimizer("g")

@@ -10,14 +10,14 @@ PKG = ROOT / "minigan"
 
 # Each module may import only modules of a lower level (README, "Layout").
 LEVELS = {
-    "engine": 0, "metrics": 0, "theory": 0,
+    "engine": 0, "metrics": 0, "theory": 0, "_version": 0,
     "backend": 1,
     "layers": 2, "data": 2,
     "networks": 3, "losses": 3, "optim": 3,
     "config": 4,
     "training": 5,
     "checkpoint": 6, "plots": 6, "gradcheck": 6,
-    "cli": 7, "bench": 7,
+    "cli": 7, "bench": 7, "saved": 7,
     "__main__": 8, "__init__": 8,
 }
 
