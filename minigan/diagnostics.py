@@ -153,10 +153,10 @@ class Diagnostics:
         """Take back the rows of an earlier ``write_csv`` up to step ``upto`` (a resumed run)."""
         with open(path) as f:
             header = f.readline().strip().split(",")
+            lines = [line.split(",") for line in f.read().split()]
         if header != ["step", *self.columns]:
             raise ValueError(f"{path}: expected the header step,{','.join(self.columns)}, got {','.join(header)}")
-        t = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2).reshape(-1, 1 + len(self.columns))
-        self.rows = [r for r in t.tolist() if r[0] <= upto]
+        self.rows = [[float(v) for v in r] for r in lines if float(r[0]) <= upto]
 
     def summary(self) -> list:
         """The warnings as JSON-able dicts, in the order they fired."""
