@@ -14,6 +14,13 @@ The output folder (``--out``, default ``runs/<dataset>-<g_loss>-<mode>-seed<seed
     losses.png      loss curves against the equilibrium values L_D = log 4, L_G^ns = log 2,
                     V = −log 4 (``plots.loss_curves``)
     samples.png     generated samples over the data (``plots.samples``)
+    game.png        the game at the last step: D(x) over the data, the samples and the force
+                    of G's loss on each (``game.game_figure``; 1-D and 2-D data)
+    evals.csv       every ``--eval-every`` steps: modes covered and high-quality fraction
+                    (ring, grid) and the sliced W1 distance (``diagnostics.Diagnostics``),
+                    also drawn in losses.png; warnings go to the terminal and metrics.json
+    animation.gif   with ``--animate``: the game figure and the losses so far, every
+                    ``--animate-every`` steps (``game.Animation``)
     run.json        the configuration, the learning-rate schedule and the command
 
 The defaults (one set for every dataset) were tuned so that the default run covers the
@@ -44,7 +51,7 @@ from dataclasses import fields
 
 import numpy as np
 
-from . import checkpoint, losses, metrics, plots, training
+from . import checkpoint, diagnostics, game, losses, metrics, plots, training
 from .engine import keep_freed_memory
 from .data import DATASETS
 from .optim import DEFAULT_LR, OPTIMIZERS
@@ -58,6 +65,7 @@ CONFIG_DEFAULTS = TrainConfig()
 DEFAULTS = {f.name: getattr(CONFIG_DEFAULTS, f.name) for f in fields(TrainConfig)}
 DEFAULT_CHECKPOINT_EVERY = 1000
 EVAL_SAMPLES = 2500  # PacGAN's number of samples for the mode metrics (Lin et al. 2018)
+DEFAULT_EVAL_EVERY = 500  # steps between the diagnostics' evaluations (diagnostics.Diagnostics)
 
 # Options that define the game: fixed by the checkpoint when resuming.
 RUN_OPTIONS = ("dataset", "g_loss", "mode", "k", "batch_size", "optimizer", "d_optimizer", "g_lr", "d_lr",
@@ -192,6 +200,15 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--threads", type=_positive_int,
                    help="threads of numpy's BLAS during training (needs threadpoolctl; the networks are "
                         "small, so 1 is fastest, and many times faster on a busy machine) [1]")
+    g.add_argument("--eval-every", type=_positive_int,
+                   help="steps between evaluations of the generator during training (modes covered, high-quality "
+                        f"fraction, sliced W1: evals.csv) and the checks for failure modes [{DEFAULT_EVAL_EVERY}]")
+    g.add_argument("--animate", action="store_true",
+                   help="write animation.gif: the game (D over the data, the samples, the force of G's loss on "
+                        "each) and the losses so far, drawn on the host at synced steps (1-D and 2-D data)")
+    g.add_argument("--animate-every", type=_positive_int, metavar="N",
+                   help=f"steps between frames of --animate [about steps/{game.MAX_FRAMES}, a multiple of "
+                        "--log-every]")
     g.add_argument("--no-plots", action="store_true", help="do not draw the figures")
     g.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no file list")
     return p
@@ -289,14 +306,15 @@ def _title(c) -> str:
     return f"{c.dataset} · {c.g_loss} · {c.mode} · k={c.k} · m={c.batch_size} · seed {c.seed}"
 
 
-def draw_figures(gan, out: str, result: dict | None, say) -> list:
-    """losses.png (and samples.png when the run finished); [] with a note if matplotlib is missing."""
+def draw_figures(gan, out: str, result: dict | None, say, evals: dict | None = None) -> list:
+    """losses.png (with ``evals``, the diagnostics' metrics over time), and samples.png and
+    game.png when the run finished; [] with a note if matplotlib is missing."""
     if not plots.available():
         say(f"matplotlib is not installed: no figures ({plots.INSTALL_HINT})")
         return []
     c = gan.config
     paths = [plots.loss_curves(gan.history_array(), os.path.join(out, "losses.png"), g_loss=c.g_loss,
-                               title=_title(c))]
+                               title=_title(c), evals=evals)]
     if result is not None:
         n, seed = result.get("n", EVAL_SAMPLES), 12345
         fake = gan.sample(n, seed=seed)  # the samples metrics.evaluate scored (same seed)
@@ -308,6 +326,8 @@ def draw_figures(gan, out: str, result: dict | None, say) -> list:
         paths.append(plots.samples(real, fake, os.path.join(out, "samples.png"), means=getattr(gan.data, "means", None)
                                    if gan.data.dim == 2 else None, std=getattr(gan.data, "std", None),
                                    density=density, title=f"step {gan.step}: {metrics.format_metrics(result)}"))
+        if gan.data.dim in (1, 2):
+            paths.append(game.game_figure(gan, os.path.join(out, "game.png"), title=_title(c)))
     return paths
 
 
@@ -346,6 +366,13 @@ class Progress:
             self.next_line = step + self.every
             txt = "  ".join(f"{k} {v:.3f}" for k, v in vals.items())
             print(f"step {step}/{self.total}  {txt}  ({time.perf_counter() - self.t0:.1f} s)", file=sys.stderr)
+
+    def write(self, msg: str):
+        """A line on stderr that does not break the bar (the diagnostics' warnings)."""
+        if self.bar is not None:
+            self.bar.write(msg, file=sys.stderr)
+        else:
+            print(msg, file=sys.stderr)
 
     def close(self):
         if self.bar is not None:
@@ -392,13 +419,16 @@ class _StopFlag:
 # --------------------------------------------------------------------------------------
 # The training loop of the command
 # --------------------------------------------------------------------------------------
-def train_run(gan, total: int, ckpt_path: str, ckpt_every: int, progress=None, stop=None):
+def train_run(gan, total: int, ckpt_path: str, ckpt_every: int, progress=None, stop=None, watchers=()):
     """Train ``gan`` up to step ``total`` in segments of ``log_every`` steps.
 
     Segments are aligned on multiples of log_every, where the learning-rate schedule
     (TrainConfig.lr_decay) moves, so a resumed run matches an uninterrupted one. A checkpoint is written
     every ``ckpt_every`` steps and at the end; ``checkpoint.save`` flushes first and refuses
     non-finite states, so a checkpoint always holds a finite state.
+
+    After each segment (the history synced to the host) each of ``watchers`` is called with
+    the GAN: the diagnostics and the animation, which so never act inside the step loop.
 
     Returns the step of the last checkpoint written (None if none). Raises DivergenceError
     (with the last checkpoint's step in ``.last_checkpoint``) and stops early when
@@ -417,6 +447,8 @@ def train_run(gan, total: int, ckpt_path: str, ckpt_every: int, progress=None, s
             gan.train(n)  # ends with a flush: DivergenceError names the step and quantity
             if progress is not None:
                 progress.update(gan.step, n, np.asarray(gan.history[before:], dtype=np.float64))
+            for watch in watchers:
+                watch(gan)
             if gan.step % ckpt_every == 0 or gan.step == total:
                 _save_finite(gan, ckpt_path)
                 last_ckpt = gan.step
@@ -438,6 +470,27 @@ def _save_finite(gan, path):
             raise
         key = str(e).split(":", 1)[1].split(" contains")[0].strip()
         raise DivergenceError(f"step {gan.step}: {key} is not finite (training diverged)") from None
+
+
+def _watchers(gan, args, out, total, progress, say):
+    """The diagnostics (always; a resumed run takes back its evals.csv) and, with --animate,
+    the animation (None without it, for data that is not 1-D or 2-D, or without matplotlib)."""
+    diag = diagnostics.Diagnostics(gan, args.eval_every or DEFAULT_EVAL_EVERY, say=progress.write)
+    evals = os.path.join(out, "evals.csv")
+    if args.resume and os.path.exists(evals):
+        try:
+            diag.read_csv(evals, upto=gan.step)
+        except ValueError as e:
+            say(f"note: {e}; the evaluations start again")
+    if not args.animate:
+        return diag, None
+    if gan.data.dim not in (1, 2) or not plots.available():
+        why = (f"{gan.data.dim}-D data has no game figure" if gan.data.dim not in (1, 2)
+               else f"matplotlib is not installed ({plots.INSTALL_HINT})")
+        say(f"note: --animate: {why}; no animation")
+        return diag, None
+    every = args.animate_every or game.frame_interval(total - gan.step, gan.config.log_every)
+    return diag, game.Animation(os.path.join(out, "animation.gif"), every, total, title=_title(gan.config))
 
 
 # --------------------------------------------------------------------------------------
@@ -484,12 +537,16 @@ def main(argv=None) -> int:
         say("note: threadpoolctl is not installed, so numpy's BLAS uses all cores; on a busy machine "
             "OPENBLAS_NUM_THREADS=1 is much faster for these small networks (or: pip install threadpoolctl)")
     progress = Progress(total, gan.step, args.quiet)
+    diag, anim = _watchers(gan, args, out, total, progress, say)
     t0, step0 = time.perf_counter(), gan.step
     status = 0
     try:
         # overflow on the way to NaN is expected there: the history check reports it
         with _StopFlag() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            last_ckpt = train_run(gan, total, ckpt_path, ckpt_every, progress, stop)
+            if anim is not None and gan.step < total:
+                anim.add_frame(gan)  # the game where this run starts
+            last_ckpt = train_run(gan, total, ckpt_path, ckpt_every, progress, stop,
+                                  [w for w in (diag, anim) if w is not None])
     except DivergenceError as e:
         progress.close()
         where = (f"the last good checkpoint (step {e.last_checkpoint}) is intact: {ckpt_path}"
@@ -498,8 +555,11 @@ def main(argv=None) -> int:
                   else "no checkpoint was written before it"))
         print(f"{PROG}: error: {e}; {where}", file=sys.stderr)
         write_history_csv(gan.history, os.path.join(out, "history.csv"))
+        diag.write_csv(os.path.join(out, "evals.csv"))
+        if anim is not None:
+            anim.close()
         if not args.no_plots and gan.history:
-            draw_figures(gan, out, None, say)
+            draw_figures(gan, out, None, say, diag.as_dict())
         return 1
     except KeyboardInterrupt:
         progress.close()
@@ -512,6 +572,8 @@ def main(argv=None) -> int:
     seconds = time.perf_counter() - t0
     steps_run = gan.step - step0
     write_history_csv(gan.history, os.path.join(out, "history.csv"))
+    diag.write_csv(os.path.join(out, "evals.csv"))
+    gif = anim.close() if anim is not None else None
     if stop.stop and gan.step < total:
         print(f"{PROG}: interrupted at step {gan.step}; resume with: minigan train --resume {ckpt_path}",
               file=sys.stderr)
@@ -519,16 +581,22 @@ def main(argv=None) -> int:
         result = None
     else:
         result = metrics.evaluate(gan, n=args.eval_samples or EVAL_SAMPLES)
-        result.update(train_seconds=round(seconds, 3), steps_trained=steps_run)
+        result.update(train_seconds=round(seconds, 3), steps_trained=steps_run, warnings=diag.summary())
         with open(os.path.join(out, "metrics.json"), "w") as f:
             json.dump(_json_ready(result), f, indent=1)
-    written = [os.path.join(out, n) for n in ("history.csv", "checkpoint.npz", "run.json")]
+    written = [os.path.join(out, n) for n in ("history.csv", "evals.csv", "checkpoint.npz", "run.json")]
     if result is not None:
         written.append(os.path.join(out, "metrics.json"))
     if not args.no_plots:
-        written += draw_figures(gan, out, result, say)
+        written += draw_figures(gan, out, result, say, diag.as_dict())
     rate = f" ({1000 * seconds / steps_run:.2f} ms/step)" if steps_run else ""
     say(f"trained {steps_run} steps in {seconds:.1f} s{rate}; checkpoint at step {last_ckpt}")
+    if gif is not None:
+        written.append(gif)
+        say(f"animation: {anim.frames} frames, one every {anim.every} steps, drawn in {anim.seconds:.1f} s; "
+            f"{os.path.getsize(gif) / 1e6:.1f} MB")
+    if diag.warnings:
+        say("warnings: " + ", ".join(f"{k} (step {s})" for k, (s, _) in diag.warnings.items()))
     if result is not None:
         print(f"step {gan.step}: {metrics.format_metrics(result)}")
     say("wrote " + ", ".join(written))

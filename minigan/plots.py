@@ -74,7 +74,7 @@ def _as_2d(a, name, dim=None):
 # Loss curves
 # --------------------------------------------------------------------------------------
 def loss_curves(history, path, columns=None, g_loss: str = "nonsaturating", reference: dict | None = None,
-                title: str | None = None, smooth: int | None = None) -> str:
+                title: str | None = None, smooth: int | None = None, evals: dict | None = None) -> str:
     """Three panels over the training steps, each with its equilibrium reference line.
 
     history:   (steps, C) array, one row per step, columns ``columns`` (default
@@ -85,6 +85,10 @@ def loss_curves(history, path, columns=None, g_loss: str = "nonsaturating", refe
     reference: quantity -> value at D ≡ ½ (default ``training.equilibrium_values()``):
                L_D = log 4, L_G^ns = log 2, V = −log 4, D(x) = D(G(z)) = ½.
     smooth:    moving-average window (default: steps/100); raw values are drawn faintly.
+
+    evals:     the evaluations during training (``diagnostics.Diagnostics.as_dict()``):
+               "step" and any of "modes_covered", "high_quality", "sliced_w1" as 1-D arrays;
+               drawn in a fourth panel when it holds at least one evaluation.
 
     Left: L_D, L_G^ns, V (and L_G); middle: mean D(x) and D(G(z)); right: the gradient
     norms of G and D (log scale). Dashed lines are the reference values.
@@ -100,8 +104,9 @@ def loss_curves(history, path, columns=None, g_loss: str = "nonsaturating", refe
     steps = np.arange(1, h.shape[0] + 1)
     w = max(1, h.shape[0] // 100) if smooth is None else int(smooth)
 
-    fig = new_figure(13, 3.8)
-    axes = fig.subplots(1, 3)
+    has_evals = evals is not None and np.asarray(evals.get("step", [])).shape[0] > 0
+    fig = new_figure(17 if has_evals else 13, 3.8)
+    axes = fig.subplots(1, 4 if has_evals else 3)
 
     def curve(ax, name, label, color):
         if name not in col:
@@ -141,9 +146,30 @@ def loss_curves(history, path, columns=None, g_loss: str = "nonsaturating", refe
     ax.set_xlabel("step")
     ax.legend(fontsize=8)
 
+    if has_evals:
+        _evals_panel(axes[3], evals)
     if title:
         fig.suptitle(title)
     return save(fig, path)
+
+
+def _evals_panel(ax, evals: dict):
+    """Sample quality over the steps: modes covered and high quality (left axis, fractions),
+    the sliced W1 distance to the data (right axis)."""
+    step = np.asarray(evals["step"], dtype=np.float64)
+    if "modes_covered" in evals:
+        ax.plot(step, np.asarray(evals["high_quality"]), "o-", color="C2", ms=3, label="high quality")
+        covered = np.asarray(evals["modes_covered"], dtype=np.float64)
+        ax.plot(step, covered / max(1.0, covered.max()), "s-", color="C4", ms=3,
+                label=f"modes covered / {covered.max():.0f}")
+        ax.set_ylim(-0.02, 1.05)
+        ax.legend(fontsize=8, loc="upper left")
+        ax = ax.twinx()
+    ax.plot(step, np.asarray(evals["sliced_w1"]), "^-", color="C0", ms=3, label="sliced W1")
+    ax.set_ylabel("sliced W1 to the data")
+    ax.legend(fontsize=8, loc="lower left" if "modes_covered" in evals else "upper right")
+    ax.set_title("sample quality during training")
+    ax.set_xlabel("step")
 
 
 # --------------------------------------------------------------------------------------

@@ -110,3 +110,14 @@ def test_reproduce_pacgan(demo, tmp_path, capsys):
     cfg = demo("reproduce_pacgan").pacgan_config("ring", 0)
     assert (cfg.g_hidden, cfg.d_hidden, cfg.d_maxout, cfg.g_batch_norm) == ((400,) * 4, (200,) * 3, 5, True)
     assert (cfg.g_lr, cfg.betas[0], cfg.batch_size, cfg.mode) == (1e-4, 0.8, 100, "simultaneous")
+
+
+def test_demo8_game(demo, tmp_path):
+    res, out = run(demo, "demo8_game", tmp_path)
+    for name in ("game_minimax.png", "game_nonsaturating.png", "game_diagnostics.png"):
+        check_png(out / name)
+    for g in ("minimax", "nonsaturating"):
+        assert (out / f"game_{g}.gif").read_bytes()[:6] == b"GIF89a"
+        assert (out / f"evals_{g}.csv").exists()
+        assert res["runs"][g]["evals"].shape[0] >= 2
+    assert (out / "diagnostics.json").exists()

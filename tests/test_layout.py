@@ -16,9 +16,10 @@ LEVELS = {
     "networks": 3, "losses": 3, "optim": 3,
     "config": 4,
     "training": 5,
-    "checkpoint": 6, "plots": 6, "gradcheck": 6,
-    "cli": 7, "bench": 7, "saved": 7,
-    "__main__": 8, "__init__": 8,
+    "checkpoint": 6, "plots": 6, "gradcheck": 6, "diagnostics": 6,
+    "game": 7, "saved": 7,
+    "cli": 8, "bench": 8,
+    "__main__": 9, "__init__": 9,
 }
 
 

@@ -1,0 +1,169 @@
+"""Diagnostics while a GAN trains: sample quality over time, and warnings for the failure modes.
+
+``Diagnostics`` is called after each synced segment of a run (``GAN.train(callback=...)`` or
+the loop of ``minigan train``). It reads the history rows the segment added and, every
+``every`` steps, evaluates the generator:
+
+- on 2-D mixtures (the ring, the grid): PacGAN's modes covered and high-quality fraction
+  (``metrics.mixture_metrics``), and always the sliced Wasserstein-1 distance to the data
+  (``metrics.sliced_wasserstein1``), on ``n`` samples drawn with fixed seeds — never from the
+  run's random stream, so diagnosing a run does not change it.
+
+The rows (``step`` + ``columns``) go to ``evals.csv`` and the loss figure. Each warning is
+printed once, with the step where it first holds:
+
+``saturation``  D wins and G's gradient vanishes: under the minimax loss, a segment with mean
+                L_D < 0.1 and mean D(G(z)) < 0.05. There ∂L_G/∂l_f = −D(G(z)) → 0
+                (docs/MATH.md §3): the saturation the non-saturating loss was made to avoid.
+``mode_drop``   modes dropping: the modes covered stay below their peak at two evaluations in
+                a row (one low evaluation can be sampling noise).
+``exploding``   gradient norms exploding: a segment's largest ‖∇θg L_G‖ or ‖∇θd L_D‖ is more
+                than 100 times that norm's median over the run before it.
+``d_stalled``   D has stopped learning: mean D(x) and D(G(z)) both within 0.05 of ½ while the
+                sliced W1 distance is still more than half the data's own spread (the distance
+                from the data to a point mass at its mean): D ≈ ½ without p_g ≈ p_data.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from . import metrics
+from .training import HISTORY
+
+WARNINGS = ("saturation", "mode_drop", "exploding", "d_stalled")
+EVAL_SAMPLES = 1000
+SEED = 777  # the evaluation's own noise and reference data
+
+SATURATED_L_D, SATURATED_D_FAKE = 0.1, 0.05
+EXPLODING_FACTOR = 100.0
+STALLED_D, STALLED_DISTANCE = 0.05, 0.5
+
+
+class Diagnostics:
+    """Metrics every ``every`` steps and the four warnings of the module docstring.
+
+    ``diag(gan)`` after each flush of the run's history; ``diag.rows``: one list
+    [step, *columns] per evaluation; ``diag.warnings``: name -> (step, message), in the order
+    they fired. ``say(message)`` prints a warning (default: to stderr).
+    """
+
+    def __init__(self, gan, every: int, n: int = EVAL_SAMPLES, say=None):
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"every: expected a positive integer, got {every!r}")
+        self.every, self.n = every, n
+        data = gan.data
+        self.mixture = data.dim == 2 and getattr(data, "means", None) is not None
+        self.columns = ("modes_covered", "high_quality", "sliced_w1") if self.mixture else ("sliced_w1",)
+        self.reference = data.reference(n, seed=SEED + 1).astype(np.float64)
+        centre = np.broadcast_to(self.reference.mean(axis=0), self.reference.shape)
+        self.spread = metrics.sliced_wasserstein1(self.reference, centre, seed=SEED)
+        self.g_loss = gan.config.g_loss
+        self.rows: list[list[float]] = []
+        self.warnings: dict[str, tuple[int, str]] = {}
+        self.seen = len(gan.history)  # history rows already looked at
+        self.say = say if say is not None else _stderr
+
+    # -- one evaluation ---------------------------------------------------------------------
+    def evaluate(self, gan) -> dict:
+        """The columns for the generator now, on ``n`` samples of fixed noise."""
+        fake = gan.sample(self.n, seed=SEED)
+        if not np.all(np.isfinite(fake)):
+            return {c: float("nan") for c in self.columns}
+        out = {"sliced_w1": metrics.sliced_wasserstein1(self.reference, fake, seed=SEED)}
+        if self.mixture:
+            m = metrics.mixture_metrics(fake, gan.data.means, gan.data.std)
+            out.update(modes_covered=m["modes_covered"], high_quality=m["high_quality"])
+        return out
+
+    def __call__(self, gan):
+        h = np.asarray(gan.history, dtype=np.float64).reshape(-1, len(HISTORY))
+        new, before = h[self.seen:], h[:self.seen]
+        first = self.seen + 1  # the step of new[0]
+        self.seen = h.shape[0]
+        if new.shape[0]:
+            self._check_segment(new, before, first)
+        last = self.rows[-1][0] if self.rows else 0
+        if gan.step // self.every > last // self.every:  # a multiple of ``every`` was passed
+            row = self.evaluate(gan)
+            self.rows.append([gan.step, *(row[c] for c in self.columns)])
+            self._check_evaluation(gan.step, new if new.shape[0] else h[-1:])
+
+    # -- the warnings -----------------------------------------------------------------------
+    def warn(self, name: str, step: int, message: str):
+        if name not in self.warnings:
+            self.warnings[name] = (int(step), message)
+            self.say(f"warning: step {step}: {message}")
+
+    def _check_segment(self, new, before, first):
+        col = {c: i for i, c in enumerate(HISTORY)}
+        mean = new.mean(axis=0)
+        if self.g_loss == "minimax" and mean[col["L_D"]] < SATURATED_L_D and mean[col["D_fake"]] < SATURATED_D_FAKE:
+            self.warn("saturation", first + new.shape[0] - 1,
+                      f"D wins and G's gradient vanishes: L_D {mean[col['L_D']]:.3g}, D(G(z)) "
+                      f"{mean[col['D_fake']]:.3g} under the minimax loss, whose gradient is −D(G(z)) "
+                      "(docs/MATH.md §3; try --g-loss nonsaturating)")
+        if before.shape[0] >= new.shape[0]:
+            for name, net in (("grad_norm_G", "G"), ("grad_norm_D", "D")):
+                base = float(np.median(before[:, col[name]]))
+                peak = int(np.argmax(new[:, col[name]]))
+                if base > 0 and new[peak, col[name]] > EXPLODING_FACTOR * base:
+                    self.warn("exploding", first + peak,
+                              f"gradient norms exploding: ‖∇{net}‖ = {new[peak, col[name]]:.3g}, "
+                              f"{new[peak, col[name]] / base:.0f}× its median so far ({base:.3g})")
+
+    def _check_evaluation(self, step, recent):
+        row = dict(zip(self.columns, self.rows[-1][1:]))
+        if self.mixture and len(self.rows) >= 3:
+            covered = [r[1] for r in self.rows]
+            peak = max(covered[:-2])
+            if covered[-1] < peak and covered[-2] < peak:
+                self.warn("mode_drop", step, f"modes dropping: {covered[-1]:.0f} covered, down from {peak:.0f} "
+                                             f"(at step {self.rows[covered.index(peak)][0]})")
+        col = {c: i for i, c in enumerate(HISTORY)}
+        d_real, d_fake = (float(recent[:, col[c]].mean()) for c in ("D_real", "D_fake"))
+        w1 = row["sliced_w1"]
+        if (abs(d_real - 0.5) < STALLED_D and abs(d_fake - 0.5) < STALLED_D
+                and w1 > STALLED_DISTANCE * self.spread):
+            self.warn("d_stalled", step, f"D has stopped learning: D(x) {d_real:.3f}, D(G(z)) {d_fake:.3f} ≈ ½ "
+                                         f"while the samples are far from the data (sliced W1 {w1:.3g}, the "
+                                         f"data's spread {self.spread:.3g})")
+
+    # -- files ------------------------------------------------------------------------------
+    def table(self) -> np.ndarray:
+        """The evaluations as an array (evaluations, 1 + len(columns)): step, then the columns."""
+        return np.asarray(self.rows, dtype=np.float64).reshape(-1, 1 + len(self.columns))
+
+    def as_dict(self) -> dict:
+        """step and each column -> a 1-D array (for ``plots.loss_curves(evals=...)``)."""
+        t = self.table()
+        return {name: t[:, i] for i, name in enumerate(("step", *self.columns))}
+
+    def write_csv(self, path) -> str:
+        """evals.csv: header ``step,<columns>``, one row per evaluation."""
+        tmp = str(path) + ".tmp"
+        np.savetxt(tmp, self.table(), fmt=["%d"] + ["%.9g"] * len(self.columns), delimiter=",",
+                   header=",".join(("step", *self.columns)), comments="")
+        os.replace(tmp, path)
+        return str(path)
+
+    def read_csv(self, path, upto: int):
+        """Take back the rows of an earlier ``write_csv`` up to step ``upto`` (a resumed run)."""
+        with open(path) as f:
+            header = f.readline().strip().split(",")
+            lines = [line.split(",") for line in f.read().split()]
+        if header != ["step", *self.columns]:
+            raise ValueError(f"{path}: expected the header step,{','.join(self.columns)}, got {','.join(header)}")
+        self.rows = [[float(v) for v in r] for r in lines if float(r[0]) <= upto]
+
+    def summary(self) -> list:
+        """The warnings as JSON-able dicts, in the order they fired."""
+        return [{"warning": k, "step": s, "message": m} for k, (s, m) in self.warnings.items()]
+
+
+def _stderr(message: str):
+    import sys
+
+    print(message, file=sys.stderr)
