@@ -78,7 +78,9 @@ def _state_arrays(gan) -> dict:
         "history_columns": _str(json.dumps(list(HISTORY))),
         "G/spec": _str(json.dumps(gan.G.spec.to_dict())),
         "D/spec": _str(json.dumps(gan.D.spec.to_dict())),
-        "data": _str(json.dumps({"dim": gan.data.dim, "from_config": gan.data_from_config})),
+        "data": _str(json.dumps({"dim": gan.data.dim, "from_config": gan.data_from_config,
+                                 **({"shift": gan.data.shift.tolist(), "scale": gan.data.scale.tolist()}
+                                    if hasattr(gan.data, "shift") else {})})),
         "minigan_version": _str(__version__),
     }
     for net_name, net in (("G", gan.G), ("D", gan.D)):
@@ -358,6 +360,8 @@ class SavedGAN:
         self.backend, self.minigan_version = G.backend, version
         self.noise_dim, self.data_dim = G.spec.sizes[0], G.spec.sizes[-1]
         self._info, self._data = info, None
+        self._shift = np.asarray(info.get("shift", 0.0), dtype=np.float64)
+        self._scale = np.asarray(info.get("scale", 1.0), dtype=np.float64)
 
     @property
     def data(self):
@@ -370,13 +374,14 @@ class SavedGAN:
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"n: expected a positive number of samples, got {n!r}")
         z = self.backend.random(seed).normal((n, self.noise_dim))
-        return self.backend.to_numpy(self.G.forward(z, train=False)[0])
+        x = self.backend.to_numpy(self.G.forward(z, train=False)[0])
+        return x * self._scale + self._shift  # in the data's own scale (standardized data)
 
     def discriminate(self, x) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
         if x.ndim != 2 or x.shape[1] != self.data_dim:
             raise ValueError(f"x: expected an array of shape (N, {self.data_dim}), got {x.shape}")
-        xb = self.backend.asarray(x, dtype=self.backend.float_dtype)
+        xb = self.backend.asarray((x - self._shift) / self._scale, dtype=self.backend.float_dtype)
         return self.backend.to_numpy(sigmoid(self.D.forward(xb, train=False)[0]))[:, 0]
 
     def __repr__(self):

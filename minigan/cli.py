@@ -157,6 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g = p.add_argument_group("the game")
     g.add_argument("--dataset", choices=DATASETS, help=f"the real data [{d['dataset']}]")
+    g.add_argument("--data", metavar="FILE[:key]",
+                   help="train on your own data instead: a .npy, .npz (one array, or FILE:key) or .csv table, "
+                        "one row a sample; standardized per column unless --raw-scale")
+    g.add_argument("--raw-scale", action="store_true", help="with --data: keep the data's own scale")
+    g.add_argument("--holdout", type=_fraction("[0, 1)"),
+                   help="with --data: the fraction of rows kept out of training for the metrics [0.1]")
     g.add_argument("--g-loss", choices=tuple(losses.GENERATOR_LOSSES),
                    help=f"the generator's loss; the discriminator's is its pair [{d['g_loss']}]")
     g.add_argument("--mode", choices=MODES,
@@ -232,12 +238,28 @@ def _new_run(args):
     cfg = {name: getattr(args, name) for name in (*RUN_OPTIONS, "steps", "lr_decay")
            if getattr(args, name, None) is not None}
     cfg["backend"] = args.backend or os.environ.get("MINIGAN_BACKEND") or DEFAULTS["backend"]
+    name = None
+    if args.data:
+        if args.dataset:
+            raise UsageError("--data: give either --data or --dataset, not both")
+        path, _, key = args.data.partition(":") if not os.path.exists(args.data) else (args.data, "", "")
+        cfg["dataset"] = "file"
+        cfg["data_params"] = {"path": os.path.abspath(path), "key": key or None, "standardize": not args.raw_scale,
+                              "holdout": 0.1 if args.holdout is None else args.holdout}
+        name = os.path.splitext(os.path.basename(path))[0]
+    elif args.raw_scale or args.holdout is not None:
+        raise UsageError("--raw-scale/--holdout: they apply to --data only")
     try:
         config = TrainConfig(**cfg)
         gan = GAN(config)
+        gan.data.sample(config.batch_size)  # fewer rows than the batch: say so now
+    except FileNotFoundError as e:
+        raise UsageError(f"--data: {str(e).removeprefix('data: ')}") from None
     except (ValueError, TypeError, RuntimeError, ImportError) as e:
-        raise UsageError(_name_option(str(e))) from None
-    out = args.out or os.path.join("runs", f"{config.dataset}-{config.g_loss}-{config.mode}-seed{config.seed}")
+        msg = str(e)
+        raise UsageError(f"--data: {msg.removeprefix('data: ')}" if args.data and msg.startswith("data:")
+                         else _name_option(msg)) from None
+    out = args.out or os.path.join("runs", f"{name or config.dataset}-{config.g_loss}-{config.mode}-seed{config.seed}")
     return gan, out
 
 
@@ -323,9 +345,13 @@ def draw_figures(gan, out: str, result: dict | None, say, evals: dict | None = N
         if gan.data.dim == 1 and hasattr(gan.data, "density"):
             xs = np.linspace(min(real.min(), fake.min()), max(real.max(), fake.max()), 400)
             density = (xs, gan.data.density(xs))
+        title = f"step {gan.step}: {metrics.format_metrics(result)}"
+        d = gan.data.dim
+        if d > 2 and int(round(d ** 0.5)) ** 2 != d:  # not an image: the first two columns
+            real, fake, title = real[:, :2], fake[:, :2], title + " (columns 1 and 2)"
         paths.append(plots.samples(real, fake, os.path.join(out, "samples.png"), means=getattr(gan.data, "means", None)
                                    if gan.data.dim == 2 else None, std=getattr(gan.data, "std", None),
-                                   density=density, title=f"step {gan.step}: {metrics.format_metrics(result)}"))
+                                   density=density, title=title))
         if gan.data.dim in (1, 2):
             paths.append(game.game_figure(gan, os.path.join(out, "game.png"), title=_title(c)))
     return paths

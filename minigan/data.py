@@ -80,6 +80,15 @@ class Dataset:
         _check_m(n, "n")
         return self.backend.to_numpy(self._draw(n, self.backend.random(seed)))
 
+    def decode(self, x: np.ndarray) -> np.ndarray:
+        """Generated samples (host NumPy) in the data's own scale: the identity, unless the data
+        set standardized its data (``FileDataset``)."""
+        return x
+
+    def encode(self, x: np.ndarray) -> np.ndarray:
+        """Points in the data's own scale (host NumPy) as the networks see them: ``decode``'s inverse."""
+        return x
+
     def config(self) -> dict:
         raise NotImplementedError
 
@@ -270,11 +279,120 @@ class ArrayDataset(Dataset):
         self.points = backend.asarray(x.astype(_np_float(backend)), dtype=backend.float_dtype)
 
     def _draw(self, m, rng):
+        if m > self.points.shape[0]:
+            raise ValueError(f"data: {self.points.shape[0]} rows, fewer than the batch of {m}")
         idx = rng.integers(self.points.shape[0], (m,))
         return self.backend.xp.take(self.points, idx, axis=0)
 
     def config(self):
         return {"name": self.name, "rows": int(self.points.shape[0]), "dim": self.dim}
+
+
+def load_table(path: str, key: str | None = None) -> np.ndarray:
+    """An (N, d) float64 table from a ``.npy``, ``.npz`` (its one array, or ``key``) or ``.csv``
+    file (numeric columns; a header row is recognised and skipped). Anything else is one
+    ValueError naming the file and the problem (FileNotFoundError for a missing file)."""
+    import os
+
+    ext = os.path.splitext(path)[1].lower()
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"data: no such file: {path}")
+    if ext == ".npy":
+        x = np.load(path, allow_pickle=False)
+    elif ext == ".npz":
+        with np.load(path, allow_pickle=False) as z:
+            if key is None and len(z.files) != 1:
+                raise ValueError(f"data: {path} holds {len(z.files)} arrays ({', '.join(z.files)}): "
+                                 "name one as FILE:key")
+            if key is not None and key not in z.files:
+                raise ValueError(f"data: {path} has no array {key!r} (it has {', '.join(z.files)})")
+            x = z[key if key is not None else z.files[0]]
+    elif ext == ".csv":
+        x = _read_csv(path)
+    else:
+        raise ValueError(f"data: expected a .npy, .npz or .csv file, got {path}")
+    x = np.asarray(x)
+    if x.ndim != 2:
+        raise ValueError(f"data: {path}: expected a 2-D table (rows × columns), got shape {x.shape}")
+    if not np.issubdtype(x.dtype, np.number):
+        raise ValueError(f"data: {path}: expected numbers, got dtype {x.dtype}")
+    return x.astype(np.float64)
+
+
+def _read_csv(path):
+    import csv
+
+    with open(path, newline="") as f:
+        rows = [r for r in csv.reader(f) if r]
+    if not rows:
+        raise ValueError(f"data: {path} is empty")
+
+    def number(v):
+        try:
+            return float(v)
+        except ValueError:
+            return None
+
+    header = rows[0] if any(number(v) is None for v in rows[0]) else None
+    body = rows[1:] if header else rows
+    if not body:
+        raise ValueError(f"data: {path} has a header and no rows")
+    width = len(body[0])
+    out = np.empty((len(body), width))
+    for i, r in enumerate(body):
+        if len(r) != width:
+            raise ValueError(f"data: {path}: row {i + 1 + bool(header)} has {len(r)} columns, expected {width}")
+        for j, v in enumerate(r):
+            num = number(v)
+            if num is None:
+                name = f"{header[j]!r} ({j + 1})" if header and j < len(header) else str(j + 1)
+                raise ValueError(f"data: {path}: column {name} is not numeric (row {i + 1 + bool(header)}: {v!r})")
+            out[i, j] = num
+    return out
+
+
+class FileDataset(ArrayDataset):
+    """Your data from a file (``load_table``): standardized per column by default — the generator
+    learns (x − mean)/std, and ``decode`` maps its samples back — with ``holdout`` of the rows (a
+    seeded split) kept out of training for the metrics (``reference``)."""
+
+    name = "file"
+
+    def __init__(self, backend, rng, path, key=None, standardize=True, holdout=0.1):
+        x = load_table(path, key)
+        if not np.all(np.isfinite(x)):
+            row, col = np.argwhere(~np.isfinite(x))[0]
+            raise ValueError(f"data: {path}: NaN or inf in row {row + 1}, column {col + 1}")
+        if not 0.0 <= holdout < 1.0:
+            raise ValueError(f"holdout: expected a fraction 0 <= holdout < 1, got {holdout!r}")
+        self.path, self.key, self.standardize, self.holdout = path, key, bool(standardize), float(holdout)
+        self.shift, self.scale = np.zeros(x.shape[1]), np.ones(x.shape[1])
+        if standardize:
+            self.shift, self.scale = x.mean(axis=0), x.std(axis=0)
+            if np.any(self.scale == 0):
+                col = int(np.argmax(self.scale == 0))
+                raise ValueError(f"data: {path}: column {col + 1} is constant (std 0): it cannot be standardized "
+                                 "(drop it, or keep the raw scale)")
+        order = np.random.default_rng(0).permutation(x.shape[0])  # the split does not depend on the run's seed
+        n_out = int(round(holdout * x.shape[0]))
+        self.held_out = x[order[:n_out]]
+        super().__init__(backend, rng, (x[order[n_out:]] - self.shift) / self.scale)
+
+    def decode(self, x: np.ndarray) -> np.ndarray:
+        return x * self.scale + self.shift
+
+    def encode(self, x: np.ndarray) -> np.ndarray:
+        return (x - self.shift) / self.scale
+
+    def reference(self, n: int, seed: int = 0) -> np.ndarray:
+        """n held-out rows (with replacement), in the data's own scale; training rows if none is held out."""
+        _check_m(n, "n")
+        pool = self.held_out if len(self.held_out) else self.decode(self.backend.to_numpy(self.points))
+        return pool[np.random.default_rng(seed).integers(0, len(pool), n)]
+
+    def config(self):
+        return {"name": "file", "path": self.path, "key": self.key, "standardize": self.standardize,
+                "holdout": self.holdout, "rows": int(self.points.shape[0]), "dim": self.dim}
 
 
 def _np_float(backend):
@@ -289,6 +407,7 @@ PRESETS = {
     "pacgan_ring": (Ring, {"modes": 8, "radius": 1.0, "std": 0.01, "train_size": 100_000}),
     "pacgan_grid": (Grid, {"side": 5, "spacing": 2.0, "std": 0.05, "train_size": 100_000}),
     "digits": (Digits, {}),
+    "file": (FileDataset, {}),
 }
 
 

@@ -253,11 +253,11 @@ class GAN:
         """n generated samples (eval mode) as a NumPy array; ``seed`` gives a separate stream."""
         rng = self.rng if seed is None else self.backend.random(seed)
         z = rng.normal((n, self.noise_dim))
-        return self.backend.to_numpy(self.G.forward(z, train=False)[0])
+        return self.data.decode(self.backend.to_numpy(self.G.forward(z, train=False)[0]))  # the data's scale
 
     def discriminate(self, x) -> np.ndarray:
-        """D(x) = σ(logit) for a NumPy array x (N, dim), eval mode."""
-        xb = self.backend.asarray(np.asarray(x, dtype=np.float64), dtype=self.backend.float_dtype)
+        """D(x) = σ(logit) for a NumPy array x (N, dim) in the data's own scale, eval mode."""
+        xb = self.backend.asarray(self.data.encode(np.asarray(x, dtype=np.float64)), dtype=self.backend.float_dtype)
         return self.backend.to_numpy(losses.sigmoid(self.D.forward(xb, train=False)[0]))[:, 0]
 
     def history_array(self) -> np.ndarray:
