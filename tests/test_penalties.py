@@ -174,3 +174,15 @@ def test_wgan_gp_turns_clipping_off_and_trains():
     gan = GAN(c).train()
     assert repr(gan.d_penalty) == "Penalty('gp', 10)" and len(gan.d_penalty.values()) == 20
     assert np.all(np.isfinite(gan.history_array()))
+
+
+def test_the_command_line_builds_the_penalty(monkeypatch):
+    from minigan import cli
+
+    monkeypatch.delenv("MINIGAN_BACKEND", raising=False)
+    gan, _ = cli._new_run(cli.build_parser().parse_args(["--penalty", "r1", "--gamma", "2", "--steps", "1"]))
+    assert (gan.config.penalty, gan.config.gamma) == ("r1", 2.0) and repr(gan.d_penalty) == "Penalty('r1', 2)"
+    gan, _ = cli._new_run(cli.build_parser().parse_args(["--g-loss", "wasserstein", "--penalty", "gp",
+                                                         "--gp-weight", "5", "--steps", "1"]))
+    assert gan.config.clip is None and repr(gan.d_penalty) == "Penalty('gp', 5)"
+    assert cli.main(["--penalty", "r3", "--steps", "1"]) == 2
