@@ -7,6 +7,10 @@ train G to maximize log D(G(z))."
 With the logit l (D = σ(l)):
     minimax        L_G^mm = log(1 − D) = −sp(l),   ∂L/∂l = −σ(l)     = −D      → 0 as D → 0
     non-saturating L_G^ns = −log D     =  sp(−l),  ∂L/∂l = σ(l) − 1  = −(1 − D) → −1 as D → 0
+    max. likelihood L_G^ml = −½ e^l   = −½ D/(1 − D), ∂L/∂l = −½ e^l  → 0 as D → 0
+    (the third cost of Goodfellow's NIPS 2016 tutorial, arXiv 1701.00160, §3.2.3 and its Figure 16;
+    drawn in (a) and (b) only: like minimax it saturates, and it puts almost all the gradient on the
+    samples D already believes)
 
 Left: the two losses and the magnitude of their logit gradients against D(G(z)).
 Right, measured: a 1-D GAN (data N(8, 0.5²), G's first samples near 0) whose D is first
@@ -98,12 +102,15 @@ def main(argv=None):
     d = np.linspace(1e-3, 1 - 1e-3, 400)
     ax[0].plot(d, np.log(1 - d), label="minimax: log(1 − D)")
     ax[0].plot(d, -np.log(d), label="non-saturating: −log D")
+    ax[0].plot(d, -0.5 * d / (1 - d), label="maximum likelihood: −½·D/(1 − D)")
+    ax[0].set_ylim(-6, 7)
     ax[0].axvspan(0, 0.1, color="0.85", label="early training: D(G(z)) ≈ 0")
-    ax[0].set(xlabel="D(G(z))", ylabel="generator loss (minimised)", title="(a) the two generator losses")
+    ax[0].set(xlabel="D(G(z))", ylabel="generator loss (minimised)", title="(a) three generator losses (tutorial Fig. 16)")
     ax[0].legend()
     dl = np.logspace(-4, 0, 200)[:-1]
     ax[1].loglog(dl, dl, label="minimax: |∂L/∂l| = D")
     ax[1].loglog(dl, 1 - dl, label="non-saturating: |∂L/∂l| = 1 − D")
+    ax[1].loglog(dl, 0.5 * dl / (1 - dl), label="max. likelihood: |∂L/∂l| = ½D/(1 − D)")
     ax[1].set(xlabel="D(G(z))", ylabel="|gradient w.r.t. the logit l|", title="(b) their gradients")
     ax[1].legend()
     steps = np.arange(1, args.steps + 1)

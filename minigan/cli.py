@@ -55,6 +55,7 @@ from . import checkpoint, diagnostics, game, losses, metrics, plots, training
 from .engine import keep_freed_memory
 from .data import DATASETS
 from .optim import DEFAULT_LR, OPTIMIZERS
+from .penalties import PENALTIES
 from .training import GAN, HISTORY, MODES, DivergenceError, TrainConfig
 
 PROG = "minigan train"
@@ -69,7 +70,8 @@ DEFAULT_EVAL_EVERY = 500  # steps between the diagnostics' evaluations (diagnost
 
 # Options that define the game: fixed by the checkpoint when resuming.
 RUN_OPTIONS = ("dataset", "g_loss", "mode", "k", "batch_size", "optimizer", "d_optimizer", "g_lr", "d_lr",
-               "betas", "momentum", "g_hidden", "d_hidden", "noise_dim", "real_target", "seed", "log_every")
+               "betas", "momentum", "g_hidden", "d_hidden", "noise_dim", "real_target", "seed", "log_every",
+               "penalty", "gamma", "gp_weight")
 
 
 class UsageError(Exception):
@@ -173,6 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--real-target", type=_unit_interval,
                    help="one-sided label smoothing: D's target for real data, 0 < a <= 1 (bce losses only) "
                         f"[{d['real_target']:g}]")
+    g.add_argument("--penalty", choices=PENALTIES, help="a gradient penalty on D: r1 (on real samples), r2 (on "
+                   "generated ones), gp (WGAN-GP, on interpolates; no weight clipping) [none]")
+    g.add_argument("--gamma", type=_positive_float, help=f"R1/R2's weight γ [{d['gamma']:g}]")
+    g.add_argument("--gp-weight", type=_positive_float, help=f"WGAN-GP's weight λ [{d['gp_weight']:g}]")
     g = p.add_argument_group("networks and optimizer")
     g.add_argument("--g-hidden", type=_widths,
                    help=f"generator hidden widths [{','.join(map(str, d['g_hidden']))}]")

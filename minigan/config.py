@@ -12,6 +12,7 @@ from . import losses
 from .data import PRESETS
 from .networks import MLP, MLPSpec
 from .optim import DEFAULT_LR, OPTIMIZERS, make_optimizer
+from .penalties import PENALTIES, Penalty
 
 MODES = ("fresh", "reuse", "simultaneous")
 
@@ -22,7 +23,9 @@ class TrainConfig:
     Game:      g_loss (minimax | nonsaturating | least_squares | hinge | wasserstein),
                mode (fresh | reuse | simultaneous), k (D steps per G step),
                batch_size (m), real_target (one-sided label smoothing α; 1 = none),
-               clip (D weight clipping c for wasserstein; None = off).
+               clip (D weight clipping c for wasserstein; None = off; with penalty gp, off),
+               penalty (None | r1 | r2 | gp: a gradient penalty on D, docs/MATH.md §12), gamma
+               (R1/R2's γ), gp_weight (WGAN-GP's λ).
     Data:      dataset (one of data.DATASETS: gaussian, ring, grid, pacgan_ring, pacgan_grid,
                digits), data_params (dict passed to the dataset, e.g. train_size).
     Networks:  noise_dim, g_hidden, d_hidden, activation, g_output (None | tanh | sigmoid:
@@ -47,6 +50,9 @@ class TrainConfig:
     batch_size: int = 256
     real_target: float = 1.0
     clip: float | None = None
+    penalty: str | None = None
+    gamma: float = 10.0
+    gp_weight: float = 10.0
     noise_dim: int = 2
     g_hidden: tuple = (128, 128, 128)
     d_hidden: tuple = (128, 128)
@@ -92,7 +98,13 @@ class TrainConfig:
             raise ValueError(f"lr_decay: expected 0 < lr_decay <= 1, got {self.lr_decay!r}")
         if self.clip is not None and not self.clip > 0:
             raise ValueError(f"clip: expected None or a positive number, got {self.clip!r}")
-        if self.clip is None and self.g_loss == "wasserstein":
+        if self.penalty not in (None, *PENALTIES):
+            raise ValueError(f"penalty: expected None or one of {PENALTIES}, got {self.penalty!r}")
+        for name in ("gamma", "gp_weight"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < float("inf"):
+                raise ValueError(f"{name}: expected a positive number, got {v!r}")
+        if self.clip is None and self.g_loss == "wasserstein" and self.penalty != "gp":
             self.clip = 0.01  # Arjovsky et al. 2017: the critic must stay Lipschitz
         if self.g_lr is None:
             self.g_lr = DEFAULT_LR[self.optimizer]
@@ -111,6 +123,11 @@ class TrainConfig:
         """D: samples (N, data_dim) → logits (N, 1), hidden layers d_hidden (maxout, dropout)."""
         return MLP(MLPSpec((data_dim, *self.d_hidden, 1), activation=self.activation, maxout_pieces=self.d_maxout,
                            dropout=self.d_dropout, init=self.init), backend, rng=rng)
+
+    def build_penalty(self, rng) -> Penalty | None:
+        """D's gradient penalty (None: none); gp draws its interpolation weights from ``rng``."""
+        return None if self.penalty is None else Penalty(self.penalty, self.gp_weight if self.penalty == "gp"
+                                                         else self.gamma, rng)
 
     def build_optimizer(self, net: str):
         """The optimizer of G (``net="g"``) or D (``"d"``)."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import losses as L
+from . import penalties as P
 from .backend import Backend, BackendUnavailable, get_backend
 from .layers import BatchNorm, Dropout, LeakyReLU, Linear, Maxout, ReLU, Sigmoid, Tanh
 from .networks import MLP, MLPSpec
@@ -333,6 +334,21 @@ def check_generator_chain(G: MLP, D: MLP, g_loss, z, train: bool = True, h: floa
     return _compare(G.backend, scalar, grads, {}, G, G.layers + D.layers, f"G chain ({g_loss.__name__})", h, max_entries, 0)
 
 
+def check_penalty(kind, weight, D: MLP, x_real, x_fake, eps=None, train: bool = True, h: float = H,
+                  max_entries=None) -> Errors:
+    """A gradient penalty (r1 | r2 | gp; docs/MATH.md §12), a second derivative of D's logit, w.r.t. x_real,
+    x_fake (m, dim) and every parameter of D; eps (m, 1): gp's fixed interpolation weights."""
+    with _preserved(D.layers):
+        _, grads, dx_r, dx_f = P.penalty(kind, weight, D, x_real, x_fake, eps, train)
+
+    def scalar(s):
+        with _preserved(D.layers):  # the kinks of D at the penalized points, under the same dropout mask
+            sides = _walk(D.layers, P.penalized_points(kind, s["x_real"], s["x_fake"], eps), train, D.backend)[2]
+        return P.penalty(kind, weight, D, s["x_real"], s["x_fake"], eps, train)[0], sides
+    return _compare(D.backend, scalar, {"x_real": dx_r, "x_fake": dx_f, **grads}, {"x_real": x_real, "x_fake": x_fake},
+                    D, D.layers, f"penalty {kind}", h, max_entries, 0)
+
+
 def generic_point(net, seed: int = 0, scale: float = 0.1):
     """Move every parameter of the MLP ``net`` by N(0, scale²) noise, in place. At zero biases, a sample
     whose ReLU layer is all dead makes every maxout piece of D tie at 0: no redraw avoids that kink."""
@@ -457,6 +473,18 @@ def run_all(backend="numpy", seed: int = 0, batch: int = 8, width: int = 16, dep
         row(f"chain G: {name} through D", lambda s: arr((N, 2), 1.0, s),
             lambda z, fn=fn: check_generator_chain(G, D, fn, z, True, h, E),
             lambda z, fn=fn: generator_chain_margin(G, D, z, fn))
+
+    # gradient penalties: second derivatives of D's logit, w.r.t. D's parameters and the samples (§12)
+    for k, (name, spec) in enumerate([("linear", MLPSpec((2, 1))), *[(a, MLPSpec((2, *hidden, 1), a)) for a in
+                                                                     ("relu", "leaky_relu", "tanh", "sigmoid")],
+                                      ("maxout (3)", MLPSpec((2, *hidden, 1), maxout_pieces=3)),
+                                      ("tanh + dropout 0.2", MLPSpec((2, *hidden, 1), "tanh", dropout=0.2))]):
+        Dp = generic_point(MLP(spec, b, seed=seed + k), seed + k)
+        eps = b.asarray(np.random.default_rng(seed).uniform(size=(N, 1)), dtype=b.float_dtype)
+        for kind, label in (("r1", "R1 (γ=10)"), ("r2", "R2 (γ=10)"), ("gp", "WGAN-GP (λ=10)")):
+            row(f"penalty {label} w.r.t. D, x: D {name}", lambda s: (arr((N, 2), 1.0, s), arr((N, 2), 1.0, s + 1)),
+                lambda xs, Dp=Dp, kind=kind: check_penalty(kind, 10.0, Dp, *xs, eps, True, h, E),
+                lambda xs, Dp=Dp, kind=kind: kink_margin(Dp, P.penalized_points(kind, *xs, eps)))
     return results
 
 

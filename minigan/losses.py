@@ -129,6 +129,14 @@ def generator_nonsaturating_loss(l_fake, check=True):
     return _mean(sp), s * (-1.0 / n)
 
 
+def generator_maximum_likelihood_loss(l_fake, check=True):
+    """L_G^ml = −½·mean exp(σ⁻¹(D(G(z)))) = −½·mean e^{l_f} (Goodfellow 2016, arXiv 1701.00160, §3.2.3):
+    with D optimal, its expected gradient is KL(p_data ‖ p_g)'s (docs/MATH.md §3). ∂/∂l_f = −½·e^{l_f}/n."""
+    n = _size(l_fake, check)
+    e = l_fake.__array_namespace__().exp(l_fake)
+    return -0.5 * _mean(e), e * (-0.5 / n)
+
+
 def total_loss(l_real, l_fake, check=True):
     """The article's total loss L_D + L_G^ns, both terms on the same generated batch (docs/MATH.md §4):
     = mean sp(−l_r) + mean sp(l_f) + mean sp(−l_f); both terms are minimised and lie in
@@ -195,10 +203,11 @@ def wasserstein_g_loss(l_fake, check=True):
 DISCRIMINATOR_LOSSES = {"bce": discriminator_loss, "least_squares": least_squares_d_loss, "hinge": hinge_d_loss,
                         "wasserstein": wasserstein_d_loss}
 GENERATOR_LOSSES = {"minimax": generator_minimax_loss, "nonsaturating": generator_nonsaturating_loss,
-                    "least_squares": least_squares_g_loss, "hinge": hinge_g_loss, "wasserstein": wasserstein_g_loss}
+                    "maximum_likelihood": generator_maximum_likelihood_loss, "least_squares": least_squares_g_loss,
+                    "hinge": hinge_g_loss, "wasserstein": wasserstein_g_loss}
 # generator loss -> the discriminator loss it is played against
-PAIRED_D_LOSS = {"minimax": "bce", "nonsaturating": "bce", "least_squares": "least_squares", "hinge": "hinge",
-                 "wasserstein": "wasserstein"}
+PAIRED_D_LOSS = {"minimax": "bce", "nonsaturating": "bce", "maximum_likelihood": "bce", "least_squares": "least_squares",
+                 "hinge": "hinge", "wasserstein": "wasserstein"}
 
 
 def get_generator_loss(name):

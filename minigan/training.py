@@ -60,7 +60,8 @@ class GAN:
     - ``g_opt``, ``d_opt``: ``optim.Optimizer``s;
     - ``g_loss``: a name in ``losses.GENERATOR_LOSSES`` or a function ``l_fake -> (L_G, ∂L_G/∂l_fake)``;
       ``d_loss``: a name in ``losses.DISCRIMINATOR_LOSSES`` or ``(l_real, l_fake) -> (L_D, ∂/∂l_real,
-      ∂/∂l_fake)``; by default the pair of ``config.g_loss`` (with its label smoothing).
+      ∂/∂l_fake)``; by default the pair of ``config.g_loss`` (with its label smoothing);
+    - ``d_penalty``: ``(D, x_real, x_fake) -> (P, ∂P/∂θd by name)``, e.g. ``penalties.Penalty``.
 
     ``rng``: the run's ``backend.Random`` (default: seeded with ``config.seed``). Other keyword
     arguments that are ``TrainConfig`` fields override the config's.
@@ -68,7 +69,7 @@ class GAN:
 
     def __init__(self, config: TrainConfig | None = None, *, G: MLP | None = None, D: MLP | None = None,
                  data=None, g_opt: Optimizer | None = None, d_opt: Optimizer | None = None,
-                 g_loss=None, d_loss=None, rng=None, **overrides):
+                 g_loss=None, d_loss=None, d_penalty=None, rng=None, **overrides):
         if config is None:
             config = TrainConfig(**overrides)
         elif overrides:
@@ -94,6 +95,7 @@ class GAN:
         smoothing = {"real_target": c.real_target} if c.real_target != 1.0 else {}
         self.d_loss = _loss("d_loss", d_loss, losses.PAIRED_D_LOSS[c.g_loss], losses.get_discriminator_loss,
                             smoothing)
+        self.d_penalty = d_penalty if d_penalty is not None else c.build_penalty(self.rng)
         self.step = 0
         self.history: list[list[float]] = []  # host rows, one per step, columns HISTORY
         self._pending = []  # device rows not yet copied to the host
@@ -110,6 +112,7 @@ class GAN:
         z = self.rng.normal((m, self.noise_dim))
         x = self.data.sample(m)
         fake, g_cache = self.G.forward(z, check=False)
+        self._batch = (x, fake)  # for a gradient penalty
         if not keep_g_cache:
             g_cache = None  # before D's pass: G's activations are not held through it
         logits, d_cache = self.D.forward(self.xp.concat([x, fake], axis=0), check=False)
@@ -119,9 +122,14 @@ class GAN:
         """L_D and ∂L_D/∂[l_r; l_f] for the logits of a step-3 pass."""
         m = self.config.batch_size
         L_D, dl_r, dl_f = self.d_loss(logits[:m, :], logits[m:, :])
+        if self.d_penalty is not None:  # R1, R2, WGAN-GP: P joins L_D, ∂P/∂θd D's gradient (docs/MATH.md §12)
+            P, self._p_grads = self.d_penalty(self.D, *self._batch)
+            L_D = L_D + P
         return L_D, self.xp.concat([dl_r, dl_f], axis=0)
 
     def _update_d(self, d_grads):
+        if self.d_penalty is not None:
+            d_grads = {k: g + self._p_grads[k] for k, g in d_grads.items()}
         self.d_opt.step(self.D.params(), d_grads)
         if self.config.clip is not None:  # the Wasserstein critic's weight clipping
             c = self.config.clip

@@ -100,6 +100,21 @@ def test_demo6_digits(demo, tmp_path):
     assert np.all(res["d_fake"] >= 0) and np.all(res["d_loo"] > 0)
 
 
+def test_demo7_dirac(demo, tmp_path, capsys):
+    res, out = run(demo, "demo7_dirac", tmp_path)
+    check_png(out / "dirac.png")
+    r = res["results"]
+    # the Jacobian at the equilibrium, from minigan's own field, is the paper's (arXiv 1801.04406, §2-§4)
+    np.testing.assert_allclose(sorted(r["GAN (minimax)"]["eig"].imag), [-0.5, 0.5], atol=1e-6)
+    np.testing.assert_allclose(r["GAN (minimax)"]["eig"].real, 0.0, atol=1e-6)
+    np.testing.assert_allclose(sorted(r["WGAN (no clipping)"]["eig"].imag), [-1.0, 1.0], atol=1e-6)
+    np.testing.assert_allclose(r["non-saturating + R1"]["eig"].real, -0.25, atol=1e-6)  # −γ/2, γ = 0.5
+    # simultaneous steps on a purely imaginary spectrum move away: |1 + hλ| > 1
+    assert r["WGAN (no clipping)"]["radius"]["simultaneous"] > 1.0
+    assert r["GAN (minimax)"]["dist"]["simultaneous"] > r["GAN (minimax)"]["dist"]["alternating"]
+    assert "eigenvalues of J" in capsys.readouterr().out
+
+
 def test_reproduce_pacgan(demo, tmp_path, capsys):
     res, out = run(demo, "reproduce_pacgan", tmp_path)
     check_png(out / "pacgan.png")

@@ -13,7 +13,7 @@ LEVELS = {
     "engine": 0, "metrics": 0, "theory": 0, "_version": 0,
     "backend": 1,
     "layers": 2, "data": 2,
-    "networks": 3, "losses": 3, "optim": 3,
+    "networks": 3, "losses": 3, "optim": 3, "penalties": 3,
     "config": 4,
     "training": 5,
     "checkpoint": 6, "plots": 6, "gradcheck": 6, "diagnostics": 6,

@@ -28,6 +28,7 @@ D_FORMS = {  # name -> (function, keyword arguments)
 G_FORMS = {
     "minimax": (L.generator_minimax_loss, {}),
     "nonsaturating": (L.generator_nonsaturating_loss, {}),
+    "maximum_likelihood": (L.generator_maximum_likelihood_loss, {}),
     "least_squares": (L.least_squares_g_loss, {}),
     "least_squares_c0": (L.least_squares_g_loss, {"c": 0.0}),
     "hinge": (L.hinge_g_loss, {}),
@@ -115,6 +116,7 @@ def hand_values():
         "wasserstein": (mean(LF) - mean(LR), [-1 / 3] * 3, [1 / 2] * 2),
         "g_minimax": (-mean([sp(l) for l in LF]), [-sig(l) / 2 for l in LF]),
         "g_nonsaturating": (mean([sp(-l) for l in LF]), [(sig(l) - 1) / 2 for l in LF]),
+        "g_maximum_likelihood": (-0.5 * mean([math.exp(l) for l in LF]), [-0.5 * math.exp(l) / 2 for l in LF]),
         "g_least_squares": (mean([0.5 * (l - 1) ** 2 for l in LF]), [(l - 1) / 2 for l in LF]),
         "g_least_squares_c0": (mean([0.5 * l ** 2 for l in LF]), [l / 2 for l in LF]),
         "g_hinge": (-mean(LF), [-1 / 2] * 2),
@@ -267,7 +269,8 @@ def test_loss_on_every_backend_matches_numpy(backend, name):
 
 
 def test_registries():
-    assert set(L.GENERATOR_LOSSES) == {"minimax", "nonsaturating", "least_squares", "hinge", "wasserstein"}
+    assert set(L.GENERATOR_LOSSES) == {"minimax", "nonsaturating", "maximum_likelihood", "least_squares", "hinge",
+                                    "wasserstein"}
     assert set(L.PAIRED_D_LOSS) == set(L.GENERATOR_LOSSES)
     assert set(L.PAIRED_D_LOSS.values()) <= set(L.DISCRIMINATOR_LOSSES)
     assert L.get_generator_loss("minimax") is L.generator_minimax_loss
