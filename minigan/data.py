@@ -366,17 +366,17 @@ class FileDataset(ArrayDataset):
         if not 0.0 <= holdout < 1.0:
             raise ValueError(f"holdout: expected a fraction 0 <= holdout < 1, got {holdout!r}")
         self.path, self.key, self.standardize, self.holdout = path, key, bool(standardize), float(holdout)
+        order = np.random.default_rng(0).permutation(x.shape[0])  # the split does not depend on the run's seed
+        n_out = int(round(holdout * x.shape[0]))
+        self.held_out, train = x[order[:n_out]], x[order[n_out:]]
         self.shift, self.scale = np.zeros(x.shape[1]), np.ones(x.shape[1])
-        if standardize:
-            self.shift, self.scale = x.mean(axis=0), x.std(axis=0)
+        if standardize:  # from the training rows only
+            self.shift, self.scale = train.mean(axis=0), train.std(axis=0)
             if np.any(self.scale == 0):
                 col = int(np.argmax(self.scale == 0))
                 raise ValueError(f"data: {path}: column {col + 1} is constant (std 0): it cannot be standardized "
                                  "(drop it, or keep the raw scale)")
-        order = np.random.default_rng(0).permutation(x.shape[0])  # the split does not depend on the run's seed
-        n_out = int(round(holdout * x.shape[0]))
-        self.held_out = x[order[:n_out]]
-        super().__init__(backend, rng, (x[order[n_out:]] - self.shift) / self.scale)
+        super().__init__(backend, rng, (train - self.shift) / self.scale)
 
     def decode(self, x: np.ndarray) -> np.ndarray:
         return x * self.scale + self.shift

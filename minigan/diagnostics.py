@@ -57,7 +57,8 @@ class Diagnostics:
         data = gan.data
         self.mixture = data.dim == 2 and getattr(data, "means", None) is not None
         self.columns = ("modes_covered", "high_quality", "sliced_w1") if self.mixture else ("sliced_w1",)
-        self.reference = data.reference(n, seed=SEED + 1).astype(np.float64)
+        self.data = data  # distances on the scale the networks see (a standardized file: columns alike)
+        self.reference = data.encode(data.reference(n, seed=SEED + 1).astype(np.float64))
         centre = np.broadcast_to(self.reference.mean(axis=0), self.reference.shape)
         self.spread = metrics.sliced_wasserstein1(self.reference, centre, seed=SEED)
         self.g_loss = gan.config.g_loss
@@ -69,7 +70,7 @@ class Diagnostics:
     # -- one evaluation ---------------------------------------------------------------------
     def evaluate(self, gan) -> dict:
         """The columns for the generator now, on ``n`` samples of fixed noise."""
-        fake = gan.sample(self.n, seed=SEED)
+        fake = self.data.encode(gan.sample(self.n, seed=SEED))
         if not np.all(np.isfinite(fake)):
             return {c: float("nan") for c in self.columns}
         out = {"sliced_w1": metrics.sliced_wasserstein1(self.reference, fake, seed=SEED)}
