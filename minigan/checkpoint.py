@@ -116,7 +116,10 @@ def save(gan, path) -> str:
     arrays["manifest"] = _str(json.dumps({k: _describe(a) for k, a in arrays.items()}))
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.chmod(tmp, 0o666 & ~umask)  # as any other output file (mkstemp makes it 0600)
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
             f.flush()

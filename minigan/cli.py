@@ -40,6 +40,7 @@ a checkpoint to resume from).
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import math
 import os
@@ -452,12 +453,11 @@ class _StopFlag:
 # The training loop of the command
 # --------------------------------------------------------------------------------------
 def train_run(gan, total: int, ckpt_path: str, ckpt_every: int, progress=None, stop=None, watchers=()):
-    """Train ``gan`` up to step ``total`` in segments of ``log_every`` steps.
-
-    Segments are aligned on multiples of log_every, where the learning-rate schedule
-    (TrainConfig.lr_decay) moves, so a resumed run matches an uninterrupted one. A checkpoint is written
-    every ``ckpt_every`` steps and at the end; ``checkpoint.save`` flushes first and refuses
-    non-finite states, so a checkpoint always holds a finite state.
+    """Train ``gan`` up to step ``total`` in segments that end at every multiple of ``log_every``
+    (where the learning-rate schedule of TrainConfig.lr_decay moves, so a resumed run matches an
+    uninterrupted one) and of ``ckpt_every``. A checkpoint is written at each multiple of
+    ``ckpt_every`` and at the end; ``checkpoint.save`` flushes first and refuses non-finite states,
+    so a checkpoint always holds a finite state.
 
     After each segment (the history synced to the host) each of ``watchers`` is called with
     the GAN: the diagnostics and the animation, which so never act inside the step loop.
@@ -473,8 +473,9 @@ def train_run(gan, total: int, ckpt_path: str, ckpt_every: int, progress=None, s
         while gan.step < total:
             if stop is not None and stop.stop:
                 break
-            start = (gan.step // le) * le
-            n = min(start + le, total) - gan.step
+            # up to the next multiple of log_every (where the schedule moves) or of ckpt_every (a
+            # checkpoint), whichever comes first: checkpoints land when asked, not at their lcm
+            n = min((gan.step // le + 1) * le, (gan.step // ckpt_every + 1) * ckpt_every, total) - gan.step
             before = len(gan.history)
             gan.train(n)  # ends with a flush: DivergenceError names the step and quantity
             if progress is not None:
@@ -556,6 +557,10 @@ def main(argv=None) -> int:
     c = gan.config
     total = c.steps
     ckpt_path = os.path.join(out, "checkpoint.npz")
+    for name in glob.glob(os.path.join(glob.escape(out), ".checkpoint.npz.*.tmp")) + [
+            os.path.join(out, "history.csv.tmp")]:
+        if os.path.isfile(name):  # left by a run killed while writing: its previous file is intact
+            os.remove(name)
     ckpt_every = args.checkpoint_every or DEFAULT_CHECKPOINT_EVERY
     with open(os.path.join(out, "run.json"), "w") as f:
         json.dump({"command": "minigan train " + shlex.join(argv), "config": c.to_dict(),

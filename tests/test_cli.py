@@ -244,3 +244,39 @@ def test_the_help_shows_trainconfigs_defaults(capsys):
     c = TrainConfig()
     for shown in (f"[{c.steps}]", "[128,128,128]", "[128,128]", f"[{c.lr_decay:g}]", f"[{c.batch_size}]"):
         assert shown in text
+
+
+def test_checkpoints_land_when_asked_not_at_the_lcm_of_the_two_intervals(monkeypatch):
+    """--checkpoint-every 50 with --log-every 30 saved only every 150 steps before; now at 50, 100
+    and the end, and the run equals one with no checkpoints at all."""
+    saved = []
+    monkeypatch.setattr(cli, "_save_finite", lambda gan, path: saved.append(gan.step))
+    gan = GAN(TrainConfig(g_hidden=(8,), d_hidden=(8,), batch_size=16, log_every=30, steps=120))
+    cli.train_run(gan, 120, "unused", 50)
+    assert saved == [50, 100, 120]
+    ref = GAN(TrainConfig(g_hidden=(8,), d_hidden=(8,), batch_size=16, log_every=30, steps=120)).train(120)
+    np.testing.assert_array_equal(gan.history_array(), ref.history_array())
+
+
+def test_leftover_temporaries_are_cleaned_and_checkpoints_are_0644(tmp_path):
+    """A run killed while saving leaves .checkpoint.npz.*.tmp (and a failed history write
+    history.csv.tmp): the next start of that run removes them. The checkpoint is written with the
+    mode of every other output (0666 less the umask), not mkstemp's 0600."""
+    out = tmp_path / "run"
+    r = _cli(["--steps", "4", "--log-every", "2", "--out", str(out), "--no-plots", "-q"])
+    assert r.returncode == 0, r.stderr
+    for name in (".checkpoint.npz.abc123.tmp", "history.csv.tmp"):
+        (out / name).write_bytes(b"half")
+    r = _cli(["--resume", str(out / "checkpoint.npz"), "--steps", "6", "--no-plots", "-q"])
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in out.iterdir() if p.name.endswith(".tmp")) == []
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (out / "checkpoint.npz").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def _cli(args):
+    """``python -m minigan train ARGS`` in a subprocess, from this checkout, as a user runs it."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return subprocess.run([sys.executable, "-m", "minigan", "train", *args], cwd=root, capture_output=True,
+                          text=True, timeout=120)
