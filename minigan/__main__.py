@@ -24,7 +24,7 @@ def usage() -> str:
     lines = ["usage: minigan COMMAND [options]   (minigan COMMAND --help for its options)", "", "commands:"]
     lines += [f"  {name:<10} {doc}" for name, (_, _, doc) in COMMANDS.items()]
     lines += ["", "  --version  print the version", "", "exit codes: 0 done, 1 failed (e.g. training diverged), "
-              "2 bad usage, 130 interrupted"]
+              "2 bad usage, 3 a file could not be written, 130 interrupted"]
     return "\n".join(lines)
 
 

@@ -125,9 +125,11 @@ def save(gan, path) -> str:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.remove(tmp)
+        if isinstance(e, OSError):  # name the checkpoint, not the temporary file or nothing
+            raise OSError(e.errno, e.strerror or str(e), path) from None
         raise
     return path
 

@@ -32,9 +32,17 @@ without the decay the samples keep orbiting their modes (40-80 % high quality af
 dropped a mode on more seeds; 8-D noise dropped 2-3 modes.
 
 Exit codes: 0 done; 1 training diverged (the message names the step and the quantity;
-the last checkpoint, written from a finite state, is left as it was); 2 bad options or an
-unreadable checkpoint; 130 interrupted (Ctrl-C: the run stops at the next flush and saves
-a checkpoint to resume from).
+the last checkpoint, written from a finite state, is left as it was); 2 bad options, an
+unreadable checkpoint, or an output folder that holds another run or is in use by another
+``minigan train``; 3 a file could not be written (disk full, no permission, a read-only folder,
+a file-size limit: the message names the file; files written before, the last checkpoint
+among them, are left as they were); 130 interrupted (Ctrl-C: the run stops at the next flush
+and saves a checkpoint to resume from).
+
+A new run never writes into a folder that holds another run: with no ``--out`` it takes the next
+free name (``runs/ring-nonsaturating-fresh-seed0-2``, ...) and says so; an ``--out`` that holds a
+run is refused unless ``--overwrite``. While a run writes its folder it holds a lock on it
+(``.lock``, released by the system when the process ends, however it ends).
 """
 
 from __future__ import annotations
@@ -205,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", help="output folder [runs/<dataset>-<g_loss>-<mode>-seed<seed>; "
                                  "with --resume: the checkpoint's folder]")
     g.add_argument("--resume", metavar="CHECKPOINT", help="continue the run saved in this checkpoint (.npz)")
+    g.add_argument("--overwrite", action="store_true",
+                   help="let a new run replace the run already in --out (without it, that is refused)")
     g.add_argument("--log-every", type=_positive_int,
                    help=f"steps between host syncs (history, NaN check, progress) [{d['log_every']}]")
     g.add_argument("--checkpoint-every", type=_positive_int,
@@ -267,7 +277,43 @@ def _new_run(args):
         raise UsageError(f"--data: {msg.removeprefix('data: ')}" if args.data and msg.startswith("data:")
                          else _name_option(msg)) from None
     out = args.out or os.path.join("runs", f"{name or config.dataset}-{config.g_loss}-{config.mode}-seed{config.seed}")
+    if _holds_a_run(out) and not args.overwrite:
+        if args.out:
+            raise UsageError(f"--out: {out} holds another run; continue it with --resume "
+                             f"{os.path.join(out, 'checkpoint.npz')}, replace it with --overwrite, or choose another --out")
+        base, i = out, 2
+        while _holds_a_run(out):  # the default folder is taken: the next free name
+            out, i = f"{base}-{i}", i + 1
+        if not args.quiet:
+            print(f"{base} holds another run: this one goes to {out}")
     return gan, out
+
+
+def _holds_a_run(folder) -> bool:
+    return any(os.path.exists(os.path.join(folder, f)) for f in ("checkpoint.npz", "run.json", "history.csv"))
+
+
+def _lock(out):
+    """An exclusive lock on ``out/.lock`` for the rest of this process (the system releases it when
+    the process ends, even by kill -9), or a UsageError if another run holds it."""
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): no lock
+        return None
+    f = open(os.path.join(out, ".lock"), "a+")
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.seek(0)
+        who = f.read().strip()
+        f.close()
+        raise UsageError(f"--out: {out} is being written by another minigan train{f' ({who})' if who else ''}; "
+                         "wait for it, or choose another --out") from None
+    f.seek(0)
+    f.truncate()
+    f.write(f"pid {os.getpid()}")
+    f.flush()
+    return f
 
 
 def _resumed_run(args):
@@ -303,8 +349,13 @@ def write_history_csv(history, path) -> str:
     table = np.concatenate([np.arange(1, h.shape[0] + 1, dtype=np.float64)[:, None], h], axis=1)
     fmt = ["%d"] + ["%.9g"] * len(HISTORY)
     tmp = path + ".tmp"
-    np.savetxt(tmp, table, fmt=fmt, delimiter=",", header=",".join(("step", *HISTORY)), comments="")
-    os.replace(tmp, path)
+    try:
+        np.savetxt(tmp, table, fmt=fmt, delimiter=",", header=",".join(("step", *HISTORY)), comments="")
+        os.replace(tmp, path)
+    except OSError as e:
+        if os.path.isfile(tmp):
+            os.remove(tmp)
+        raise OSError(e.errno, e.strerror or str(e), path) from None
     return path
 
 
@@ -530,6 +581,17 @@ def _watchers(gan, args, out, total, progress, say):
 # main
 # --------------------------------------------------------------------------------------
 def main(argv=None) -> int:
+    """``minigan train``: exit codes in the module docstring."""
+    try:
+        return _main(argv)
+    except OSError as e:  # disk full, no permission, a read-only folder, a file-size limit, ...
+        what = e.filename or "an output file"
+        print(f"{PROG}: error: cannot write {what}: {e.strerror or e}; files written before "
+              "(the last checkpoint among them) are as they were", file=sys.stderr)
+        return 3
+
+
+def _main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
@@ -547,12 +609,14 @@ def main(argv=None) -> int:
         else:
             gan, out = _new_run(args)
         os.makedirs(out, exist_ok=True)
+        lock = _lock(out)  # noqa: F841 - held until the process ends
     except UsageError as e:
         print(f"{PROG}: error: {e}\n(minigan train --help lists the options)", file=sys.stderr)
         return 2
     except OSError as e:
-        print(f"{PROG}: error: --out: cannot create {args.out or 'the output folder'} ({e})", file=sys.stderr)
-        return 2
+        print(f"{PROG}: error: --out: cannot create {args.out or 'the output folder'} ({e.strerror or e})",
+              file=sys.stderr)
+        return 3
 
     c = gan.config
     total = c.steps

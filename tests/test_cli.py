@@ -280,3 +280,73 @@ def _cli(args):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     return subprocess.run([sys.executable, "-m", "minigan", "train", *args], cwd=root, capture_output=True,
                           text=True, timeout=120)
+
+
+# -- output folders: never overwritten, never shared, write errors as one line ---------------------
+def _digest(folder):
+    import hashlib
+
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_a_new_run_never_replaces_another(tmp_path):
+    out = tmp_path / "run"
+    assert _cli(["--steps", "4", "--log-every", "2", "--out", str(out), "--no-plots", "-q"]).returncode == 0
+    before = _digest(out)
+    r = _cli(["--steps", "2", "--log-every", "2", "--out", str(out), "--no-plots", "-q"])
+    assert r.returncode == 2 and f"--out: {out} holds another run; continue it with --resume" in r.stderr
+    assert _digest(out) == before  # nothing touched
+    r = _cli(["--steps", "2", "--log-every", "2", "--out", str(out), "--no-plots", "-q", "--overwrite"])
+    assert r.returncode == 0 and json.load(open(out / "run.json"))["config"]["steps"] == 2
+
+
+def test_the_default_folder_when_taken_is_the_next_free_name(tmp_path):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "PYTHONPATH": root}
+    runs = []
+    for _ in range(2):
+        runs.append(subprocess.run([sys.executable, "-m", "minigan", "train", "--steps", "2", "--log-every", "2",
+                                    "--no-plots"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120))
+    assert all(r.returncode == 0 for r in runs), runs[1].stderr
+    first, second = tmp_path / "runs" / "ring-nonsaturating-fresh-seed0", tmp_path / "runs" / "ring-nonsaturating-fresh-seed0-2"
+    assert (first / "checkpoint.npz").exists() and (second / "checkpoint.npz").exists()
+    assert f"runs/ring-nonsaturating-fresh-seed0 holds another run: this one goes to {os.path.join('runs', second.name)}" \
+        in runs[1].stdout
+
+
+def test_a_second_writer_is_refused_while_the_first_holds_the_folder(tmp_path):
+    import fcntl
+
+    out = tmp_path / "run"
+    out.mkdir()
+    with open(out / ".lock", "a+") as f:  # this process plays the first run
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        f.write("pid 4242")
+        f.flush()
+        r = _cli(["--steps", "2", "--log-every", "2", "--out", str(out), "--no-plots", "-q"])
+        assert r.returncode == 2 and "is being written by another minigan train (pid 4242)" in r.stderr
+        assert not (out / "checkpoint.npz").exists()
+    # the holder is gone (a killed run's lock goes with its process): the folder is free again
+    r = _cli(["--steps", "2", "--log-every", "2", "--out", str(out), "--no-plots", "-q"])
+    assert r.returncode == 0, r.stderr
+
+
+def test_write_errors_are_one_line_with_exit_code_3_and_leave_the_last_checkpoint(tmp_path):
+    """A file-size limit (the child's RLIMIT_FSIZE) and a folder where checkpoint.npz should be:
+    one line naming the file, exit 3, and the checkpoint written before still loads."""
+    import resource
+
+    out = tmp_path / "run"
+    assert _cli(["--steps", "4", "--log-every", "2", "--out", str(out), "--no-plots", "-q"]).returncode == 0
+    good = _digest(out)["checkpoint.npz"]
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    r = subprocess.run([sys.executable, "-m", "minigan", "train", "--resume", str(out / "checkpoint.npz"), "--steps",
+                        "8", "--no-plots", "-q"], cwd=root, capture_output=True, text=True, timeout=120,
+                       preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000)))
+    assert r.returncode == 3 and "Traceback" not in r.stderr, r.stderr
+    assert "minigan train: error: cannot write" in r.stderr and "File too large" in r.stderr
+    assert _digest(out)["checkpoint.npz"] == good and checkpoint.load(out / "checkpoint.npz").step == 4
+    other = tmp_path / "other"
+    (other / "checkpoint.npz").mkdir(parents=True)
+    r = _cli(["--steps", "2", "--log-every", "2", "--out", str(other), "--no-plots", "-q", "--overwrite"])
+    assert r.returncode == 3 and "checkpoint.npz" in r.stderr and "Traceback" not in r.stderr, r.stderr
