@@ -2,7 +2,7 @@
 
     minigan train                        # the main job: 8 Gaussians on a ring, < 1 min on 2 cores
     minigan train --dataset grid --steps 20000 --seed 3
-    minigan train --resume runs/ring-nonsaturating-fresh-seed0/checkpoint.npz --steps 8000
+    minigan train --resume runs/ring-nonsaturating-fresh-seed0/checkpoint.npz
 
 The output folder (``--out``, default ``runs/<dataset>-<g_loss>-<mode>-seed<seed>``) gets
 
@@ -333,6 +333,13 @@ def _resumed_run(args):
     if args.steps is not None:
         if args.steps < gan.step:
             raise UsageError(f"--steps: the checkpoint is already at step {gan.step}; ask for at least that many")
+        decay = c.lr_decay if args.lr_decay is None else args.lr_decay
+        if args.steps != c.steps and decay != 1.0:
+            # the learning rates fall linearly to lr_decay at step ``steps``: another length is another
+            # schedule, so the extended run would not be the run it claims to be
+            raise UsageError(f"--steps: this run's learning rates fall to {decay:g}x by step {c.steps} (--lr-decay), "
+                             f"so {args.steps} steps would be another schedule; resume without --steps, or start a "
+                             "new run of that length")
         c.steps = args.steps
     out = args.out or os.path.dirname(os.path.abspath(args.resume))
     if args.lr_decay is not None:

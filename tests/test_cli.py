@@ -97,8 +97,11 @@ def test_interrupt_then_resume_equals_an_uninterrupted_run(tmp_path, monkeypatch
     for name, p in a.G.params().items():
         np.testing.assert_array_equal(np.asarray(b.G.params()[name]), np.asarray(p))
 
-    # --steps beyond the saved total trains the extra steps
-    assert cli.main(["--resume", str(cut / "checkpoint.npz"), "--steps", "25", "--quiet", "--no-plots"]) == 0
+    # --steps beyond the saved total would stretch the decaying schedule: refused (issue 10, item 7);
+    # with an explicit new schedule (--lr-decay 1: constant rates) it trains the extra steps
+    assert cli.main(["--resume", str(cut / "checkpoint.npz"), "--steps", "25", "--quiet", "--no-plots"]) == 2
+    assert cli.main(["--resume", str(cut / "checkpoint.npz"), "--steps", "25", "--lr-decay", "1", "--quiet",
+                     "--no-plots"]) == 0
     assert checkpoint.load(cut / "checkpoint.npz").step == 25
     assert cli.read_history_csv(str(cut / "history.csv")).shape == (25, len(HISTORY))
 
@@ -263,7 +266,7 @@ def test_leftover_temporaries_are_cleaned_and_checkpoints_are_0644(tmp_path):
     history.csv.tmp): the next start of that run removes them. The checkpoint is written with the
     mode of every other output (0666 less the umask), not mkstemp's 0600."""
     out = tmp_path / "run"
-    r = _cli(["--steps", "4", "--log-every", "2", "--out", str(out), "--no-plots", "-q"])
+    r = _cli(["--steps", "4", "--log-every", "2", "--out", str(out), "--no-plots", "-q", "--lr-decay", "1"])
     assert r.returncode == 0, r.stderr
     for name in (".checkpoint.npz.abc123.tmp", "history.csv.tmp"):
         (out / name).write_bytes(b"half")
@@ -337,7 +340,7 @@ def test_write_errors_are_one_line_with_exit_code_3_and_leave_the_last_checkpoin
     import resource
 
     out = tmp_path / "run"
-    assert _cli(["--steps", "4", "--log-every", "2", "--out", str(out), "--no-plots", "-q"]).returncode == 0
+    assert _cli(["--steps", "4", "--log-every", "2", "--out", str(out), "--no-plots", "-q", "--lr-decay", "1"]).returncode == 0
     good = _digest(out)["checkpoint.npz"]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     r = subprocess.run([sys.executable, "-m", "minigan", "train", "--resume", str(out / "checkpoint.npz"), "--steps",
@@ -350,3 +353,20 @@ def test_write_errors_are_one_line_with_exit_code_3_and_leave_the_last_checkpoin
     (other / "checkpoint.npz").mkdir(parents=True)
     r = _cli(["--steps", "2", "--log-every", "2", "--out", str(other), "--no-plots", "-q", "--overwrite"])
     assert r.returncode == 3 and "checkpoint.npz" in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_extending_a_decaying_run_is_refused_with_the_reason(tmp_path):
+    """--resume --steps N changed the length of a decaying schedule, so the weights differed from a
+    run asked for N steps from the start: refused, saying why; a constant schedule extends exactly."""
+    out = tmp_path / "run"
+    assert _cli(["--steps", "4", "--log-every", "2", "--out", str(out), "--no-plots", "-q"]).returncode == 0
+    r = _cli(["--resume", str(out / "checkpoint.npz"), "--steps", "8", "--no-plots", "-q"])
+    assert r.returncode == 2 and "--steps: this run's learning rates fall to 0.05x by step 4" in r.stderr
+    cfg = dict(g_hidden=(8,), d_hidden=(8,), batch_size=16, log_every=2, lr_decay=1.0)
+    whole = GAN(TrainConfig(**cfg, steps=8)).train(8)
+    half = GAN(TrainConfig(**cfg, steps=4)).train(4)
+    checkpoint.save(half, tmp_path / "c.npz")
+    args = cli.build_parser().parse_args(["--resume", str(tmp_path / "c.npz"), "--steps", "8"])
+    resumed, _ = cli._resumed_run(args)
+    resumed.train(4)
+    np.testing.assert_array_equal(resumed.history_array(), whole.history_array())
