@@ -255,6 +255,10 @@ def _new_run(args):
     cfg = {name: getattr(args, name) for name in (*RUN_OPTIONS, "steps", "lr_decay")
            if getattr(args, name, None) is not None}
     cfg["backend"] = args.backend or os.environ.get("MINIGAN_BACKEND") or DEFAULTS["backend"]
+    used = {args.optimizer or DEFAULTS["optimizer"], args.d_optimizer or args.optimizer or DEFAULTS["optimizer"]}
+    for flag, value, opt in (("--betas", args.betas, "adam"), ("--momentum", args.momentum, "sgd")):
+        if value is not None and opt not in used:
+            raise UsageError(f"{flag}: a setting of {opt}, but this run uses {' and '.join(sorted(used))}")
     name = None
     if args.data:
         if args.dataset:

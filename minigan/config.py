@@ -16,6 +16,11 @@ from .penalties import PENALTIES, Penalty
 
 MODES = ("fresh", "reuse", "simultaneous")
 
+# What a run can hold on one machine: beyond these, numbers are typos (or hang or exhaust memory).
+LIMITS = {"k": 1000, "batch_size": 10**6, "noise_dim": 10**5, "steps": 10**9, "log_every": 10**9,
+          "width": 10**5, "params": 10**9}
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines a training run (JSON-able, saved in checkpoints).
@@ -86,6 +91,18 @@ class TrainConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v <= 0 and not (name == "steps" and v == 0):
                 raise ValueError(f"{name}: expected a positive integer, got {v!r}")
+            if v > LIMITS[name]:
+                raise ValueError(f"{name}: {v} is more than minigan takes (at most {LIMITS[name]:,})")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
+            raise ValueError(f"seed: expected an integer in [0, 2**63), got {self.seed!r}")
+        for name in ("g_hidden", "d_hidden"):
+            widths = getattr(self, name)
+            if any(isinstance(w, bool) or not isinstance(w, int) or not 0 < w <= LIMITS["width"] for w in widths):
+                raise ValueError(f"{name}: expected widths from 1 to {LIMITS['width']:,}, got {widths!r}")
+            sizes = (self.noise_dim, *widths) if name == "g_hidden" else widths
+            if sum(a * b for a, b in zip(sizes[:-1], sizes[1:])) > LIMITS["params"]:
+                raise ValueError(f"{name}: {widths!r} makes more than {LIMITS['params']:,} weights, more than a "
+                                 "network here can hold")
         if not 0.0 < self.real_target <= 1.0:
             raise ValueError(f"real_target: expected 0 < real_target <= 1, got {self.real_target!r}")
         if self.real_target != 1.0 and losses.PAIRED_D_LOSS[self.g_loss] != "bce":

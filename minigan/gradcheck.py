@@ -510,6 +510,10 @@ def main(argv=None) -> int:
                                 ("h", H, "finite-difference step"), ("threshold", THRESHOLD, "max relative error")]:
         p.add_argument(f"--{flag}", type=type(default), default=default, help=f"{text} (default {default:g})")
     args = p.parse_args(argv)
+    for flag in ("h", "threshold"):
+        v = getattr(args, flag)
+        if not (math.isfinite(v) and 0 < v < 1):
+            p.error(f"--{flag}: expected a number in (0, 1), got {v!r}")
     try:
         b, t0 = get_backend(args.backend, dtype="float64"), time.perf_counter()
         results = run_all(b, args.seed, args.batch, args.width, args.depth, args.h, args.threshold, args.entries)

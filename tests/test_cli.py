@@ -370,3 +370,24 @@ def test_extending_a_decaying_run_is_refused_with_the_reason(tmp_path):
     resumed, _ = cli._resumed_run(args)
     resumed.train(4)
     np.testing.assert_array_equal(resumed.history_array(), whole.history_array())
+
+
+@pytest.mark.parametrize("argv, line", [
+    (["--seed", "-1"], "--seed: expected an integer in [0, 2**63), got -1"),
+    (["--batch-size", "99999999999999999999999"], "--batch-size: 99999999999999999999999 is more than minigan takes"),
+    (["--k", "100000000000000000000000"], "--k: 100000000000000000000000 is more than minigan takes (at most 1,000)"),
+    (["--g-hidden", "100000,100000"], "--g-hidden: (100000, 100000) makes more than 1,000,000,000 weights"),
+    (["--optimizer", "sgd", "--betas", "0.5,0.9"], "--betas: a setting of adam, but this run uses sgd"),
+    (["--momentum", "0.9"], "--momentum: a setting of sgd, but this run uses adam"),
+])
+def test_values_that_cannot_fit_or_do_not_apply_are_refused_naming_the_flag(tmp_path, argv, line):
+    """Each was a traceback, a hang or silently ignored (issue 10, item 8): now one line, exit 2."""
+    r = _cli([*argv, "--steps", "2", "--out", str(tmp_path / "o"), "-q"])
+    assert r.returncode == 2 and line in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "2"])
+def test_gradcheck_refuses_a_threshold_that_passes_nothing(value):
+    p = subprocess.run([sys.executable, "-m", "minigan", "gradcheck", "--threshold", value], capture_output=True,
+                       text=True, timeout=60, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert p.returncode == 2 and "--threshold: expected a number in (0, 1)" in p.stderr
