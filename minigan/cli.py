@@ -62,7 +62,7 @@ import numpy as np
 
 from . import checkpoint, diagnostics, game, losses, metrics, plots, training
 from .engine import keep_freed_memory
-from .data import DATASETS
+from .data import DATASETS, ArrayDataset
 from .optim import DEFAULT_LR, OPTIMIZERS
 from .penalties import PENALTIES
 from .training import GAN, HISTORY, MODES, DivergenceError, TrainConfig
@@ -273,7 +273,9 @@ def _new_run(args):
     try:
         config = TrainConfig(**cfg)
         gan = GAN(config)
-        gan.data.sample(config.batch_size)  # fewer rows than the batch: say so now
+        rows = gan.data.points.shape[0] if isinstance(gan.data, ArrayDataset) else None
+        if rows is not None and rows < config.batch_size:  # say so now (without drawing from the run's stream)
+            raise ValueError(f"data: {rows} rows, fewer than the batch of {config.batch_size}")
     except FileNotFoundError as e:
         raise UsageError(f"--data: {str(e).removeprefix('data: ')}") from None
     except (ValueError, TypeError, RuntimeError, ImportError) as e:

@@ -401,3 +401,12 @@ def test_gradcheck_refuses_a_threshold_that_passes_nothing(value):
     p = subprocess.run([sys.executable, "-m", "minigan", "gradcheck", "--threshold", value], capture_output=True,
                        text=True, timeout=60, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert p.returncode == 2 and "--threshold: expected a number in (0, 1)" in p.stderr
+
+
+def test_the_command_trains_the_same_numbers_as_python(tmp_path):
+    """`minigan train --steps 60` and GAN(TrainConfig(steps=60)).train() draw the same random stream:
+    the command's setup checks draw nothing from it (an early check of the data once did)."""
+    out = tmp_path / "run"
+    assert cli.main(["--steps", "60", "--out", str(out), "--no-plots", "-q"]) == 0
+    ref = GAN(TrainConfig(steps=60)).train(60)
+    np.testing.assert_array_equal(checkpoint.load(out / "checkpoint.npz").history_array(), ref.history_array())
