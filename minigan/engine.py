@@ -10,6 +10,11 @@ the core calls a method of an ``Ops`` object instead of writing the operation ou
 - ``relu(x, slope)`` = max(x, slope·x). NumpyOps: over x, when the pass made x (below).
 - ``relu_grad(dout, y, slope)`` = dout·(1 if y > 0 else slope). NumpyOps: compare, cast and
   multiply instead of ``where``; over dout, when the pass made dout.
+- ``maxout(z)`` = (max_p z[n, j, p], the winning piece) and ``maxout_grad(dout, winner, pieces)`` =
+  dout[n, j] at the winning piece, 0 elsewhere (``maxout_pick``: another array at the winners).
+  How ``winner`` names the piece is the ops' own affair (plain: the piece's index). NumpyOps: the max as a chain of ``maximum`` over
+  the pieces and the winner counted from it (no reduction over a short last axis, no ``argmax``);
+  the backward as a scatter into a zero array (no one-hot ``where``).
 - ``softplus_sigmoid(l)`` = (sp(l), σ(l)) in their stable forms (docs/MATH.md §5). CupyOps
   (opt-in): one kernel.
 - ``apply_updates(opt, params, grads)``: p ← p − ``opt.direction(g)`` for every parameter.
@@ -82,6 +87,28 @@ class Ops:
         """dout·[y > 0] + slope·dout·[y ≤ 0]: ReLU's (slope 0) and LeakyReLU's backward, from the
         layer's input or its output y (both are > 0 at the same places; docs/MATH.md §8.2)."""
         return self.xp.where(y > 0, dout, slope * dout)
+
+    def maxout(self, z):
+        """(out, winner) for z (N, U, P): out[n, j] = max_p z[n, j, p] (N, U), and what
+        ``maxout_grad`` needs to route the gradient to the winning piece, here the first p
+        that attains the max (docs/MATH.md §8.3)."""
+        xp = self.xp
+        return xp.max(z, axis=-1), xp.argmax(z, axis=-1)
+
+    def maxout_grad(self, dout, winner, pieces: int):
+        """dz (N, U·P) from dout (N, U): dz[n, j, p] = dout[n, j]·[p = winner[n, j]],
+        laid out as z was before the reshape (unit-major: column j·P + p)."""
+        xp = self.xp
+        onehot = winner[:, :, None] == xp.arange(pieces, device=winner.device)  # (N, U, P)
+        dz = xp.where(onehot, dout[:, :, None], xp.asarray(0.0, dtype=dout.dtype, device=dout.device))
+        return xp.reshape(dz, (dz.shape[0], dz.shape[1] * pieces))
+
+    def maxout_pick(self, z, winner):
+        """z[n, j, winner[n, j]] for z (N, U, P): each unit's winning piece of another array of
+        z's shape (the double backward's J·v, docs/MATH.md §12.2)."""
+        xp = self.xp
+        onehot = winner[:, :, None] == xp.arange(z.shape[-1], device=winner.device)
+        return xp.sum(xp.where(onehot, z, xp.asarray(0.0, dtype=z.dtype, device=z.device)), axis=-1)
 
     def softplus_sigmoid(self, l):
         """(sp(l), σ(l)), sharing e = e^−|l| ≤ 1 (docs/MATH.md §5), so neither ever overflows:
@@ -196,6 +223,33 @@ class NumpyOps(Ops):
             mask *= 1.0 - slope
             mask += slope
         return mask
+
+    def maxout(self, z):
+        # NumPy reduces over a short last axis (the P pieces) one row at a time, and argmax
+        # likewise: for PacGAN's D both took ~10× longer than this chain of whole-array operations.
+        np = self.xp
+        n, units, pieces = z.shape
+        out = np.maximum(z[:, :, 0], z[:, :, 1]) if pieces > 1 else z[:, :, 0].copy()
+        for p in range(2, pieces):
+            np.maximum(out, z[:, :, p], out=out)
+        # the first winner p = the number of leading pieces that are not the max: count them,
+        # as a flat index into z (row-major (N, U, P)) for maxout_grad's scatter
+        behind = z[:, :, 0] != out
+        winner = np.arange(0, n * units * pieces, pieces, dtype=np.intp).reshape(n, units)
+        winner += behind
+        for p in range(1, pieces - 1):
+            behind &= z[:, :, p] != out
+            winner += behind
+        return out, winner
+
+    def maxout_grad(self, dout, winner, pieces):
+        # a scatter into a zero array: 10× faster than the one-hot where
+        dz = self.xp.zeros(dout.size * pieces, dtype=dout.dtype)
+        dz[winner.reshape(-1)] = dout.reshape(-1)
+        return dz.reshape(dout.shape[0], dout.shape[1] * pieces)
+
+    def maxout_pick(self, z, winner):
+        return z.reshape(-1)[winner]  # winner holds flat indices into z's layout
 
     def apply_updates(self, opt, params, grads):
         _flat_updates(self.xp, opt, params, grads, BLOCK, adam=_adam_inplace)

@@ -100,16 +100,12 @@ class Maxout(Layer):
     def forward(self, x, train=True):
         xp = self.xp
         z, lin_cache = self.linear.forward(x)
-        z = xp.reshape(z, (z.shape[0], self.units, self.pieces))
-        winner = xp.argmax(z, axis=-1)
-        return xp.max(z, axis=-1), (lin_cache, winner)
+        out, winner = self.ops.maxout(xp.reshape(z, (z.shape[0], self.units, self.pieces)))  # max over pieces
+        return out, (lin_cache, winner)
 
     def backward(self, dout, cache, need_dx=True, need_grads=True):
-        xp = self.xp
         lin_cache, winner = cache
-        onehot = winner[:, :, None] == xp.arange(self.pieces, device=winner.device)  # (N, units, pieces)
-        dz = xp.where(onehot, dout[:, :, None], 0.0)
-        dz = xp.reshape(dz, (dz.shape[0], self.units * self.pieces))
+        dz = self.ops.maxout_grad(dout, winner, self.pieces)  # dout at the winning piece, 0 elsewhere
         return self.linear.backward(dz, lin_cache, need_dx, need_grads)
 
     def __repr__(self): return f"Maxout({self.linear.in_features}, {self.units}, pieces={self.pieces})"

@@ -45,12 +45,11 @@ def linear_double_backward(layer, dout, cache, v):
 def maxout_double_backward(layer, dout, cache, v):
     """B = dz·Wᵀ, dz[n,j,p] = dout[n,j]·[p = p*(n,j)] (docs/MATH.md §12.2): J v = (v·W)[n, j, p*];
     ∂/∂x = 0 (the winner is locally constant);  ∂/∂W = vᵀ·dz, ∂/∂b = 0."""
-    xp, W = layer.xp, layer.params["W"]
+    xp, ops, W = layer.xp, layer.ops, layer.params["W"]
     _, winner = cache
-    onehot = winner[:, :, None] == xp.arange(layer.pieces, device=winner.device)  # (N, units, pieces)
     zv = xp.reshape(v @ W, (v.shape[0], layer.units, layer.pieces))
-    dz = xp.reshape(xp.where(onehot, dout[:, :, None], 0.0), (v.shape[0], layer.units * layer.pieces))
-    return xp.sum(xp.where(onehot, zv, 0.0), axis=-1), None, {"W": v.T @ dz, "b": xp.zeros_like(layer.params["b"])}
+    dz = ops.maxout_grad(dout, winner, layer.pieces)  # dout at the winning piece, 0 elsewhere
+    return ops.maxout_pick(zv, winner), None, {"W": v.T @ dz, "b": xp.zeros_like(layer.params["b"])}
 
 
 def gate_double_backward(layer, dout, cache, v):

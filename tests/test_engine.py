@@ -287,3 +287,35 @@ def test_a_network_pass_never_changes_its_inputs_or_returned_arrays(monkeypatch,
         _same(backend, dx, dx2, exact=False)
         for k in grads:
             _same(backend, grads[k], grads2[k], exact=False)
+
+
+@pytest.mark.parametrize("pieces", [1, 2, 5])
+def test_maxout_max_winner_and_scatter(backend, pieces):
+    """NumpyOps.maxout (a chain of maximum, the winner counted) and maxout_grad (a scatter) against
+    the plain max/argmax/one-hot, exactly (the same values are picked): on random pieces and on
+    ties, where the first winning piece takes the gradient, as argmax picks it."""
+    fast, plain = _pair(backend)
+    xp, rng = backend.xp, backend.random(5)
+    z = rng.normal((7, 4, pieces))
+    zn = backend.to_numpy(z).copy()
+    zn[0, :, :] = 0.5  # every piece ties: piece 0 wins
+    if pieces > 2:
+        zn[1, 0, 1:] = 2.0  # pieces 1.. tie above piece 0: piece 1 wins
+    z = backend.asarray(zn)
+    (out_f, win_f), (out_p, win_p) = fast.maxout(z), plain.maxout(z)
+    _same(backend, out_f, out_p, exact=True)
+    np.testing.assert_array_equal(backend.to_numpy(out_p), zn.max(axis=-1))  # the max, by numpy
+    dout = rng.normal((7, 4))
+    g_f, g_p = fast.maxout_grad(dout, win_f, pieces), plain.maxout_grad(dout, win_p, pieces)
+    _same(backend, g_f, g_p, exact=True)
+    expect = np.zeros((7, 4, pieces), dtype=zn.dtype)  # by hand: dout at argmax (numpy's first winner)
+    idx = zn.argmax(axis=-1)
+    for n in range(7):
+        for j in range(4):
+            expect[n, j, idx[n, j]] = backend.to_numpy(dout)[n, j]
+    np.testing.assert_array_equal(backend.to_numpy(g_p), expect.reshape(7, 4 * pieces))
+    w = rng.normal((7, 4, pieces))
+    _same(backend, fast.maxout_pick(w, win_f), plain.maxout_pick(w, win_p), exact=True)
+    np.testing.assert_array_equal(backend.to_numpy(plain.maxout_pick(w, win_p)),
+                                  np.take_along_axis(backend.to_numpy(w), idx[..., None], -1)[..., 0])
+    assert xp.isdtype(out_f.dtype, "real floating") and out_f.dtype == z.dtype
