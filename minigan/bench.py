@@ -56,10 +56,11 @@ import tracemalloc
 from dataclasses import asdict, dataclass
 
 from .backend import BackendUnavailable, get_backend
-from .data import Dataset
+from .data import Dataset, make_dataset
 from .engine import keep_freed_memory
 from .networks import MLP, MLPSpec
 from .optim import Adam
+from .layers import BatchNorm, Maxout
 from .training import GAN, TrainConfig
 
 
@@ -81,14 +82,50 @@ class BenchConfig:
         return (self.data_dim, *([self.width] * self.layers), 1)
 
 
+@dataclass(frozen=True)
+class PacGANConfig:
+    """PacGAN's protocol (Lin et al. 2018, arXiv 1712.04086; demos/reproduce_pacgan.py): G 2 → 4×400
+    (batch norm, momentum 0.05, then ReLU) → 2; D 2 → 3 maxout layers of ``units`` × ``pieces`` →
+    one logit; weights N(0, 0.02²); batch m; the article's simultaneous update (both gradients
+    from one pass over [x; G(z)]); Adam 1e-4, β = (0.8, 0.999); the ring of 100,000 points."""
+
+    name: str = "pacgan"
+    batch: int = 100
+    noise_dim: int = 2
+    data_dim: int = 2
+    g_hidden: tuple = (400, 400, 400, 400)
+    units: int = 200
+    d_layers: int = 3
+    pieces: int = 5
+    bn_momentum: float = 0.05
+
+    def g_sizes(self):
+        return (self.noise_dim, *self.g_hidden, self.data_dim)
+
+    def d_linear(self):
+        """D's affine maps (in, out): each maxout layer's is in → units·pieces."""
+        ins = (self.data_dim, *([self.units] * self.d_layers))
+        return [(a, self.units * self.pieces) for a in ins[:-1]] + [(self.units, 1)]
+
+    def train_config(self, seed=0, backend="numpy"):
+        return TrainConfig(
+            dataset="pacgan_ring", data_params={"train_size": 100_000}, noise_dim=self.noise_dim,
+            g_hidden=self.g_hidden, g_batch_norm=True, activation="relu", d_hidden=(self.units,) * self.d_layers,
+            d_maxout=self.pieces, init="normal", g_loss="nonsaturating", mode="simultaneous", k=1, optimizer="adam",
+            g_lr=1e-4, d_lr=1e-4, betas=(0.8, 0.999), lr_decay=1.0, batch_size=self.batch, seed=seed,
+            backend=backend, dtype="float32")
+
+
 CONFIGS = {
     "tiny": BenchConfig("tiny", 32, 2, 2, 16, 1),  # for the smoke test
     "small": BenchConfig("small", 256, 2, 2, 128, 2),
     "medium": BenchConfig("medium", 256, 64, 64, 512, 3),
     "large": BenchConfig("large", 4096, 64, 64, 1024, 3),
+    "pacgan": PacGANConfig(),
+    "pacgan-tiny": PacGANConfig("pacgan-tiny", 8, g_hidden=(6, 6), units=4, d_layers=2, pieces=3),  # for the tests
 }
-DEFAULT_CONFIGS = ("small", "medium", "large")
-DEFAULT_REPEATS = {"tiny": 20, "small": 300, "medium": 60, "large": 9}
+DEFAULT_CONFIGS = ("small", "medium", "large", "pacgan")
+DEFAULT_REPEATS = {"tiny": 20, "small": 300, "medium": 60, "large": 9, "pacgan": 150, "pacgan-tiny": 20}
 
 
 def parse_config(text: str) -> BenchConfig:
@@ -126,8 +163,9 @@ class GaussianData(Dataset):
         return {"name": self.name, "dim": self.dim}
 
 
-def make_gan(cfg: BenchConfig, backend="numpy", seed=0, ops=None) -> GAN:
-    """A GAN for ``cfg``: Algorithm 1, k = 1, fresh, non-saturating, Adam, float32, ReLU.
+def make_gan(cfg: BenchConfig | PacGANConfig, backend="numpy", seed=0, ops=None) -> GAN:
+    """A GAN for ``cfg``: Algorithm 1, k = 1, fresh, non-saturating, Adam, float32, ReLU (a
+    :class:`PacGANConfig`: its protocol, as ``GAN(cfg.train_config())`` builds it).
 
     ``ops`` (an engine ``Ops``, e.g. a :class:`TimedOps`) replaces the backend's for the nets
     and the optimizers: the explicit hook ``step_breakdown`` and the tests time and count with.
@@ -135,6 +173,19 @@ def make_gan(cfg: BenchConfig, backend="numpy", seed=0, ops=None) -> GAN:
     b = get_backend(backend if isinstance(backend, str) else backend.spec, dtype="float32")
     if ops is not None:
         b.ops = ops
+    if isinstance(cfg, PacGANConfig):
+        tc = cfg.train_config(seed, b.spec)
+        rng = b.random(seed)
+        opts = [tc.build_optimizer("g"), tc.build_optimizer("d")]
+        for o in opts:
+            o.ops = ops
+        data = make_dataset(tc.dataset, b, rng, **tc.data_params)  # as GAN(tc) builds it, on this backend
+        gan = GAN(tc, G=tc.build_generator(data.dim, b, rng), D=tc.build_discriminator(data.dim, b, rng), data=data,
+                  g_opt=opts[0], d_opt=opts[1], rng=rng)
+        for layer in gan.G.layers:  # their running statistics move by 0.05 a step
+            if isinstance(layer, BatchNorm):
+                layer.momentum = cfg.bn_momentum
+        return gan
     tc = TrainConfig(g_loss="nonsaturating", mode="fresh", k=1, batch_size=cfg.batch, noise_dim=cfg.noise_dim,
                      optimizer="adam", g_lr=1e-4, d_lr=1e-4, betas=(0.5, 0.999), lr_decay=1.0, seed=seed,
                      backend=b.spec, dtype="float32")
@@ -149,13 +200,29 @@ def make_gan(cfg: BenchConfig, backend="numpy", seed=0, ops=None) -> GAN:
 # --------------------------------------------------------------------------------------
 # Counting: the GEMMs of a step, the bytes it must hold
 # --------------------------------------------------------------------------------------
-def step_gemms(cfg: BenchConfig):
-    """The matrix products of one fresh step: a list of (kind, N, a, b).
+def step_gemms(cfg: BenchConfig | PacGANConfig):
+    """The matrix products of one fresh step (a :class:`PacGANConfig`: one simultaneous step):
+    a list of (kind, N, a, b).
 
     kind "fwd": (N, a) @ (a, b); "dW": (N, a)ᵀ @ (N, b); "dx": (N, b) @ (a, b)ᵀ.
     Each costs 2·N·a·b flops.
     """
     m = cfg.batch
+    if isinstance(cfg, PacGANConfig):
+        g = cfg.g_sizes()
+        glin, dlin = list(zip(g[:-1], g[1:])), cfg.d_linear()
+        out = [("fwd", m, a, b) for a, b in glin]  # G(z)
+        out += [("fwd", 2 * m, a, b) for a, b in dlin]  # D on [x; G(z)]
+        for i in range(len(dlin) - 1, -1, -1):  # ∇θd L_D
+            out.append(("dW", 2 * m, *dlin[i]))
+            if i > 0:
+                out.append(("dx", 2 * m, *dlin[i]))
+        out += [("dx", 2 * m, a, b) for a, b in reversed(dlin)]  # ∂L_G/∂G(z) through D, every row
+        for i in range(len(glin) - 1, -1, -1):  # ∇θg L_G
+            out.append(("dW", m, *glin[i]))
+            if i > 0:
+                out.append(("dx", m, *glin[i]))
+        return out
     g, d = cfg.g_sizes(), cfg.d_sizes()
     glin = list(zip(g[:-1], g[1:]))
     dlin = list(zip(d[:-1], d[1:]))
@@ -189,12 +256,19 @@ def _acts(sizes, rows):
     return rows * sum(sizes)
 
 
-def model_bytes(cfg: BenchConfig, gan: GAN, itemsize=4) -> dict:
-    """Bytes of parameters, optimizer state (after a step) and activations of a step."""
+def model_bytes(cfg: BenchConfig | PacGANConfig, gan: GAN, itemsize=4) -> dict:
+    """Bytes of parameters, optimizer state (after a step) and activations of a step
+    (a :class:`PacGANConfig`: G's on m rows and D's on 2m rows, both held through the simultaneous
+    step; one array per layer boundary, two per batch-norm layer, x̂ and the ReLU's output)."""
     params = sum(_nbytes(p) for net in (gan.G, gan.D) for p in net.params().values())
     opt = sum(_nbytes(a) for o in (gan.g_opt, gan.d_opt) for d in o.slots.values() for a in d.values())
     m = cfg.batch
-    acts = max(_acts(cfg.d_sizes(), 2 * m), _acts(cfg.g_sizes(), m) + _acts(cfg.d_sizes(), m)) * itemsize
+    if isinstance(cfg, PacGANConfig):
+        g = cfg.g_sizes()
+        acts = m * (g[0] + 2 * sum(g[1:-1]) + g[-1]) + 2 * m * (cfg.data_dim + cfg.units * cfg.d_layers + 1)
+        acts *= itemsize
+    else:
+        acts = max(_acts(cfg.d_sizes(), 2 * m), _acts(cfg.g_sizes(), m) + _acts(cfg.d_sizes(), m)) * itemsize
     return {"params": params, "opt_state": opt, "activations": acts, "total": params + opt + acts}
 
 
@@ -357,6 +431,84 @@ def torch_step_fn(cfg: BenchConfig, gan: GAN, device: str, threads: int | None):
     return step, sync, torch.__version__
 
 
+def torch_pacgan_step_fn(cfg: PacGANConfig, gan: GAN, device: str, threads: int | None, batch=None):
+    """PacGAN's simultaneous step in PyTorch eager: the same nets (weights copied; batch norm
+    with the same momentum and eps, maxout as a max over the pieces of one Linear), one forward
+    pass over [x; G(z)], ∇θd L_D and ∇θg L_G from it (``torch.autograd.grad``), then both Adam
+    steps (β1 = 0.8). ``batch()`` → (z, x) tensors replaces the draws (the tests compare a step
+    with minigan's on the same batch)."""
+    import torch
+    import torch.nn.functional as F
+
+    if threads:
+        torch.set_num_threads(threads)
+    dev = torch.device(device)
+
+    def to_t(a):
+        return torch.from_numpy(gan.backend.to_numpy(a).copy())
+
+    class Max(torch.nn.Module):
+        def __init__(self, units, pieces):
+            super().__init__()
+            self.units, self.pieces = units, pieces
+
+        def forward(self, z):  # minigan's layout: column j·pieces + p is unit j's piece p
+            return z.view(z.shape[0], self.units, self.pieces).amax(dim=-1)
+
+    def linear(layer):
+        W = to_t(layer.params["W"])
+        lin = torch.nn.Linear(W.shape[0], W.shape[1])
+        with torch.no_grad():
+            lin.weight.copy_(W.T)
+            lin.bias.copy_(to_t(layer.params["b"]))
+        return lin
+
+    def build(mlp):
+        mods = []
+        for layer in mlp.layers:
+            if isinstance(layer, Maxout):
+                mods += [linear(layer.linear), Max(layer.units, layer.pieces)]
+            elif isinstance(layer, BatchNorm):
+                bn = torch.nn.BatchNorm1d(layer.features, eps=layer.eps, momentum=layer.momentum)
+                with torch.no_grad():
+                    bn.weight.copy_(to_t(layer.params["gamma"]))
+                    bn.bias.copy_(to_t(layer.params["beta"]))
+                mods.append(bn)
+            elif "W" in layer.params:
+                mods.append(linear(layer))
+            else:
+                mods.append(torch.nn.ReLU())
+        return torch.nn.Sequential(*mods).to(dev)
+
+    G, D = build(gan.G), build(gan.D)
+    c = gan.config
+    g_params, d_params = list(G.parameters()), list(D.parameters())
+    g_opt = torch.optim.Adam(g_params, lr=c.g_lr, betas=tuple(c.betas))
+    d_opt = torch.optim.Adam(d_params, lr=c.d_lr, betas=tuple(c.betas))
+    m = cfg.batch
+
+    def draw():
+        return torch.randn(m, cfg.noise_dim, device=dev), torch.randn(m, cfg.data_dim, device=dev)
+
+    def step():
+        z, x = (batch or draw)()
+        logits = D(torch.cat([x, G(z)]))
+        l_r, l_f = logits[:m], logits[m:]
+        loss_d = F.softplus(-l_r).mean() + F.softplus(l_f).mean()
+        loss_g = F.softplus(-l_f).mean()
+        d_grads = torch.autograd.grad(loss_d, d_params, retain_graph=True)
+        g_grads = torch.autograd.grad(loss_g, g_params)
+        for ps, gs in ((d_params, d_grads), (g_params, g_grads)):
+            for p, g in zip(ps, gs):
+                p.grad = g
+        d_opt.step()
+        g_opt.step()
+
+    step.nets = (G, D)
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    return step, sync, torch.__version__
+
+
 def torch_floor_fn(cfg: BenchConfig, device: str):
     """PyTorch's GEMM floor: the products of ``product_plan`` in ``torch`` (``p @ q``) on
     operands made once. Threads: as ``torch_step_fn`` set them."""
@@ -376,7 +528,7 @@ def torch_floor_fn(cfg: BenchConfig, device: str):
 # --------------------------------------------------------------------------------------
 # Memory
 # --------------------------------------------------------------------------------------
-def peak_step_bytes(cfg: BenchConfig, backend_spec: str) -> tuple[int, dict]:
+def peak_step_bytes(cfg: BenchConfig | PacGANConfig, backend_spec: str) -> tuple[int, dict]:
     """(peak bytes during one step, model_bytes) on a fresh GAN after one warm-up step.
 
     numpy / strict: tracemalloc (numpy reports its allocations to it), traced from before
@@ -398,7 +550,8 @@ def peak_step_bytes(cfg: BenchConfig, backend_spec: str) -> tuple[int, dict]:
         peak = pool.total_bytes()
         return peak, model_bytes(cfg, gan)
     # one step of a throwaway GAN first, so that lazy imports are not counted as step memory
-    make_gan(BenchConfig("warm", 2, cfg.noise_dim, cfg.data_dim, 2, 1), backend_spec).train_step()
+    warm = CONFIGS["pacgan-tiny"] if isinstance(cfg, PacGANConfig) else BenchConfig("warm", 2, cfg.noise_dim, cfg.data_dim, 2, 1)
+    make_gan(warm, backend_spec).train_step()
     gc.collect()
     started = not tracemalloc.is_tracing()
     if started:
@@ -499,7 +652,8 @@ def bench_config(cfg: BenchConfig, backend_spec="numpy", repeats=None, use_torch
             blas = blas_info()
             threads = blas["num_threads"] if blas else None
             device = "cuda" if backend.name == "cupy" else "cpu"
-            tstep, tsync, tver = torch_step_fn(cfg, gan, device, threads)
+            peer_fn = torch_pacgan_step_fn if isinstance(cfg, PacGANConfig) else torch_step_fn
+            tstep, tsync, tver = peer_fn(cfg, gan, device, threads)
             peer = (tstep, tsync, tver, torch_floor_fn(cfg, device))
         except ImportError:
             peer = None

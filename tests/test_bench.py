@@ -121,3 +121,48 @@ def test_the_breakdown_splits_a_step_into_products_optimizers_and_the_rest():
     for k in ("ms_products", "ms_optimizers", "ms_rest"):
         assert b[k] > 0
     assert b["ms_products"] + b["ms_optimizers"] + b["ms_rest"] == pytest.approx(b["ms_step"])
+
+
+def test_the_pacgan_config_times_the_products_of_its_step():
+    """PacGAN's simultaneous step (batch norm, maxout): every matrix product recorded in a real
+    step, against ``step_gemms`` for the config."""
+    cfg = bench.CONFIGS["pacgan-tiny"]
+    rec = _Recorder(get_backend("strict").ops)
+    gan = bench.make_gan(cfg, "strict", ops=rec)
+    gan.train_step()
+    want = [{"fwd": (n, a, b), "dW": (a, n, b), "dx": (n, b, a)}[kind] for kind, n, a, b in bench.step_gemms(cfg)]
+    assert sorted(rec.seen) == sorted(want)
+    assert bench.step_flops(cfg) == sum(2 * n * k * p for n, k, p in rec.seen)
+
+
+def test_the_pacgan_peer_takes_the_same_step_as_minigan():
+    """The PyTorch peer of the ``pacgan`` config is the same computation: on minigan's own batch,
+    one simultaneous step by each moves every weight of G and D alike (float32, to 1e-5)."""
+    torch = pytest.importorskip("torch")
+    cfg = bench.CONFIGS["pacgan-tiny"]
+    gan = bench.make_gan(cfg, "numpy", seed=3)
+    gan.train(2)  # Adam's moments and batch norm's running statistics away from their start
+    seen = {}
+    normal, sample = gan.rng.normal, gan.data.sample
+    gan.rng.normal = lambda shape: seen.setdefault("z", normal(shape))
+    gan.data.sample = lambda m: seen.setdefault("x", sample(m))
+    step, _, _ = bench.torch_pacgan_step_fn(cfg, gan, "cpu", 1, batch=lambda: (torch.from_numpy(seen["z"]),
+                                                                              torch.from_numpy(seen["x"])))
+    # the peer starts from minigan's weights and a fresh Adam: minigan takes its step with a fresh
+    # Adam too, so after it m = (1 − β1)·g holds minigan's gradient of every parameter
+    gan.g_opt, gan.d_opt = gan.config.build_optimizer("g"), gan.config.build_optimizer("d")
+    gan.train_step()
+    step()
+    for net, opt, tnet in zip((gan.G, gan.D), (gan.g_opt, gan.d_opt), step.nets):
+        names = list(net.params())  # "i.W", "i.b", "i.gamma", "i.beta" in layer order, as torch's
+        grads = [opt.slots["m"][k] / (1 - opt.b1) for k in names]
+        params = [net.params()[k] for k in names]
+        theirs = list(tnet.parameters())
+        assert len(names) == len(theirs)
+        scale = max(float(np.abs(g).max()) for g in grads)  # a bias before batch norm has gradient 0 (rounding)
+        assert scale > 0
+        for k, g, p, t in zip(names, grads, params, theirs):
+            tg, tp = t.grad.numpy(), t.detach().numpy()
+            tg, tp = (tg.T, tp.T) if tg.ndim == 2 else (tg, tp)
+            np.testing.assert_allclose(g, tg, rtol=1e-4, atol=1e-5 * scale, err_msg=k)
+            np.testing.assert_allclose(p, tp, rtol=1e-5, atol=1e-6, err_msg=k)
