@@ -360,6 +360,39 @@ def blas_info():
     return None
 
 
+FORCING_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def native_blas_kernel():
+    """The kernel numpy's OpenBLAS picks for this CPU by itself: read (threadpoolctl) in a child
+    Python without ``OPENBLAS_CORETYPE``/``OPENBLAS_L2_SIZE``; None when they are not set (the
+    kernel running is the native one) or it cannot be read."""
+    if not any(os.environ.get(k) for k in FORCING_VARS):
+        return None
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k not in FORCING_VARS}
+    code = ("from threadpoolctl import threadpool_info; import numpy; "
+            "print(next((i.get('architecture') for i in threadpool_info() if i.get('user_api') == 'blas'), ''))")
+    try:
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def kernel_warning(env: dict) -> str | None:
+    """A line saying that the environment forces OpenBLAS's kernel, and which this CPU would run."""
+    forced = {k: v for k, v in env["openblas_env"].items() if k in FORCING_VARS and v}
+    if not forced:
+        return None
+    running = env["blas"]["architecture"] if env.get("blas") else "?"
+    native = env.get("blas_native_kernel") or "?"
+    return (f"warning: {', '.join(f'{k}={v}' for k, v in forced.items())} forces OpenBLAS's kernel: running {running}, "
+            f"this CPU's own is {native}; products may run slower than they can (measure both ways: "
+            "benchmarks/README.md)")
+
+
 def _loadavg():
     try:
         return os.getloadavg()[0]
@@ -750,6 +783,7 @@ def environment(backend_spec: str) -> dict:
         "backend": backend_spec,
         "blas": blas_info(),
         "openblas_env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS")},
+        "blas_native_kernel": native_blas_kernel(),  # None: the kernel running is the CPU's own
         "fused_kernels": os.environ.get("MINIGAN_FUSED") == "1",  # engine.CupyOps(fused=True) (CuPy only)
     }
     import numpy
@@ -777,6 +811,9 @@ def run(configs, backend_spec="numpy", repeats=None, use_torch=True, log=print) 
             + (f", GPU {env['gpu']}" if "gpu" in env else "")
             + (f", BLAS {env['blas']['internal_api']} {env['blas']['version']} {env['blas']['architecture']} "
                f"x{env['blas']['num_threads']}" if env["blas"] else ""))
+        warning = kernel_warning(env)
+        if warning:
+            log(warning)
         log(HEADER)
     results = [bench_config(c, backend_spec, repeats, use_torch, log=log) for c in configs]
     if log:

@@ -166,3 +166,23 @@ def test_the_pacgan_peer_takes_the_same_step_as_minigan():
             tg, tp = (tg.T, tp.T) if tg.ndim == 2 else (tg, tp)
             np.testing.assert_allclose(g, tg, rtol=1e-4, atol=1e-5 * scale, err_msg=k)
             np.testing.assert_allclose(p, tp, rtol=1e-5, atol=1e-6, err_msg=k)
+
+
+def test_the_bench_names_a_forced_blas_kernel(monkeypatch):
+    """With OPENBLAS_CORETYPE set, the bench says so and names the kernel the CPU would pick (read
+    in a child Python without it); without it, no warning and no child."""
+    pytest.importorskip("threadpoolctl")
+    for k in bench.FORCING_VARS:
+        monkeypatch.delenv(k, raising=False)
+    assert bench.native_blas_kernel() is None
+    env = {"openblas_env": {"OPENBLAS_CORETYPE": None}, "blas": {"architecture": "SkylakeX"}}
+    assert bench.kernel_warning(env) is None
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    native = bench.native_blas_kernel()
+    if bench.blas_info() is None or bench.blas_info()["internal_api"] != "openblas":
+        pytest.skip("numpy's BLAS is not OpenBLAS")
+    assert isinstance(native, str) and native
+    env = {"openblas_env": {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": None},
+           "blas": {"architecture": "Haswell"}, "blas_native_kernel": native}
+    line = bench.kernel_warning(env)
+    assert line.startswith("warning: OPENBLAS_CORETYPE=Haswell forces") and f"this CPU's own is {native}" in line
