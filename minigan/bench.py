@@ -55,6 +55,7 @@ import time
 import tracemalloc
 from dataclasses import asdict, dataclass
 
+from . import exitcodes
 from .backend import BackendUnavailable, get_backend
 from .data import Dataset
 from .engine import keep_freed_memory
@@ -675,7 +676,7 @@ def main(argv=None) -> int:
         with open(a.json, "w") as f:
             json.dump(out, f, indent=1)
         print(f"wrote {a.json}")
-    return 0
+    return exitcodes.OK
 
 
 def _parse_configs(text):

@@ -31,7 +31,7 @@ without the decay the samples keep orbiting their modes (40-80 % high quality af
 6000 steps); with it they settle (93-97 %). Adam at 2e-3 reached the same quality but
 dropped a mode on more seeds; 8-D noise dropped 2-3 modes.
 
-Exit codes: 0 done; 1 training diverged (the message names the step and the quantity;
+Exit codes (``minigan.exitcodes``, shared by every subcommand): 0 done; 1 training diverged (the message names the step and the quantity;
 the last checkpoint, written from a finite state, is left as it was); 2 bad options, an
 unreadable checkpoint, or an output folder that holds another run or is in use by another
 ``minigan train``; 3 a file could not be written (disk full, no permission, a read-only folder,
@@ -60,7 +60,7 @@ from dataclasses import fields
 
 import numpy as np
 
-from . import checkpoint, diagnostics, game, losses, metrics, plots, training
+from . import checkpoint, diagnostics, exitcodes, game, losses, metrics, plots, training
 from .engine import keep_freed_memory
 from .data import DATASETS, ArrayDataset
 from .optim import DEFAULT_LR, OPTIMIZERS
@@ -601,7 +601,7 @@ def main(argv=None) -> int:
         what = e.filename or "an output file"
         print(f"{PROG}: error: cannot write {what}: {e.strerror or e}; files written before "
               "(the last checkpoint among them) are as they were", file=sys.stderr)
-        return 3
+        return exitcodes.WRITE_ERROR
 
 
 def _main(argv=None) -> int:
@@ -610,7 +610,7 @@ def _main(argv=None) -> int:
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse: --help (0) or a bad option (2, message printed)
-        return int(e.code or 0)
+        return int(e.code or exitcodes.OK)
 
     def say(msg):
         if not args.quiet:
@@ -625,11 +625,11 @@ def _main(argv=None) -> int:
         lock = _lock(out)  # noqa: F841 - held until the process ends
     except UsageError as e:
         print(f"{PROG}: error: {e}\n(minigan train --help lists the options)", file=sys.stderr)
-        return 2
+        return exitcodes.USAGE
     except OSError as e:
         print(f"{PROG}: error: --out: cannot create {args.out or 'the output folder'} ({e.strerror or e})",
               file=sys.stderr)
-        return 3
+        return exitcodes.WRITE_ERROR
 
     c = gan.config
     total = c.steps
@@ -653,7 +653,7 @@ def _main(argv=None) -> int:
     progress = Progress(total, gan.step, args.quiet)
     diag, anim = _watchers(gan, args, out, total, progress, say)
     t0, step0 = time.perf_counter(), gan.step
-    status = 0
+    status = exitcodes.OK
     try:
         # overflow on the way to NaN is expected there: the history check reports it
         with _StopFlag() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -674,11 +674,11 @@ def _main(argv=None) -> int:
             anim.close()
         if not args.no_plots and gan.history:
             draw_figures(gan, out, None, say, diag.as_dict())
-        return 1
+        return exitcodes.FAILED
     except KeyboardInterrupt:
         progress.close()
         print(f"{PROG}: aborted at step {gan.step}; nothing saved since the last checkpoint", file=sys.stderr)
-        return 130
+        return exitcodes.INTERRUPTED
     finally:
         if limit is not None:
             limit.restore_original_limits()
@@ -691,7 +691,7 @@ def _main(argv=None) -> int:
     if stop.stop and gan.step < total:
         print(f"{PROG}: interrupted at step {gan.step}; resume with: minigan train --resume {ckpt_path}",
               file=sys.stderr)
-        status = 130
+        status = exitcodes.INTERRUPTED
         result = None
     else:
         result = metrics.evaluate(gan, n=args.eval_samples or EVAL_SAMPLES)

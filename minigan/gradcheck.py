@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import exitcodes
 from . import losses as L
 from . import penalties as P
 from .backend import Backend, BackendUnavailable, get_backend
@@ -519,13 +520,13 @@ def main(argv=None) -> int:
         results = run_all(b, args.seed, args.batch, args.width, args.depth, args.h, args.threshold, args.entries)
     except (ValueError, TypeError, BackendUnavailable) as e:
         print(f"minigan gradcheck: {e}", file=sys.stderr)
-        return 2
+        return exitcodes.USAGE
     print(f"gradient check: backend {b.spec} (float64), seed {args.seed}, batch {args.batch}, width {args.width}, "
           f"depth {args.depth}, entries/array {args.entries or 'all'}, h {args.h:g}, threshold {args.threshold:g}")
     print(format_table(results))
     failed = [r for r in results if not r.passed]
     print(f"{len(results) - len(failed)}/{len(results)} passed in {time.perf_counter() - t0:.1f} s")
-    return 1 if failed else 0
+    return exitcodes.FAILED if failed else exitcodes.OK
 
 
 if __name__ == "__main__":

@@ -7,9 +7,10 @@ RUN is a run folder (holding ``checkpoint.npz``) or a checkpoint file; both comm
 its two networks (``minigan.load``: no data set or optimizer is rebuilt). ``sample`` writes
 ``.npy`` or ``.csv`` (one row a sample). ``eval`` prints the run's metrics on fresh samples
 (``metrics.evaluate``: PacGAN's mode metrics for the ring and grid, Jensen–Shannon and W1 in 1-D,
-sliced W1 otherwise) as a table, or as JSON.
+sliced W1 and the energy distance otherwise) as a table, or as JSON.
 
-Exit codes: 0 done; 2 a bad option, or a RUN that is missing or not a readable checkpoint.
+Exit codes (``minigan.exitcodes``): 0 done; 2 a bad option, or a RUN that is missing or not a readable
+checkpoint; 3 the samples could not be written.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import sys
 
 import numpy as np
 
-from . import metrics
+from . import exitcodes, metrics
 from .checkpoint import load_saved
 
 
@@ -78,9 +79,9 @@ def sample_main(argv=None) -> int:
         if os.path.exists(tmp):
             os.remove(tmp)
         print(f"minigan sample: error: --out: cannot write {args.out} ({e.strerror or e})", file=sys.stderr)
-        return 1
+        return exitcodes.WRITE_ERROR
     print(f"wrote {args.n} samples of dimension {x.shape[1]} from step {saved.step} to {args.out}")
-    return 0
+    return exitcodes.OK
 
 
 def eval_main(argv=None) -> int:
@@ -96,4 +97,4 @@ def eval_main(argv=None) -> int:
                           for k, v in result.items()}, indent=1))
     else:
         print(f"{saved!r}\n{metrics.format_metrics(result)}")
-    return 0
+    return exitcodes.OK

@@ -10,7 +10,7 @@ PKG = ROOT / "minigan"
 
 # Each module may import only modules of a lower level (README, "Layout").
 LEVELS = {
-    "engine": 0, "metrics": 0, "theory": 0, "_version": 0,
+    "engine": 0, "metrics": 0, "theory": 0, "_version": 0, "exitcodes": 0,
     "backend": 1,
     "layers": 2, "data": 2,
     "networks": 3, "losses": 3, "optim": 3, "penalties": 3,

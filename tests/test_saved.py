@@ -182,3 +182,14 @@ def test_bad_data_paths_get_one_line(tmp_path):
         assert r.returncode == 2 and line in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
     r = _run("train", "--data", str(tmp_path / "two.npz:x"), "--dataset", "grid")
     assert r.returncode == 2 and "give either --data or --dataset" in r.stderr
+
+
+def test_sample_that_cannot_be_written_exits_3(run_dir, tmp_path):
+    """Like every command's write error (minigan/exitcodes.py): one line naming the file, code 3."""
+    from minigan.__main__ import main
+    from minigan.exitcodes import WRITE_ERROR
+
+    d, _ = run_dir
+    target = tmp_path / "no" / "such" / "folder" / "s.npy"
+    assert main(["sample", str(d), "-n", "5", "--out", str(target)]) == WRITE_ERROR == 3
+    assert not target.parent.exists()
