@@ -39,4 +39,7 @@ Shape: TypeAlias = "int | tuple[int, ...]"
 """An array shape."""
 
 Cache: TypeAlias = Any
-"""What a layer's or network's forward hands its backward (arrays, tuples of them, or None)."""
+"""What a layer's or network's forward hands its backward (arrays, tuples or lists of them, or None).
+
+A backward returns ``(dx, grads)``, annotated ``tuple[Array, Grads]``: dx is None when the caller
+passed ``need_dx=False`` (``Array`` being ``Any``, ``Array | None`` would say nothing more)."""

@@ -634,7 +634,7 @@ def run(configs, backend_spec="numpy", repeats=None, use_torch=True, log=print) 
     return {"environment": env, "results": results}
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="minigan bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--backend", default="numpy", help="numpy | cupy | strict[:device] (default numpy)")
     p.add_argument("--configs", default=",".join(DEFAULT_CONFIGS),

@@ -593,7 +593,7 @@ def _watchers(gan, args, out, total, progress, say):
 # --------------------------------------------------------------------------------------
 # main
 # --------------------------------------------------------------------------------------
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """``minigan train``: exit codes in the module docstring."""
     try:
         return _main(argv)
@@ -604,7 +604,7 @@ def main(argv=None) -> int:
         return exitcodes.WRITE_ERROR
 
 
-def _main(argv=None) -> int:
+def _main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:

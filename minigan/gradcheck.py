@@ -501,7 +501,7 @@ def format_table(results) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """``minigan gradcheck [options]``: exit 0 if every check passes, 1 if one fails, 2 on bad options."""
     p = argparse.ArgumentParser(prog="minigan gradcheck", description="check every gradient against centred differences")
     p.add_argument("--backend", help="numpy | strict | strict:device1 | cupy (default: $MINIGAN_BACKEND or numpy)")

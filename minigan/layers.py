@@ -44,7 +44,7 @@ class Layer:
 
     def forward(self, x: Array, train: bool = True) -> tuple[Array, Cache]: raise NotImplementedError
     def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
-                 need_grads: bool = True) -> tuple[Array | None, Grads]: raise NotImplementedError
+                 need_grads: bool = True) -> tuple[Array, Grads]: raise NotImplementedError
     def __repr__(self) -> str: return f"{type(self).__name__}()"
 
 
@@ -86,7 +86,7 @@ class Linear(Layer):
         return self.ops.affine(x, self.params["W"], self.params["b"]), x  # x W + b
 
     def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
-                 need_grads: bool = True) -> tuple[Array | None, Grads]:
+                 need_grads: bool = True) -> tuple[Array, Grads]:
         x, ops = cache, self.ops
         grads = {"W": ops.matmul(x.T, dout), "b": ops.sum_rows(dout)} if need_grads else {}  # xᵀ dout, Σ_n dout[n]
         dx = ops.matmul(dout, self.params["W"].T) if need_dx else None  # dout Wᵀ
@@ -120,7 +120,7 @@ class Maxout(Layer):
         return xp.max(z, axis=-1), (lin_cache, winner)
 
     def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
-                 need_grads: bool = True) -> tuple[Array | None, Grads]:
+                 need_grads: bool = True) -> tuple[Array, Grads]:
         xp = self.xp
         lin_cache, winner = cache
         onehot = winner[:, :, None] == xp.arange(self.pieces, device=winner.device)  # (N, units, pieces)
@@ -141,7 +141,7 @@ class ReLU(Layer):
         return out, out
 
     def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
-                 need_grads: bool = True) -> tuple[Array | None, Grads]:
+                 need_grads: bool = True) -> tuple[Array, Grads]:
         return self.ops.relu_grad(dout, cache), {}  # dout·[out > 0]
 
 
@@ -160,7 +160,7 @@ class LeakyReLU(Layer):
         return out, out
 
     def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
-                 need_grads: bool = True) -> tuple[Array | None, Grads]:
+                 need_grads: bool = True) -> tuple[Array, Grads]:
         return self.ops.relu_grad(dout, cache, self.slope), {}  # dout·(1 if out > 0 else slope)
 
     def __repr__(self) -> str: return f"LeakyReLU({self.slope})"
@@ -174,7 +174,7 @@ class Tanh(Layer):
         return out, out
 
     def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
-                 need_grads: bool = True) -> tuple[Array | None, Grads]:
+                 need_grads: bool = True) -> tuple[Array, Grads]:
         return dout * (1.0 - cache * cache), {}  # dout·(1 − out²)
 
 
@@ -186,7 +186,7 @@ class Sigmoid(Layer):
         return out, out
 
     def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
-                 need_grads: bool = True) -> tuple[Array | None, Grads]:
+                 need_grads: bool = True) -> tuple[Array, Grads]:
         return dout * cache * (1.0 - cache), {}  # dout·out·(1 − out)
 
 
@@ -208,7 +208,7 @@ class Dropout(Layer):
         return x * scale, scale
 
     def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
-                 need_grads: bool = True) -> tuple[Array | None, Grads]:
+                 need_grads: bool = True) -> tuple[Array, Grads]:
         return (dout if cache is None else dout * cache), {}
 
     def __repr__(self) -> str: return f"Dropout({self.p})"
@@ -251,7 +251,7 @@ class BatchNorm(Layer):
         return xhat * self.params["gamma"] + self.params["beta"], (xhat, inv_std, train)
 
     def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
-                 need_grads: bool = True) -> tuple[Array | None, Grads]:
+                 need_grads: bool = True) -> tuple[Array, Grads]:
         xp = self.xp
         xhat, inv_std, train = cache
         grads = {"gamma": xp.sum(dout * xhat, axis=0), "beta": xp.sum(dout, axis=0)} if need_grads else {}

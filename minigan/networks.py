@@ -140,7 +140,7 @@ class MLP:
         if len(x.shape) != 2 or x.shape[1] != self.spec.sizes[0] or x.shape[0] < 1:
             raise ValueError(f"{name}: expected shape (N, {self.spec.sizes[0]}) with N >= 1, got {tuple(x.shape)}")
 
-    def forward(self, x: Array, train: bool = True, check: bool = True) -> tuple[Array, list[Cache]]:
+    def forward(self, x: Array, train: bool = True, check: bool = True) -> tuple[Array, Cache]:
         """out (N, sizes[-1]), cache for input x (N, sizes[0]); ``train`` switches dropout and batch norm;
         ``check=False`` skips the input check (the training step's own arrays)."""
         if check:
@@ -156,8 +156,8 @@ class MLP:
         """Just the output (eval mode by default)."""
         return self.forward(x, train)[0]
 
-    def backward(self, dout: Array, cache: list[Cache], need_dx: bool = True, need_grads: bool = True,
-                 release: bool = False) -> tuple[Array | None, Grads]:
+    def backward(self, dout: Array, cache: Cache, need_dx: bool = True, need_grads: bool = True,
+                 release: bool = False) -> tuple[Array, Grads]:
         """dx (N, sizes[0]) and grads (name -> array of that parameter's shape) from dout = ∂L/∂out (N, sizes[-1]):
         the layers' backwards in reverse order (the chain rule; docs/MATH.md §7.1). ``need_dx=False`` skips dx
         (None), ``need_grads=False`` the parameter gradients ({}; for a pass that only carries a gradient

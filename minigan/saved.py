@@ -23,10 +23,10 @@ import sys
 import numpy as np
 
 from . import exitcodes, metrics
-from .checkpoint import load_saved
+from .checkpoint import SavedGAN, load_saved
 
 
-def _positive_int(s):
+def _positive_int(s: str) -> int:
     try:
         v = int(s)
     except ValueError:
@@ -51,7 +51,7 @@ def _parser(cmd: str) -> argparse.ArgumentParser:
     return p
 
 
-def _load(p, args):
+def _load(p: argparse.ArgumentParser, args: argparse.Namespace) -> SavedGAN:
     try:
         return load_saved(args.run, backend=args.backend)
     except FileNotFoundError:
@@ -60,7 +60,7 @@ def _load(p, args):
         p.error(f"RUN: {e}")
 
 
-def sample_main(argv=None) -> int:
+def sample_main(argv: list[str] | None = None) -> int:
     p = _parser("sample")
     args = p.parse_args(argv)
     ext = os.path.splitext(args.out)[1].lower()
@@ -84,7 +84,7 @@ def sample_main(argv=None) -> int:
     return exitcodes.OK
 
 
-def eval_main(argv=None) -> int:
+def eval_main(argv: list[str] | None = None) -> int:
     p = _parser("eval")
     args = p.parse_args(argv)
     saved = _load(p, args)
