@@ -32,13 +32,28 @@ equal (docs/MATH.md §14), with an optional permutation p-value.
 from __future__ import annotations
 
 import math
+from typing import Any, Protocol
 
 import numpy as np
+
+from ._types import ArrayLike
 
 HIGH_QUALITY_STDS = 3.0  # PacGAN: "within three standard deviations"
 
 
-def _as_samples(x, name, dim=None):
+class Evaluable(Protocol):
+    """What ``evaluate`` needs of a model: a ``training.GAN`` or a ``checkpoint.SavedGAN``."""
+
+    @property
+    def data(self) -> Any: ...  # a data.Dataset (dim, reference, encode; means and std for mixtures)
+
+    @property
+    def step(self) -> int: ...
+
+    def sample(self, n: int, seed: int | None = ...) -> np.ndarray: ...
+
+
+def _as_samples(x: ArrayLike, name: str, dim: int | None = None) -> np.ndarray:
     """x as a float64 (N, dim) NumPy array, or a ValueError naming ``name``."""
     try:
         a = np.asarray(x, dtype=np.float64)
@@ -57,7 +72,7 @@ def _as_samples(x, name, dim=None):
 # --------------------------------------------------------------------------------------
 # Mixtures (PacGAN)
 # --------------------------------------------------------------------------------------
-def assign_modes(samples, means, std, chunk: int = 8192):
+def assign_modes(samples: ArrayLike, means: ArrayLike, std: ArrayLike, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
     """Nearest mode and its Mahalanobis distance for each sample.
 
     samples: (N, d); means: (K, d); std: a scalar σ or (K,) per-mode σ_k.
@@ -81,7 +96,7 @@ def assign_modes(samples, means, std, chunk: int = 8192):
     return np.concatenate(ks), np.concatenate(ds)
 
 
-def reverse_kl_to_uniform(counts) -> float:
+def reverse_kl_to_uniform(counts: ArrayLike) -> float:
     """KL(p̂ ‖ u) = Σ_k p̂_k log(K p̂_k), p̂ = counts / Σ counts, u = 1/K (nats; 0 log 0 = 0).
 
     NaN when all counts are 0 (no histogram to compare).
@@ -96,7 +111,8 @@ def reverse_kl_to_uniform(counts) -> float:
     return float(np.sum(p * np.log(p * c.shape[0])))
 
 
-def mixture_metrics(samples, means, std, threshold: float = HIGH_QUALITY_STDS) -> dict:
+def mixture_metrics(samples: ArrayLike, means: ArrayLike, std: ArrayLike,
+                    threshold: float = HIGH_QUALITY_STDS) -> dict[str, Any]:
     """PacGAN's metrics for samples of a mixture of isotropic Gaussians N(μ_k, σ_k² I).
 
     samples: (N, d) NumPy array; means: (K, d); std: σ (scalar) or (K,).
@@ -126,11 +142,12 @@ def mixture_metrics(samples, means, std, threshold: float = HIGH_QUALITY_STDS) -
 # --------------------------------------------------------------------------------------
 # 1-D distances
 # --------------------------------------------------------------------------------------
-def _as_1d(x, name):
+def _as_1d(x: ArrayLike, name: str) -> np.ndarray:
     return _as_samples(x, name, 1)[:, 0]
 
 
-def js_divergence_1d(real, fake, bins: int = 50, range: tuple | None = None) -> float:
+def js_divergence_1d(real: ArrayLike, fake: ArrayLike, bins: int = 50,
+                     range: tuple[float, float] | None = None) -> float:
     """Jensen–Shannon divergence of the histograms of two 1-D samples (nats, in [0, log 2]).
 
     JS(p, q) = ½ KL(p ‖ m) + ½ KL(q ‖ m), m = (p + q)/2, with p, q the normalised counts
@@ -152,14 +169,14 @@ def js_divergence_1d(real, fake, bins: int = 50, range: tuple | None = None) -> 
     p, q = p / p.sum(), q / q.sum()
     m = 0.5 * (p + q)
 
-    def kl(u, v):
+    def kl(u: np.ndarray, v: np.ndarray) -> float:
         nz = u > 0
         return float(np.sum(u[nz] * np.log(u[nz] / v[nz])))
 
     return 0.5 * kl(p, m) + 0.5 * kl(q, m)
 
 
-def wasserstein1_1d(real, fake) -> float:
+def wasserstein1_1d(real: ArrayLike, fake: ArrayLike) -> float:
     """W1 distance of two 1-D empirical distributions: ∫ |F_real(t) − F_fake(t)| dt.
 
     Exact for the empirical CDFs (samples may differ in number); for equal sizes it equals
@@ -173,7 +190,7 @@ def wasserstein1_1d(real, fake) -> float:
     return float(np.sum(np.abs(Fa - Fb) * dt))
 
 
-def sliced_wasserstein1(real, fake, projections: int = 64, seed: int = 0) -> float:
+def sliced_wasserstein1(real: ArrayLike, fake: ArrayLike, projections: int = 64, seed: int = 0) -> float:
     """Sliced W1: the mean over ``projections`` random unit directions θ of W1(θ·real, θ·fake).
 
     real: (N, d), fake: (M, d). Any dimension (used for the 64-D digits).
@@ -188,7 +205,7 @@ def sliced_wasserstein1(real, fake, projections: int = 64, seed: int = 0) -> flo
     return float(np.mean([wasserstein1_1d(pa[:, j], pb[:, j]) for j in np.arange(projections)]))
 
 
-def _mean_pair_distance(a, b, chunk: int = 1 << 20) -> float:
+def _mean_pair_distance(a: np.ndarray, b: np.ndarray, chunk: int = 1 << 20) -> float:
     """mean over all n·m pairs of ‖a_i − b_j‖ (Euclidean), a: (n, d), b: (m, d).
 
     Each squared distance is ‖a_i‖² + ‖b_j‖² − 2 a_i·b_j (one matrix product per block of
@@ -207,7 +224,7 @@ def _mean_pair_distance(a, b, chunk: int = 1 << 20) -> float:
     return total / (a.shape[0] * b.shape[0])
 
 
-def energy_distance(real, fake, unbiased: bool = False) -> float:
+def energy_distance(real: ArrayLike, fake: ArrayLike, unbiased: bool = False) -> float:
     """The energy distance E = 2 E‖X − Y‖ − E‖X − X'‖ − E‖Y − Y'‖ of two samples
     (Székely & Rizzo 2004, 2013; docs/MATH.md §14).
 
@@ -233,7 +250,7 @@ def energy_distance(real, fake, unbiased: bool = False) -> float:
     return 2.0 * _mean_pair_distance(a, b) - xx - yy
 
 
-def energy_test(real, fake, permutations: int = 199, seed: int = 0) -> dict:
+def energy_test(real: ArrayLike, fake: ArrayLike, permutations: int = 199, seed: int = 0) -> dict[str, float]:
     """Energy distance with a permutation p-value (Székely & Rizzo 2004; docs/MATH.md §14).
 
     Pools the N + M samples, recomputes the V-statistic for ``permutations`` random splits
@@ -252,7 +269,7 @@ def energy_test(real, fake, permutations: int = 199, seed: int = 0) -> dict:
     dist = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * (z @ z.T), 0.0))
     np.fill_diagonal(dist, 0.0)
 
-    def stat(mask):  # mask: True for the rows taken as the first sample
+    def stat(mask: np.ndarray) -> float:  # mask: True for the rows taken as the first sample
         s = mask.astype(np.float64)
         ds = dist @ s
         xx = s @ ds
@@ -268,7 +285,7 @@ def energy_test(real, fake, permutations: int = 199, seed: int = 0) -> dict:
     return {"energy": e, "p_value": (1 + int(hits)) / (1 + permutations)}
 
 
-def distance_metrics_1d(real, fake, bins: int = 50) -> dict:
+def distance_metrics_1d(real: ArrayLike, fake: ArrayLike, bins: int = 50) -> dict[str, float]:
     """{"js": js_divergence_1d, "w1": wasserstein1_1d} for 1-D samples."""
     return {"js": js_divergence_1d(real, fake, bins), "w1": wasserstein1_1d(real, fake)}
 
@@ -276,7 +293,7 @@ def distance_metrics_1d(real, fake, bins: int = 50) -> dict:
 # --------------------------------------------------------------------------------------
 # A GAN's metrics
 # --------------------------------------------------------------------------------------
-def evaluate(gan, n: int = 2500, seed: int = 12345) -> dict:
+def evaluate(gan: Evaluable, n: int = 2500, seed: int = 12345) -> dict[str, Any]:
     """The metrics that fit the GAN's dataset, on n generated samples (PacGAN: 2,500).
 
     - 2-D mixtures (ring, grid and their presets): ``mixture_metrics``;
@@ -309,7 +326,7 @@ def evaluate(gan, n: int = 2500, seed: int = 12345) -> dict:
     return out
 
 
-def format_metrics(m: dict) -> str:
+def format_metrics(m: dict[str, Any]) -> str:
     """A one-line summary, e.g. ``modes 8/8, high quality 97.1 %, KL 0.012``."""
     if "modes_covered" in m:
         kl = "nan" if math.isnan(m["kl"]) else f"{m['kl']:.3f}"
