@@ -35,7 +35,7 @@ class Random:
     ``Generator`` (PCG64), its draws moved to the device; on cupy a ``cupy.random`` generator seeded
     from it. ``state()`` / ``set_state()`` give a JSON string, so checkpoints can store it."""
 
-    def __init__(self, backend: "Backend", seed: int | None = 0):
+    def __init__(self, backend: Backend, seed: int | None = 0) -> None:
         self.backend = backend
         self._host = self._rng = np.random.default_rng(seed)  # _rng: the generator that draws
         self._reseed_device()

@@ -60,7 +60,7 @@ class Dataset:
     dim: int
     output: str | None = None  # generator output activation the data's range calls for (None: linear)
 
-    def __init__(self, backend: Backend, rng: Random):
+    def __init__(self, backend: Backend, rng: Random) -> None:
         if not isinstance(backend, Backend):
             raise TypeError(f"backend: expected a Backend, got {type(backend).__name__}")
         if not isinstance(rng, Random):
