@@ -81,7 +81,7 @@ def numerical_gradient(f: Callable[..., float], x: ArrayLike, h: float = H,
     return (grad, spread, fourth) if fourth_difference else (grad, spread) if step_doubling else grad
 
 
-def sample_entries(shape: tuple[int, ...], max_entries: int | None, seed: int = 0) -> list[tuple[int, ...]] | None:
+def sample_entries(shape: tuple[int, ...], max_entries: int | None, seed: int = 0) -> list[tuple[Any, ...]] | None:
     """At most ``max_entries`` random index tuples of ``shape`` (None: all); CS231n's grad_check_sparse."""
     size = math.prod(shape)
     if max_entries is None or size <= max_entries:
