@@ -39,6 +39,7 @@ import numpy as np
 from ._types import ArrayLike
 
 HIGH_QUALITY_STDS = 3.0  # PacGAN: "within three standard deviations"
+ENERGY_TEST_POINTS = 500  # evaluate's permutation test: at most this many points a side (199 splits, ~0.1 s)
 
 
 class Evaluable(Protocol):
@@ -298,9 +299,15 @@ def evaluate(gan: Evaluable, n: int = 2500, seed: int = 12345) -> dict[str, Any]
 
     - 2-D mixtures (ring, grid and their presets): ``mixture_metrics``;
     - 1-D: ``distance_metrics_1d`` against n fresh draws from the true distribution;
-    - otherwise (digits, your own data): ``{"sliced_w1": ..., "energy": ...}`` (sliced W1 and
-      the energy distance) against n draws from the data (for a file: its held-out rows, both
-      standardized as in training).
+    - otherwise (digits, your own data): ``{"sliced_w1": ..., "energy": ..., "energy_p": ...}``,
+      both on the scale the networks see (a file's columns standardized as in training).
+      ``sliced_w1`` against n draws from the data (for a file: from its held-out rows).
+      ``energy``: the energy distance, the unbiased U-statistic (0 ± noise for a generator of
+      the data's distribution), against a file's held-out rows themselves (drawn with
+      replacement, a few rows would repeat, and their zero distances would bias E upwards by
+      about E‖X − X'‖/rows), else against the n draws. ``energy_p``: the permutation p-value of
+      ``energy_test`` on at most ENERGY_TEST_POINTS points a side (small: the samples are told
+      apart from the data). docs/MATH.md §14.
 
     Draws use generators seeded from ``seed``, never ``gan.rng``: evaluating does not change
     the course of training. The result also holds ``n`` and ``step``.
@@ -320,7 +327,12 @@ def evaluate(gan: Evaluable, n: int = 2500, seed: int = 12345) -> dict[str, Any]
         else:
             # on the scale the networks see: a standardized file's columns weigh alike
             real, fake = data.encode(real), data.encode(fake)
-            out = {"sliced_w1": sliced_wasserstein1(real, fake, seed=seed), "energy": energy_distance(real, fake)}
+            rows = getattr(data, "held_out", None)
+            ref = data.encode(np.asarray(rows, dtype=np.float64)) if rows is not None and len(rows) >= 2 else real
+            k = min(ENERGY_TEST_POINTS, n)
+            out = {"sliced_w1": sliced_wasserstein1(real, fake, seed=seed),
+                   "energy": energy_distance(ref, fake, unbiased=True),
+                   "energy_p": energy_test(ref[:k], fake[:k], seed=seed)["p_value"]}
     out["n"] = n
     out["step"] = int(gan.step)
     return out
@@ -334,5 +346,5 @@ def format_metrics(m: dict[str, Any]) -> str:
     if "js" in m:
         return f"JS {m['js']:.4f} nats, W1 {m['w1']:.4f}"
     if "energy" in m:
-        return f"sliced W1 {m['sliced_w1']:.4f}, energy {m['energy']:.4f}"
+        return f"sliced W1 {m['sliced_w1']:.4f}, energy {m['energy']:.4f} (p {m['energy_p']:.3g})"
     return f"sliced W1 {m['sliced_w1']:.4f}"

@@ -7,7 +7,7 @@ RUN is a run folder (holding ``checkpoint.npz``) or a checkpoint file; both comm
 its two networks (``minigan.load``: no data set or optimizer is rebuilt). ``sample`` writes
 ``.npy`` or ``.csv`` (one row a sample). ``eval`` prints the run's metrics on fresh samples
 (``metrics.evaluate``: PacGAN's mode metrics for the ring and grid, Jensen–Shannon and W1 in 1-D,
-sliced W1 and the energy distance otherwise) as a table, or as JSON.
+sliced W1 and the energy distance with its p-value otherwise) as a table, or as JSON.
 
 Exit codes (``minigan.exitcodes``): 0 done; 2 a bad option, or a RUN that is missing or not a readable
 checkpoint; 3 the samples could not be written.

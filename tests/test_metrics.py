@@ -216,6 +216,24 @@ def test_evaluate_gaussian_and_digits():
     assert m["energy"] > 0 and "energy" in metrics.format_metrics(m)
 
 
+def test_evaluate_scores_a_file_against_its_held_out_rows(tmp_path):
+    """For a file, the energy distance is the U-statistic against the held-out rows themselves (not
+    draws from them), on the standardized scale; the p-value is energy_test's on those rows."""
+    x = np.random.default_rng(8).normal([5.0, -3.0, 100.0], [1.0, 0.1, 20.0], size=(120, 3))
+    np.savetxt(tmp_path / "d.csv", x, delimiter=",")
+    gan = GAN(TrainConfig(dataset="file", data_params={"path": str(tmp_path / "d.csv"), "holdout": 0.25},
+                          noise_dim=3, **SMALL)).train()
+    m = metrics.evaluate(gan, n=300, seed=5)
+    held = gan.data.held_out
+    assert held.shape == (30, 3)
+    fake = gan.data.encode(gan.sample(300, seed=5))
+    assert m["energy"] == pytest.approx(metrics.energy_distance(gan.data.encode(held), fake, unbiased=True),
+                                        rel=1e-12)
+    assert m["energy_p"] == metrics.energy_test(gan.data.encode(held), fake, seed=5)["p_value"]
+    assert m["energy_p"] == 1 / 200  # 3 steps of training: the samples are nothing like the data
+    assert "energy" in metrics.format_metrics(m) and "(p 0.005)" in metrics.format_metrics(m)
+
+
 def test_evaluate_rejects_bad_n():
     gan = GAN(TrainConfig(dataset="ring", **SMALL))
     with pytest.raises(ValueError, match="n"):
