@@ -31,8 +31,9 @@ without the decay the samples keep orbiting their modes (40-80 % high quality af
 6000 steps); with it they settle (93-97 %). Adam at 2e-3 reached the same quality but
 dropped a mode on more seeds; 8-D noise dropped 2-3 modes.
 
-Exit codes (``minigan.exitcodes``, shared by every subcommand): 0 done; 1 training diverged (the message names the step and the quantity;
-the last checkpoint, written from a finite state, is left as it was); 2 bad options, an
+Exit codes (``minigan.exitcodes``, shared by every subcommand): 0 done; 1 training diverged (the
+message names the step and the quantity; the last checkpoint, written from a finite state, is left
+as it was); 2 bad options, an
 unreadable checkpoint, or an output folder that holds another run or is in use by another
 ``minigan train``; 3 a file could not be written (disk full, no permission, a read-only folder,
 a file-size limit: the message names the file; files written before, the last checkpoint
