@@ -53,9 +53,13 @@ import statistics
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
-from .backend import BackendUnavailable, get_backend
+from . import exitcodes
+from ._types import Array, Grads
+from .backend import Backend, BackendUnavailable, Random, get_backend
 from .data import Dataset, make_dataset
 from .engine import keep_freed_memory
 from .networks import MLP, MLPSpec
@@ -75,10 +79,10 @@ class BenchConfig:
     width: int
     layers: int
 
-    def g_sizes(self):
+    def g_sizes(self) -> tuple[int, ...]:
         return (self.noise_dim, *([self.width] * self.layers), self.data_dim)
 
-    def d_sizes(self):
+    def d_sizes(self) -> tuple[int, ...]:
         return (self.data_dim, *([self.width] * self.layers), 1)
 
 
@@ -99,15 +103,15 @@ class PacGANConfig:
     pieces: int = 5
     bn_momentum: float = 0.05
 
-    def g_sizes(self):
+    def g_sizes(self) -> tuple[int, ...]:
         return (self.noise_dim, *self.g_hidden, self.data_dim)
 
-    def d_linear(self):
+    def d_linear(self) -> list[tuple[int, int]]:
         """D's affine maps (in, out): each maxout layer's is in → units·pieces."""
         ins = (self.data_dim, *([self.units] * self.d_layers))
         return [(a, self.units * self.pieces) for a in ins[:-1]] + [(self.units, 1)]
 
-    def train_config(self, seed=0, backend="numpy"):
+    def train_config(self, seed: int = 0, backend: str = "numpy") -> TrainConfig:
         return TrainConfig(
             dataset="pacgan_ring", data_params={"train_size": 100_000}, noise_dim=self.noise_dim,
             g_hidden=self.g_hidden, g_batch_norm=True, activation="relu", d_hidden=(self.units,) * self.d_layers,
@@ -116,7 +120,9 @@ class PacGANConfig:
             backend=backend, dtype="float32")
 
 
-CONFIGS = {
+AnyConfig = BenchConfig | PacGANConfig  # what the bench times
+
+CONFIGS: dict[str, AnyConfig] = {
     "tiny": BenchConfig("tiny", 32, 2, 2, 16, 1),  # for the smoke test
     "small": BenchConfig("small", 256, 2, 2, 128, 2),
     "medium": BenchConfig("medium", 256, 64, 64, 512, 3),
@@ -124,11 +130,11 @@ CONFIGS = {
     "pacgan": PacGANConfig(),
     "pacgan-tiny": PacGANConfig("pacgan-tiny", 8, g_hidden=(6, 6), units=4, d_layers=2, pieces=3),  # for the tests
 }
-DEFAULT_CONFIGS = ("small", "medium", "large", "pacgan")
+DEFAULT_CONFIGS: tuple[str, ...] = ("small", "medium", "large", "pacgan")
 DEFAULT_REPEATS = {"tiny": 20, "small": 300, "medium": 60, "large": 9, "pacgan": 150, "pacgan-tiny": 20}
 
 
-def parse_config(text: str) -> BenchConfig:
+def parse_config(text: str) -> AnyConfig:
     """A config by name (tiny, small, medium, large) or as "m,noise,data,width,layers"."""
     if text in CONFIGS:
         return CONFIGS[text]
@@ -152,18 +158,19 @@ class GaussianData(Dataset):
 
     name = "bench_gaussian"
 
-    def __init__(self, backend, rng, dim):
+    def __init__(self, backend: Backend, rng: Random, dim: int) -> None:
         super().__init__(backend, rng)
         self.dim = int(dim)
 
-    def sample(self, m):
+    def sample(self, m: int) -> Array:
         return self.rng.normal((m, self.dim))
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {"name": self.name, "dim": self.dim}
 
 
-def make_gan(cfg: BenchConfig | PacGANConfig, backend="numpy", seed=0, ops=None) -> GAN:
+def make_gan(cfg: AnyConfig, backend: str | Backend = "numpy", seed: int = 0,
+             ops: Any = None) -> GAN:
     """A GAN for ``cfg``: Algorithm 1, k = 1, fresh, non-saturating, Adam, float32, ReLU (a
     :class:`PacGANConfig`: its protocol, as ``GAN(cfg.train_config())`` builds it).
 
@@ -200,7 +207,7 @@ def make_gan(cfg: BenchConfig | PacGANConfig, backend="numpy", seed=0, ops=None)
 # --------------------------------------------------------------------------------------
 # Counting: the GEMMs of a step, the bytes it must hold
 # --------------------------------------------------------------------------------------
-def step_gemms(cfg: BenchConfig | PacGANConfig):
+def step_gemms(cfg: AnyConfig) -> list[tuple[str, int, int, int]]:
     """The matrix products of one fresh step (a :class:`PacGANConfig`: one simultaneous step):
     a list of (kind, N, a, b).
 
@@ -247,7 +254,7 @@ def step_gemms(cfg: BenchConfig | PacGANConfig):
     return out
 
 
-def step_flops(cfg: BenchConfig) -> int:
+def step_flops(cfg: AnyConfig) -> int:
     return sum(2 * n * a * b for _, n, a, b in step_gemms(cfg))
 
 
@@ -256,7 +263,7 @@ def _acts(sizes, rows):
     return rows * sum(sizes)
 
 
-def model_bytes(cfg: BenchConfig | PacGANConfig, gan: GAN, itemsize=4) -> dict:
+def model_bytes(cfg: AnyConfig, gan: GAN, itemsize: int = 4) -> dict[str, int]:
     """Bytes of parameters, optimizer state (after a step) and activations of a step
     (a :class:`PacGANConfig`: G's on m rows and D's on 2m rows, both held through the simultaneous
     step; one array per layer boundary, two per batch-norm layer, x̂ and the ReLU's output)."""
@@ -309,7 +316,7 @@ def _time_calls(fn, sync, repeats, warmup_s=0.2, min_warmup=1):
     return times, _minor_faults() - f0
 
 
-def product_plan(cfg: BenchConfig, make) -> list:
+def product_plan(cfg: AnyConfig, make: Callable[[tuple[int, int]], Any]) -> list[tuple[Any, Any]]:
     """The products of ``step_gemms`` as (p, q) operand pairs, each to be multiplied p @ q:
     fwd x @ W, dW xᵀ @ dout, dx dout @ Wᵀ (the layouts the layers use). ``make(shape)``
     makes an operand; one is made per shape and shared."""
@@ -331,7 +338,7 @@ def product_plan(cfg: BenchConfig, make) -> list:
     return plan
 
 
-def gemm_floor_fn(cfg: BenchConfig, backend):
+def gemm_floor_fn(cfg: AnyConfig, backend: Backend) -> Callable[[], Array]:
     """A function that does the step's matrix products alone, on operands made once, each
     the way the layers do it (``backend.ops.matmul``: BLAS, or a broadcast for an outer product)."""
     plan = product_plan(cfg, backend.random(1).normal)
@@ -345,7 +352,7 @@ def gemm_floor_fn(cfg: BenchConfig, backend):
     return run
 
 
-def blas_info():
+def blas_info() -> dict[str, Any] | None:
     """numpy's BLAS (threadpoolctl), or None when threadpoolctl is missing."""
     try:
         from threadpoolctl import threadpool_info
@@ -363,7 +370,7 @@ def blas_info():
 FORCING_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
-def native_blas_kernel():
+def native_blas_kernel() -> str | None:
     """The kernel numpy's OpenBLAS picks for this CPU by itself: read (threadpoolctl) in a child
     Python without ``OPENBLAS_CORETYPE``/``OPENBLAS_L2_SIZE``; None when they are not set (the
     kernel running is the native one) or it cannot be read."""
@@ -400,7 +407,7 @@ def _loadavg():
         return None
 
 
-def cpu_model():
+def cpu_model() -> str:
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -411,7 +418,8 @@ def cpu_model():
     return platform.processor() or platform.machine()
 
 
-def torch_step_fn(cfg: BenchConfig, gan: GAN, device: str, threads: int | None):
+def torch_step_fn(cfg: BenchConfig, gan: GAN, device: str,
+                  threads: int | None) -> tuple[Callable[[], Any], Callable[[], Any], str]:
     """The same step in PyTorch eager: same nets (weights copied), Adam, batch, loss."""
     import torch
     import torch.nn.functional as F
@@ -464,7 +472,8 @@ def torch_step_fn(cfg: BenchConfig, gan: GAN, device: str, threads: int | None):
     return step, sync, torch.__version__
 
 
-def torch_pacgan_step_fn(cfg: PacGANConfig, gan: GAN, device: str, threads: int | None, batch=None):
+def torch_pacgan_step_fn(cfg: PacGANConfig, gan: GAN, device: str, threads: int | None,
+                         batch: Callable[[], Any] | None = None) -> tuple[Callable[[], None], Callable[[], None], str]:
     """PacGAN's simultaneous step in PyTorch eager: the same nets (weights copied; batch norm
     with the same momentum and eps, maxout as a max over the pieces of one Linear), one forward
     pass over [x; G(z)], ∇θd L_D and ∇θg L_G from it (``torch.autograd.grad``), then both Adam
@@ -537,12 +546,12 @@ def torch_pacgan_step_fn(cfg: PacGANConfig, gan: GAN, device: str, threads: int 
         d_opt.step()
         g_opt.step()
 
-    step.nets = (G, D)
+    step.nets = (G, D)  # type: ignore[attr-defined]  # for the tests
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     return step, sync, torch.__version__
 
 
-def torch_floor_fn(cfg: BenchConfig, device: str):
+def torch_floor_fn(cfg: AnyConfig, device: str) -> Callable[[], Any]:
     """PyTorch's GEMM floor: the products of ``product_plan`` in ``torch`` (``p @ q``) on
     operands made once. Threads: as ``torch_step_fn`` set them."""
     import torch
@@ -561,7 +570,7 @@ def torch_floor_fn(cfg: BenchConfig, device: str):
 # --------------------------------------------------------------------------------------
 # Memory
 # --------------------------------------------------------------------------------------
-def peak_step_bytes(cfg: BenchConfig | PacGANConfig, backend_spec: str) -> tuple[int, dict]:
+def peak_step_bytes(cfg: AnyConfig, backend_spec: str) -> tuple[int, dict]:
     """(peak bytes during one step, model_bytes) on a fresh GAN after one warm-up step.
 
     numpy / strict: tracemalloc (numpy reports its allocations to it), traced from before
@@ -611,11 +620,11 @@ class TimedOps:
     updates (``apply_updates``); the device is synchronised around each call. Everything else
     passes through. Given to ``make_gan(ops=...)``: the timing hook of ``step_breakdown``."""
 
-    def __init__(self, ops, sync):
+    def __init__(self, ops: Any, sync: Callable[[], Any]) -> None:
         self.inner, self.sync = ops, sync
         self.products = self.updates = 0.0
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
     def _timed(self, fn, *args):
@@ -625,22 +634,22 @@ class TimedOps:
         self.sync()
         return out, time.perf_counter() - t0
 
-    def matmul(self, a, b):
+    def matmul(self, a: Array, b: Array) -> Array:
         out, dt = self._timed(self.inner.matmul, a, b)
         self.products += dt
         return out
 
-    def affine(self, x, W, b):
+    def affine(self, x: Array, W: Array, b: Array) -> Array:
         out, dt = self._timed(self.inner.affine, x, W, b)
         self.products += dt
         return out
 
-    def apply_updates(self, opt, params, grads):
+    def apply_updates(self, opt: Any, params: dict[str, Array], grads: Grads) -> None:
         _, dt = self._timed(self.inner.apply_updates, opt, params, grads)
         self.updates += dt
 
 
-def step_breakdown(cfg: BenchConfig, backend_spec: str, steps: int) -> dict:
+def step_breakdown(cfg: AnyConfig, backend_spec: str, steps: int) -> dict:
     """Where a step's time goes: ms per step in the matrix products, in the two optimizers'
     updates, and in the rest (activations, losses, sampling, the history row), measured on a
     GAN built with a :class:`TimedOps`.
@@ -664,7 +673,8 @@ def step_breakdown(cfg: BenchConfig, backend_spec: str, steps: int) -> dict:
             "ms_rest": (total - timed.products - timed.updates) * ms}
 
 
-def bench_config(cfg: BenchConfig, backend_spec="numpy", repeats=None, use_torch=True, rounds=9, log=None):
+def bench_config(cfg: AnyConfig, backend_spec: str = "numpy", repeats: int | None = None, use_torch: bool = True,
+                 rounds: int = 9, log: Callable[[str], Any] | None = None) -> dict[str, Any]:
     """Measure one config; returns a JSON-able dict.
 
     The step, the floor and the peer are timed in ``rounds`` rounds, one block of each per
@@ -685,12 +695,18 @@ def bench_config(cfg: BenchConfig, backend_spec="numpy", repeats=None, use_torch
             blas = blas_info()
             threads = blas["num_threads"] if blas else None
             device = "cuda" if backend.name == "cupy" else "cpu"
-            peer_fn = torch_pacgan_step_fn if isinstance(cfg, PacGANConfig) else torch_step_fn
-            tstep, tsync, tver = peer_fn(cfg, gan, device, threads)
+            if isinstance(cfg, PacGANConfig):
+                tstep, tsync, tver = torch_pacgan_step_fn(cfg, gan, device, threads)
+            else:
+                tstep, tsync, tver = torch_step_fn(cfg, gan, device, threads)
             peer = (tstep, tsync, tver, torch_floor_fn(cfg, device))
         except ImportError:
             peer = None
-    t_step, t_floor, t_torch, t_tfloor, per = [], [], [], [], []
+    t_step: list[float] = []
+    t_floor: list[float] = []
+    t_torch: list[float] = []
+    t_tfloor: list[float] = []
+    per: list[Any] = []
     faults, load0 = 0, _loadavg()
     med = statistics.median
     for _ in range(rounds):
@@ -803,7 +819,8 @@ def environment(backend_spec: str) -> dict:
     return env
 
 
-def run(configs, backend_spec="numpy", repeats=None, use_torch=True, log=print) -> dict:
+def run(configs: Sequence[AnyConfig], backend_spec: str = "numpy", repeats: int | None = None, use_torch: bool = True,
+        log: Callable[[str], Any] | None = print) -> dict[str, Any]:
     env = environment(backend_spec)
     if log:
         log(f"minigan bench — {env['date']} — {env['cpu']} ({env['cpu_count']} cpus), backend {backend_spec}"
@@ -824,7 +841,7 @@ def run(configs, backend_spec="numpy", repeats=None, use_torch=True, log=print) 
     return {"environment": env, "results": results}
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="minigan bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--backend", default="numpy", help="numpy | cupy | strict[:device] (default numpy)")
     p.add_argument("--configs", default=",".join(DEFAULT_CONFIGS),
@@ -866,10 +883,10 @@ def main(argv=None) -> int:
         with open(a.json, "w") as f:
             json.dump(out, f, indent=1)
         print(f"wrote {a.json}")
-    return 0
+    return exitcodes.OK
 
 
-def _parse_configs(text):
+def _parse_configs(text: str) -> list[AnyConfig]:
     if all(part in CONFIGS for part in text.split(",")):
         return [CONFIGS[part] for part in text.split(",")]
     return [parse_config(part) for part in text.split("+")]
