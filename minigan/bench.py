@@ -224,7 +224,7 @@ def step_gemms(cfg: AnyConfig) -> list[tuple[str, int, int, int]]:
             out.append(("dW", 2 * m, *dlin[i]))
             if i > 0:
                 out.append(("dx", 2 * m, *dlin[i]))
-        out += [("dx", 2 * m, a, b) for a, b in reversed(dlin)]  # ∂L_G/∂G(z) through D, every row
+        out += [("dx", m, a, b) for a, b in reversed(dlin)]  # ∂L_G/∂G(z) through D, the fake rows alone
         for i in range(len(glin) - 1, -1, -1):  # ∇θg L_G
             out.append(("dW", m, *glin[i]))
             if i > 0:

@@ -237,11 +237,11 @@ class NumpyOps(Ops):
         out = np.maximum(z[:, :, 0], z[:, :, 1]) if pieces > 1 else z[:, :, 0].copy()
         for p in range(2, pieces):
             np.maximum(out, z[:, :, p], out=out)
-        # the first winner p = the number of leading pieces that are not the max: count them,
-        # as a flat index into z (row-major (N, U, P)) for maxout_grad's scatter
+        # the first winner p = the number of leading pieces that are not the max: count them, as
+        # the column j·P + p of the winning piece (rows stay independent: a cache cut to some rows
+        # still routes its gradient)
         behind = z[:, :, 0] != out
-        winner = np.arange(0, n * units * pieces, pieces, dtype=np.intp).reshape(n, units)
-        winner += behind
+        winner = np.arange(0, units * pieces, pieces, dtype=np.intp) + behind  # (N, U)
         for p in range(1, pieces - 1):
             behind &= z[:, :, p] != out
             winner += behind
@@ -249,12 +249,19 @@ class NumpyOps(Ops):
 
     def maxout_grad(self, dout: Array, winner: Array, pieces: int) -> Array:
         # a scatter into a zero array: 10× faster than the one-hot where
-        dz = self.xp.zeros(dout.size * pieces, dtype=dout.dtype)
-        dz[winner.reshape(-1)] = dout.reshape(-1)
-        return dz.reshape(dout.shape[0], dout.shape[1] * pieces)
+        n, width = winner.shape[0], winner.shape[1] * pieces
+        dz = self.xp.zeros(n * width, dtype=dout.dtype)
+        dz[self._flat(winner, width)] = dout.reshape(-1)
+        return dz.reshape(n, width)
 
     def maxout_pick(self, z: Array, winner: Array) -> Array:
-        return z.reshape(-1)[winner]  # winner holds flat indices into z's layout
+        n, units, pieces = z.shape
+        return z.reshape(-1)[self._flat(winner, units * pieces)].reshape(n, units)
+
+    def _flat(self, winner, width):
+        """Row n's column c as the flat index n·width + c, for each winner (N, U) → (N·U,)."""
+        np = self.xp
+        return (winner + np.arange(0, winner.shape[0] * width, width, dtype=np.intp)[:, None]).reshape(-1)
 
     def apply_updates(self, opt: Any, params: dict[str, Array], grads: Grads) -> None:
         _flat_updates(self.xp, opt, params, grads, BLOCK, adam=_adam_inplace)

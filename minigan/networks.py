@@ -171,7 +171,20 @@ class MLP:
                 grads.update({f"{i}.{k}": v for k, v in g.items()})
         return dout, grads
 
+    def cache_rows(self, cache: Cache, rows: slice) -> Cache | None:
+        """The cache of a forward pass, cut to ``rows``: what a backward pass of those rows alone
+        needs, as if only they had gone forward. Every layer keeps one cache row per input row,
+        except batch norm in training, whose statistics tie the rows together: then None."""
+        if any(isinstance(layer, BatchNorm) and c is not None and c[2] for layer, c in zip(self.layers, cache)):
+            return None
+        return [_rows(c, rows) for c in cache]
+
     def __repr__(self) -> str: return "MLP(" + ", ".join(repr(layer) for layer in self.layers) + ")"
+
+
+def _rows(c: Any, rows: slice) -> Any:
+    """A layer's cache (an array with one row per input row, a tuple of them, or None) cut to ``rows``."""
+    return None if c is None else tuple(_rows(a, rows) for a in c) if isinstance(c, tuple) else c[rows, ...]
 
 
 def generator(noise_dim: int = 2, data_dim: int = 2, hidden: Sequence[int] = (128, 128), activation: str = "relu",

@@ -154,12 +154,17 @@ class GAN:
 
     def _generator_gradients(self, l_f, d_cache, g_cache, rows=0):
         """L_G and ∂L_G/∂θg for fake logits l_f: back through D (input gradient only), then G.
-        ``rows`` = m when l_f are the rows [m:] of a pass over [x; G(z)] (the real rows get 0)."""
+        ``rows`` = m when l_f are the rows [m:] of a pass over [x; G(z)]: ∂L_G/∂l_r = 0, so the
+        backward through D runs over the fake rows alone (``MLP.cache_rows``)."""
         L_G, dl_f = self.g_loss(l_f)
-        if rows:
-            dl_f = self.xp.concat([self.xp.zeros_like(dl_f), dl_f], axis=0)
+        if rows:  # back through D on the fake rows alone (the real rows' gradient is 0) ...
+            fake_rows = self.D.cache_rows(d_cache, slice(rows, None))
+            if fake_rows is not None:
+                d_cache = fake_rows
+            else:  # ... unless batch norm in D ties the rows: then on every row, the real ones with 0
+                dl_f = self.xp.concat([self.xp.zeros_like(dl_f), dl_f], axis=0)
         dx, _ = self.D.backward(dl_f, d_cache, need_dx=True, need_grads=False, release=True)
-        _, g_grads = self.G.backward(dx[rows:, :], g_cache, need_dx=False, release=True)
+        _, g_grads = self.G.backward(dx[dx.shape[0] - l_f.shape[0]:, :], g_cache, need_dx=False, release=True)
         return L_G, g_grads
 
     def discriminator_step(self, keep_fakes: bool = False) -> tuple[Array, Array, tuple[Array, Cache] | None]:

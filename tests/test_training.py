@@ -301,3 +301,61 @@ def test_sgds_default_learning_rate_does_not_diverge_on_the_default_run(seed):
     gan = GAN(TrainConfig(optimizer="sgd", seed=seed, steps=6000))
     gan.train(200)
     assert np.isfinite(gan.history_array()).all()
+
+
+@pytest.mark.parametrize("d_spec", [dict(maxout_pieces=3), dict(activation="leaky_relu", dropout=0.3)])
+def test_simultaneous_g_gradient_runs_back_through_the_fake_rows_alone(d_spec):
+    """In the simultaneous step ∂L_G/∂l_r = 0, so the backward through D runs on the fake rows of
+    the cache alone (MLP.cache_rows): the same G gradient as a D pass over the fakes by themselves,
+    for maxout (whose winners the engine keeps) and dropout (whose mask it cuts) alike."""
+    from minigan.networks import MLP, MLPSpec
+
+    b = get_backend("numpy", dtype="float64")
+    gans = []
+    for _ in range(2):
+        rng = b.random(4)
+        G = MLP(MLPSpec((2, 12, 12, 2)), b, rng=rng)
+        D = MLP(MLPSpec((2, 12, 12, 1), **d_spec), b, rng=rng)
+        gans.append(GAN(TrainConfig(mode="simultaneous", **F64), G=G, D=D, rng=rng))
+    gan, rep = gans
+    rec = _record_grads(gan)
+    gan.train_step()
+    z = rep.rng.normal((16, 2))
+    x = rep.data.sample(16)
+    fake, c_g = rep.G.forward(z)
+    out, c_d = rep.D.forward(b.xp.concat([x, fake]))  # the step's own pass: dropout's mask over all 2m rows
+    fake_cache = rep.D.cache_rows(c_d, slice(16, None))
+    _, dl = losses.generator_nonsaturating_loss(out[16:])
+    dx, _ = rep.D.backward(dl, fake_cache, need_grads=False)
+    _, want = rep.G.backward(dx, c_g, need_dx=False)
+    _assert_grads_equal(rec["G"][0], want)
+    if "dropout" not in d_spec:  # without a random mask, a pass over the fakes alone is the same
+        _assert_grads_equal(rec["G"][0], _g_grads(rep.G, rep.D, z))
+
+
+def test_a_discriminator_with_batch_norm_takes_every_row_back():
+    """Batch norm ties a pass's rows together (its statistics): D's cache cannot be cut to the fake
+    rows (cache_rows gives None), and the simultaneous step's G gradient is the one through the
+    joint pass over [x; G(z)], the real rows carrying ∂L_G/∂l_r = 0."""
+    from minigan.networks import MLP, MLPSpec
+
+    b = get_backend("numpy", dtype="float64")
+    gans = []
+    for _ in range(2):
+        rng = b.random(5)
+        G = MLP(MLPSpec((2, 12, 12, 2)), b, rng=rng)
+        D = MLP(MLPSpec((2, 12, 12, 1), batch_norm=True), b, rng=rng)
+        gans.append(GAN(TrainConfig(mode="simultaneous", **F64), G=G, D=D, rng=rng))
+    gan, rep = gans
+    rec = _record_grads(gan)
+    gan.train_step()
+    z = rep.rng.normal((16, 2))
+    x = rep.data.sample(16)
+    fake, c_g = rep.G.forward(z)
+    out, c_d = rep.D.forward(b.xp.concat([x, fake]))
+    assert rep.D.cache_rows(c_d, slice(16, None)) is None
+    _, dl = losses.generator_nonsaturating_loss(out[16:])
+    dx, _ = rep.D.backward(np.concatenate([np.zeros_like(dl), dl]), c_d, need_grads=False)
+    _, want = rep.G.backward(dx[16:], c_g, need_dx=False)
+    _assert_grads_equal(rec["G"][0], want)
+    assert _differs(rec["G"][0], _g_grads(rep.G, rep.D, z))  # a pass over the fakes alone is another thing
