@@ -417,12 +417,15 @@ def _result(status, how, gan, m, message, t0) -> dict:
 
 
 def _record_failure(folder, cfg, gan, msg, t0) -> dict:
-    step = gan.step if gan is not None else None
+    head = msg.split(":", 1)[0]  # "step 3: L_D is inf (training diverged)": the step it names
+    step = int(head[5:]) if head.startswith("step ") and head[5:].isdigit() else (gan.step if gan else None)
     tmp = os.path.join(folder, "failed.json.tmp")
     with open(tmp, "w") as f:
         json.dump({"message": msg, "step": step, "config": cfg}, f, indent=1)
     os.replace(tmp, os.path.join(folder, "failed.json"))
-    return _result("failed", "", gan, {}, msg, t0)
+    r = _result("failed", "", gan, {}, msg, t0)
+    r["step"] = step
+    return r
 
 
 def _append_log(folder, text):
