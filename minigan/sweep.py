@@ -151,8 +151,8 @@ def make_spec(base=None, axes=None, run=None, name: str = "sweep", where: str = 
                 if not isinstance(v, dict):
                     raise SpecError(_unknown_field(where_axis, key) + "; an axis over several fields at once "
                                     "takes tables of fields, e.g. [{g_loss = \"minimax\", k = 3}]")
-                if not v or set(v) == {"name"}:
-                    raise SpecError(f"{w}: expected a table of TrainConfig fields, got {v!r}")
+                if not v:  # {name = "baseline"} alone: the base as it is
+                    raise SpecError(f"{w}: expected a table of TrainConfig fields (or a name alone), got {{}}")
                 t = {}
                 for k2, v2 in v.items():
                     if k2 == "name":
