@@ -29,8 +29,9 @@ takes None (``penalty``, ``clip``, ``g_output``, ...).
 Each point is an ordinary run in ``OUT/runs/<point>/`` (``<point>``: its axis values, e.g.
 ``g_loss=minimax,mode=fresh,seed=0``), trained by ``cli.train_in_folder``, the body of
 ``minigan train``: the same files, lock and checkpoints, plus ``sweep.log`` (what the run printed).
-At the end ``OUT/results.csv`` holds one row per point (``CSV_HEAD``, the axes, ``step``, the
-final metrics of ``metrics.json``, ``train_seconds``, ``warnings``, ``message``) and
+At the end ``OUT/results.csv`` holds one row per point (``run``, ``status`` (done, failed,
+unfinished), the axes, ``step``, the final metrics of ``metrics.json``, ``train_seconds``, the point's
+wall ``seconds`` in this sweep (0 if it was over before), ``warnings``, ``message``) and
 ``OUT/summary.png`` each metric per configuration (the axes but the seed): mean ± std over seeds,
 each seed a dot. ``OUT/sweep.json`` records the spec.
 
@@ -76,7 +77,7 @@ FIELDS = {f.name: f for f in fields(TrainConfig)}
 RUN_DEFAULTS = {"checkpoint_every": cli.DEFAULT_CHECKPOINT_EVERY, "eval_every": cli.DEFAULT_EVAL_EVERY,
                 "eval_samples": cli.EVAL_SAMPLES, "plots": True}
 CSV_HEAD = ("run", "status")
-CSV_TAIL = ("train_seconds", "warnings", "message")
+CSV_TAIL = ("train_seconds", "seconds", "warnings", "message")
 METRIC_ORDER = ("modes_covered", "modes", "high_quality", "kl", "js", "w1", "sliced_w1")
 NOT_METRICS = {"n", "step", "train_seconds", "steps_trained", "warnings", "counts"}
 BLAS_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -655,6 +656,7 @@ def _row(p: Point, r: dict | None) -> dict:
         if k not in NOT_METRICS and (isinstance(v, (int, float)) or v is None) and not isinstance(v, bool):
             row[k] = math.nan if v is None else v  # metrics.json writes NaN as null
     row["train_seconds"] = (m or {}).get("train_seconds")
+    row["seconds"] = round(r["seconds"], 3) if r else None  # the point's wall time in this sweep (0: over before)
     row["warnings"] = ";".join(w.get("warning", "") for w in (m or {}).get("warnings", []) or [])
     row["message"] = r["message"] if r else ""
     return row
@@ -670,7 +672,8 @@ def metric_columns(rows, spec: Spec) -> list:
 
 
 def columns(rows, spec: Spec) -> list:
-    """results.csv's columns: run, status, the axes, step, the metrics, train_seconds, warnings, message."""
+    """results.csv's columns: run, status, the axes, step, the metrics, train_seconds, seconds, warnings,
+    message."""
     return [*CSV_HEAD, *(k for k, _ in spec.axes), "step", *metric_columns(rows, spec), *CSV_TAIL]
 
 

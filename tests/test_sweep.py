@@ -25,7 +25,7 @@ AXES = {"variant": [{"name": "ns", "g_loss": "nonsaturating"},
         "seed": [0, 1]}
 RUN = {"checkpoint_every": 20, "eval_every": 20, "eval_samples": 200, "plots": False}
 SPEC = sweep.make_spec(BASE, AXES, RUN, name="tiny")
-TIMING = {"train_seconds"}  # the only column that may differ between two sweeps of the same spec
+TIMING = {"train_seconds", "seconds"}  # the only columns that may differ between two sweeps of the same spec
 
 
 def table(path):
@@ -269,3 +269,14 @@ def test_toml_spec_none_and_tables(tmp_path):
                      "variant=minimax+3,g_hidden=8x8"]
     c = spec.points()[3].config
     assert (c["penalty"], c["g_loss"], c["k"], c["g_hidden"], c["steps"]) == (None, "minimax", 3, [8, 8], 10)
+
+
+def test_the_readme_spec_is_the_committed_one_and_loads(tmp_path):
+    readme = (ROOT / "README.md").read_text().split("## Sweeps", 1)[1].split("\n## ", 1)[0]
+    block = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "r.toml").write_text(block)
+    shown, committed = sweep.load_spec(tmp_path / "r.toml"), sweep.load_spec(ROOT / "docs/sweeps/ring_losses_modes.toml")
+    assert shown.to_dict() == committed.to_dict()
+    assert [p.name for p in committed.points()][:2] == ["g_loss=nonsaturating,mode=fresh,seed=0",
+                                                        "g_loss=nonsaturating,mode=fresh,seed=1"]
+    assert len(committed.points()) == 18
