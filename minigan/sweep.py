@@ -81,6 +81,7 @@ CSV_TAIL = ("train_seconds", "seconds", "warnings", "message")
 METRIC_ORDER = ("modes_covered", "modes", "high_quality", "kl", "js", "w1", "sliced_w1")
 NOT_METRICS = {"n", "step", "train_seconds", "steps_trained", "warnings", "counts"}
 BLAS_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+CONNECT_TIMEOUT = 10  # seconds to reach the scheduler of --scheduler
 
 
 class SpecError(ValueError):
@@ -608,7 +609,10 @@ def _run_dask(todo, out, run, prepare, retry_failed, cmd, scheduler, workers, re
 
     cluster = None
     if scheduler:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+        except (OSError, ValueError, TypeError) as e:  # TimeoutError is an OSError
+            raise SpecError(f"--scheduler: cannot reach a Dask scheduler at {scheduler} ({e})") from None
     else:
         n = min(workers or os.cpu_count() or 1, len(todo))
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
@@ -861,6 +865,8 @@ def main(argv=None) -> int:
               "continue (finished runs are kept, unfinished ones resume from their checkpoints)", file=sys.stderr)
         return 130
     print(summary_table(res.rows, spec))
+    if res.figure is None and not args.no_plots and not plots.available():
+        print(f"matplotlib is not installed: no summary.png ({plots.INSTALL_HINT})")
     wrote = [res.csv] + ([res.figure] if res.figure else [])
     print(f"{len(res.rows)} runs in {res.seconds:.1f} s: {done} done, {len(res.failed)} failed; wrote "
           + ", ".join(wrote))

@@ -280,3 +280,13 @@ def test_the_readme_spec_is_the_committed_one_and_loads(tmp_path):
     assert [p.name for p in committed.points()][:2] == ["g_loss=nonsaturating,mode=fresh,seed=0",
                                                         "g_loss=nonsaturating,mode=fresh,seed=1"]
     assert len(committed.points()) == 18
+
+
+def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("dask.distributed")
+    monkeypatch.setattr(sweep, "CONNECT_TIMEOUT", 1)
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"base": BASE, "run": RUN}))
+    assert sweep.main([str(path), "--out", str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:9", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--scheduler: cannot reach a Dask scheduler at tcp://127.0.0.1:9" in err
