@@ -315,19 +315,24 @@ def finished(folder, config: dict | None = None, retry_failed: bool = False) -> 
         held = held_config(folder)
         if held is not None and held != config:
             return None
-    done = os.path.join(folder, "metrics.json")
-    if os.path.exists(done) and os.path.exists(os.path.join(folder, "checkpoint.npz")):
-        with open(done) as f:
-            m = json.load(f)
+    m = _read_json(os.path.join(folder, "metrics.json"))  # None if cut short by a kill: resumed
+    if m is not None and os.path.exists(os.path.join(folder, "checkpoint.npz")):
         return {"status": "done", "how": "finished before", "step": m.get("step"), "metrics": m, "message": "",
                 "seconds": 0.0}
-    failed = os.path.join(folder, "failed.json")
-    if os.path.exists(failed) and not retry_failed:
-        with open(failed) as f:
-            d = json.load(f)
+    d = None if retry_failed else _read_json(os.path.join(folder, "failed.json"))
+    if d is not None:
         return {"status": "failed", "how": "failed before", "step": d.get("step"), "metrics": {},
                 "message": d.get("message", ""), "seconds": 0.0}
     return None
+
+
+def _read_json(path) -> dict | None:
+    try:
+        with open(path) as f:
+            d = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return d if isinstance(d, dict) else None
 
 
 def _lock_folder(folder: str, poll: float = 1.0):
@@ -375,6 +380,9 @@ def run_point(config, folder, run: dict | None = None, prepare=None, retry_faile
                 os.remove(failed_path)  # retry_failed
             if os.path.exists(ckpt):
                 gan = checkpoint.load(ckpt)
+                held = json.loads(json.dumps(gan.config.to_dict()))
+                if held != cfg:
+                    raise ValueError(f"{ckpt} holds a run of another config ({_differs(held, cfg)})")
                 how = f"resumed from step {gan.step}"
             else:
                 gan = GAN(TrainConfig.from_dict(cfg))
