@@ -81,6 +81,8 @@ CSV_TAIL = ("train_seconds", "seconds", "warnings", "message")
 METRIC_ORDER = ("modes_covered", "modes", "high_quality", "kl", "js", "w1", "sliced_w1")
 NOT_METRICS = {"n", "step", "train_seconds", "steps_trained", "warnings", "counts"}
 BLAS_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+TITLES = {"high_quality": "% high quality", "modes_covered": "modes covered", "kl": "reverse KL to uniform",
+          "sliced_w1": "sliced W1", "js": "Jensen-Shannon", "w1": "W1"}
 CONNECT_TIMEOUT = 10  # seconds to reach the scheduler of --scheduler
 
 
@@ -623,7 +625,7 @@ def _run_dask(todo, out, run, prepare, retry_failed, cmd, scheduler, workers, re
             raise SpecError(f"--scheduler: cannot reach a Dask scheduler at {scheduler} ({e})") from None
     else:
         n = min(workers or os.cpu_count() or 1, len(todo))
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                                silence_logs=logging.ERROR, env={v: "1" for v in BLAS_VARS})
         client = Client(cluster)
     try:
@@ -752,7 +754,7 @@ def summary_table(rows, spec: Spec) -> str:
     summ = summarize(rows, spec)
     keys = [k for k, _ in spec.axes if k != "seed"]
     mcols = [c for c in metric_columns(rows, spec) if c != "modes"]
-    head = [*keys, "runs done", *(("% high quality" if c == "high_quality" else c) for c in mcols)]
+    head = [*keys, "runs done", *({"high_quality": "% high quality", "kl": "reverse KL"}.get(c, c) for c in mcols)]
     if rows and "modes" in rows[0] and "modes_covered" in mcols:
         head[head.index("modes_covered")] = f"modes covered (of {rows[0]['modes']})"
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -777,7 +779,8 @@ def summary_figure(rows, spec: Spec, path) -> str | None:
     summ = summarize(rows, spec)
     if not mcols or not summ:
         return None
-    labels = ["\n".join(str(s[k]) for k in keys) or "base" for s in summ]
+    rotate = len(summ) > 4
+    labels = [(" · " if rotate else "\n").join(str(s[k]) for k in keys) or "base" for s in summ]
     labels = [lab + (f"\n({s['runs'] - s['done']} failed)" if s["done"] < s["runs"] else "")
               for lab, s in zip(labels, summ)]
     groups: dict = {}
@@ -797,9 +800,8 @@ def summary_figure(rows, spec: Spec, path) -> str | None:
             ax.plot(np.full(len(vals), i) + np.linspace(-0.12, 0.12, len(vals)) if len(vals) > 1 else [i] * len(vals),
                     vals, "o", color="C0", ms=3.5)
         ax.set_xticks(x)
-        ax.set_xticklabels(labels, fontsize=7, rotation=0 if len(summ) <= 4 else 45,
-                           ha="center" if len(summ) <= 4 else "right")
-        ax.set_title({"high_quality": "% high quality", "modes_covered": "modes covered"}.get(c, c), fontsize=9)
+        ax.set_xticklabels(labels, fontsize=7, rotation=30 if rotate else 0, ha="right" if rotate else "center")
+        ax.set_title(TITLES.get(c, c), fontsize=9)
         if c == "modes_covered" and rows and rows[0].get("modes"):
             ax.axhline(rows[0]["modes"], color="C3", lw=0.8, ls="--")
         ax.grid(alpha=0.3, axis="y")
