@@ -830,8 +830,9 @@ def _positive_int(s):
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description="Run many trainings at once (a Dask LocalCluster, an "
                                 "existing cluster, or one after another) and collect one CSV and one figure.",
-                                epilog="The spec's format, the folder and the exit codes: python -c "
-                                       "\"import minigan.sweep as s; print(s.__doc__)\"")
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="A spec:\n\n" + __doc__.split("SPEC is a TOML or JSON file::\n\n", 1)[1]
+                                .split("\n\n", 1)[0] + "\n\nExit codes: " + __doc__.split("Exit codes: ", 1)[1])
     p.add_argument("spec", metavar="SPEC", help="a .toml or .json file: [base], [axes], [run]")
     p.add_argument("--out", help="the sweep's folder [sweeps/<SPEC's name>]")
     p.add_argument("--workers", type=_positive_int, help="processes of the LocalCluster [one per core]")
