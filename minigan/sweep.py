@@ -590,7 +590,8 @@ def run_sweep(spec: Spec, out, *, use_dask: bool | None = None, scheduler: str |
             if todo and use_dask:
                 interrupted = _run_dask(todo, out, spec.run, prepare, retry_failed, cmd, scheduler, workers,
                                         results, progress, quiet)
-            else:
+            if todo and (not use_dask or interrupted is None):
+                interrupted = False
                 for p in todo:
                     r = run_point(p.config, os.path.join(out, "runs", p.name), spec.run, prepare, retry_failed,
                                   f"{cmd} (point {p.name})")
@@ -611,8 +612,10 @@ def run_sweep(spec: Spec, out, *, use_dask: bool | None = None, scheduler: str |
     return SweepResult(rows, csv_path, fig, interrupted, time.perf_counter() - t0, points)
 
 
-def _run_dask(todo, out, run, prepare, retry_failed, cmd, scheduler, workers, results, progress, quiet) -> bool:
-    """The points on a Dask cluster; results[name] as each finishes. True if interrupted."""
+def _run_dask(todo, out, run, prepare, retry_failed, cmd, scheduler, workers, results, progress,
+              quiet) -> bool | None:
+    """The points on a Dask cluster; results[name] as each finishes. True if interrupted; None if
+    no LocalCluster could be started (the caller runs the points itself)."""
     import logging
 
     from dask.distributed import Client, LocalCluster, as_completed
@@ -625,8 +628,14 @@ def _run_dask(todo, out, run, prepare, retry_failed, cmd, scheduler, workers, re
             raise SpecError(f"--scheduler: cannot reach a Dask scheduler at {scheduler} ({e})") from None
     else:
         n = min(workers or os.cpu_count() or 1, len(todo))
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
-                               silence_logs=logging.ERROR, env={v: "1" for v in BLAS_VARS})
+        try:
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                   silence_logs=logging.ERROR, env={v: "1" for v in BLAS_VARS})
+        except Exception as e:  # noqa: BLE001 - e.g. spawned workers cannot re-import a __main__ read from stdin
+            if not quiet:
+                print(f"could not start a Dask LocalCluster ({type(e).__name__}: {e}): the runs go one after "
+                      "another in this process", flush=True)
+            return None
         client = Client(cluster)
     try:
         if not quiet:
