@@ -89,7 +89,8 @@ def main(argv=None):
     p = _common.parser(NAME, __doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=1200, help="training steps per run (default 1200)")
     p.add_argument("--seeds", type=int, default=3, help="seeds per variant (default 3)")
-    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes of the sweep's Dask LocalCluster (1: one after another)")
+    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+                   help="processes of the sweep's Dask LocalCluster (1: one after another)")
     p.add_argument("--full", action="store_true", help="5000 steps and 5 seeds (about 20 minutes on 2 cores)")
     args = p.parse_args(argv)
     if args.full:

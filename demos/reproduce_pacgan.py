@@ -132,7 +132,8 @@ def main(argv=None):
     p.add_argument("--datasets", nargs="+", default=["ring", "grid"], choices=("ring", "grid"))
     p.add_argument("--train-size", type=int, default=100_000, help="training points (their protocol: 100,000)")
     p.add_argument("--eval-samples", type=int, default=2500, help="samples per evaluation (theirs: 2,500)")
-    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes of the sweep's Dask LocalCluster (1: one after another)")
+    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+                   help="processes of the sweep's Dask LocalCluster (1: one after another)")
     p.add_argument("--full", action="store_true", help="their whole protocol: 400 epochs, 10 trials")
     args = p.parse_args(argv)
     if args.full:

@@ -2,6 +2,7 @@
 
 Each subcommand lives in its own module, which owns its options (``minigan CMD --help``).
 ``minigan`` alone prints the usage and exits 2; ``minigan --version`` prints the version.
+Exit codes: ``minigan.exitcodes`` (the same for every subcommand).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import importlib
 import sys
 
+from . import exitcodes
 from ._version import __version__
 
 COMMANDS = {
@@ -24,31 +26,33 @@ COMMANDS = {
 def usage() -> str:
     lines = ["usage: minigan COMMAND [options]   (minigan COMMAND --help for its options)", "", "commands:"]
     lines += [f"  {name:<10} {doc}" for name, (_, _, doc) in COMMANDS.items()]
-    lines += ["", "  --version  print the version", "", "exit codes: 0 done, 1 failed (e.g. training diverged), "
-              "2 bad usage, 3 a file could not be written, 130 interrupted"]
+    lines += ["", "  --version  print the version", "", exitcodes.table()]
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
         print(usage(), file=sys.stderr)
-        return 2
+        return exitcodes.USAGE
     if argv[0] in ("-h", "--help", "help"):
         print(usage())
-        return 0
+        return exitcodes.OK
     if argv[0] in ("-V", "--version"):
         print(f"minigan {__version__}")
-        return 0
+        return exitcodes.OK
     cmd, rest = argv[0], argv[1:]
     if cmd not in COMMANDS:
         print(f"minigan: unknown command {cmd!r}\n\n{usage()}", file=sys.stderr)
-        return 2
+        return exitcodes.USAGE
     module, func, _ = COMMANDS[cmd]
     try:
         return getattr(importlib.import_module(module), func)(rest)
     except SystemExit as e:  # argparse: --help (0) or a bad option (2, message printed)
-        return int(e.code or 0)
+        return int(e.code or exitcodes.OK)
+    except KeyboardInterrupt:  # a command that does not catch Ctrl-C itself
+        print(f"minigan {cmd}: interrupted", file=sys.stderr)
+        return exitcodes.INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -11,12 +11,16 @@ it, so the same code runs on
   ``"strict:no_float64"``: float64 is refused — catch most GPU bugs on a CPU).
 """
 
+from __future__ import annotations
+
 import json
 import os
+from typing import Any
 
 import numpy as np
 
 from . import engine
+from ._types import Array, ArrayLike, DType, Shape
 
 BACKEND_NAMES = ("numpy", "cupy", "strict")
 STRICT_DEVICES = ("CPU_DEVICE", "device1", "device2", "no_float64")
@@ -31,7 +35,7 @@ class Random:
     ``Generator`` (PCG64), its draws moved to the device; on cupy a ``cupy.random`` generator seeded
     from it. ``state()`` / ``set_state()`` give a JSON string, so checkpoints can store it."""
 
-    def __init__(self, backend: "Backend", seed: int | None = 0):
+    def __init__(self, backend: Backend, seed: int | None = 0) -> None:
         self.backend = backend
         self._host = self._rng = np.random.default_rng(seed)  # _rng: the generator that draws
         self._reseed_device()
@@ -41,18 +45,18 @@ class Random:
         if self.backend.name == "cupy":
             self._rng = self.backend.xp.random.default_rng(int(self._host.integers(0, 2**63 - 1)))
 
-    def normal(self, shape, dtype=None):
+    def normal(self, shape: Shape, dtype: DType | str | None = None) -> Array:
         """Standard normal samples of ``shape``, float dtype (default: backend's)."""
         dtype = self.backend.dtype(dtype)
         return self.backend.asarray(self._rng.standard_normal(shape, dtype=_np_dtype(dtype)), dtype=dtype)
 
-    def uniform(self, shape, low=0.0, high=1.0, dtype=None):
+    def uniform(self, shape: Shape, low: float = 0.0, high: float = 1.0, dtype: DType | str | None = None) -> Array:
         """Uniform samples on [low, high)."""
         dtype = self.backend.dtype(dtype)
         u = self._rng.random(shape, dtype=_np_dtype(dtype)) * (high - low) + low
         return self.backend.asarray(u, dtype=dtype)
 
-    def integers(self, high, shape):
+    def integers(self, high: int, shape: Shape) -> Array:
         """Integers in [0, high) of ``shape`` (int64 where the device allows it)."""
         return self.backend.asarray(self._rng.integers(0, high, size=shape))
 
@@ -63,7 +67,7 @@ class Random:
         self._reseed_device()
         return s
 
-    def set_state(self, state: str):
+    def set_state(self, state: str) -> None:
         try:
             self._host.bit_generator.state = json.loads(state)
         except (ValueError, TypeError, KeyError) as e:
@@ -84,12 +88,19 @@ class Backend:
     ``device`` arrays are created on, the default ``float_dtype`` (``xp.float32`` unless float64
     was asked for) and ``ops``, the engine room's operations for this library (``engine.Ops``)."""
 
-    def __init__(self, name: str = "numpy", *, device=None, dtype: str = "float32", fused: bool = False):
+    name: str
+    xp: Any  # the array namespace: the numpy, cupy or array_api_strict module
+    device: Any  # "cpu", a cupy.cuda.Device or an array_api_strict.Device
+    float_dtype: DType
+    ops: engine.Ops
+
+    def __init__(self, name: str = "numpy", *, device: Any = None, dtype: str = "float32", fused: bool = False) -> None:
         if name not in BACKEND_NAMES:
             raise ValueError(f"backend: expected one of {BACKEND_NAMES}, got {name!r}")
         if dtype not in ("float32", "float64"):
             raise ValueError(f"dtype: expected 'float32' or 'float64', got {dtype!r}")
         self.name = name
+        ops: engine.Ops
         if name == "numpy":
             self.xp, self.device, ops = np, "cpu", engine.NumpyOps()
         elif name == "strict":
@@ -113,7 +124,7 @@ class Backend:
         self.float_dtype = getattr(self.xp, dtype)
         self.ops = engine.register(ops)
 
-    def __repr__(self): return f"Backend({self.name!r}, device={self.device!r}, dtype={self.float_dtype})"
+    def __repr__(self) -> str: return f"Backend({self.name!r}, device={self.device!r}, dtype={self.float_dtype})"
 
     @property
     def spec(self) -> str:
@@ -122,13 +133,13 @@ class Backend:
             return f"strict:{self.device}".replace("array_api_strict.Device('", "").replace("')", "")
         return self.name
 
-    def dtype(self, dtype=None):
+    def dtype(self, dtype: DType | str | None = None) -> DType:
         """The backend dtype for ``dtype`` (None: the default float; or a name)."""
         if dtype is None:
             return self.float_dtype
         return getattr(self.xp, dtype) if isinstance(dtype, str) else dtype
 
-    def asarray(self, x, dtype=None):
+    def asarray(self, x: ArrayLike, dtype: DType | None = None) -> Array:
         """``x`` (array, NumPy array, list or scalar) as a backend array on the device."""
         xp = self.xp
         if self.name == "numpy":
@@ -142,20 +153,20 @@ class Backend:
             return x if x.device == self.device else xp.asarray(x, device=self.device, copy=True)
         return xp.asarray(np.asarray(x), dtype=dtype, device=self.device)
 
-    def zeros(self, shape, dtype=None):
+    def zeros(self, shape: Shape, dtype: DType | str | None = None) -> Array:
         return self.xp.zeros(shape, dtype=self.dtype(dtype), device=self.device)
 
-    def ones(self, shape, dtype=None):
+    def ones(self, shape: Shape, dtype: DType | str | None = None) -> Array:
         return self.xp.ones(shape, dtype=self.dtype(dtype), device=self.device)
 
-    def full(self, shape, value, dtype=None):
+    def full(self, shape: Shape, value: float, dtype: DType | str | None = None) -> Array:
         return self.xp.full(shape, value, dtype=self.dtype(dtype), device=self.device)
 
     def random(self, seed: int | None = 0) -> Random:
         """A seeded generator drawing on this backend."""
         return Random(self, seed)
 
-    def to_numpy(self, x) -> np.ndarray:
+    def to_numpy(self, x: Array) -> np.ndarray:
         """A NumPy copy of a backend array (for plotting, saving, printing)."""
         if isinstance(x, (np.ndarray, np.generic, float, int)):
             return np.asarray(x)
@@ -165,7 +176,7 @@ class Backend:
             x = self.xp.asarray(x, device=self.xp.Device("CPU_DEVICE"), copy=True)
         return np.asarray(x)
 
-    def synchronize(self):
+    def synchronize(self) -> None:
         """Wait until the device has finished its queued work (for timing)."""
         if self.name == "cupy":
             self.xp.cuda.get_current_stream().synchronize()
@@ -187,7 +198,7 @@ def _import_cupy():
     return cupy
 
 
-def get_backend(name: str | Backend | None = None, *, device=None, dtype: str = "float32",
+def get_backend(name: str | Backend | None = None, *, device: Any = None, dtype: str = "float32",
                 fused: bool | None = None) -> Backend:
     """The backend called ``name`` ("numpy", "cupy", "strict" or "strict:<device>"; None: ``$MINIGAN_BACKEND``,
     else numpy; a Backend passes through). ``fused`` (CuPy only): run the loss and Adam chains as single

@@ -53,9 +53,13 @@ import statistics
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
-from .backend import BackendUnavailable, get_backend
+from . import exitcodes
+from ._types import Array, Grads
+from .backend import Backend, BackendUnavailable, Random, get_backend
 from .data import Dataset
 from .engine import keep_freed_memory
 from .networks import MLP, MLPSpec
@@ -74,10 +78,10 @@ class BenchConfig:
     width: int
     layers: int
 
-    def g_sizes(self):
+    def g_sizes(self) -> tuple[int, ...]:
         return (self.noise_dim, *([self.width] * self.layers), self.data_dim)
 
-    def d_sizes(self):
+    def d_sizes(self) -> tuple[int, ...]:
         return (self.data_dim, *([self.width] * self.layers), 1)
 
 
@@ -115,18 +119,18 @@ class GaussianData(Dataset):
 
     name = "bench_gaussian"
 
-    def __init__(self, backend, rng, dim):
+    def __init__(self, backend: Backend, rng: Random, dim: int) -> None:
         super().__init__(backend, rng)
         self.dim = int(dim)
 
-    def sample(self, m):
+    def sample(self, m: int) -> Array:
         return self.rng.normal((m, self.dim))
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {"name": self.name, "dim": self.dim}
 
 
-def make_gan(cfg: BenchConfig, backend="numpy", seed=0, ops=None) -> GAN:
+def make_gan(cfg: BenchConfig, backend: str | Backend = "numpy", seed: int = 0, ops: Any = None) -> GAN:
     """A GAN for ``cfg``: Algorithm 1, k = 1, fresh, non-saturating, Adam, float32, ReLU.
 
     ``ops`` (an engine ``Ops``, e.g. a :class:`TimedOps`) replaces the backend's for the nets
@@ -149,7 +153,7 @@ def make_gan(cfg: BenchConfig, backend="numpy", seed=0, ops=None) -> GAN:
 # --------------------------------------------------------------------------------------
 # Counting: the GEMMs of a step, the bytes it must hold
 # --------------------------------------------------------------------------------------
-def step_gemms(cfg: BenchConfig):
+def step_gemms(cfg: BenchConfig) -> list[tuple[str, int, int, int]]:
     """The matrix products of one fresh step: a list of (kind, N, a, b).
 
     kind "fwd": (N, a) @ (a, b); "dW": (N, a)ᵀ @ (N, b); "dx": (N, b) @ (a, b)ᵀ.
@@ -189,7 +193,7 @@ def _acts(sizes, rows):
     return rows * sum(sizes)
 
 
-def model_bytes(cfg: BenchConfig, gan: GAN, itemsize=4) -> dict:
+def model_bytes(cfg: BenchConfig, gan: GAN, itemsize: int = 4) -> dict[str, int]:
     """Bytes of parameters, optimizer state (after a step) and activations of a step."""
     params = sum(_nbytes(p) for net in (gan.G, gan.D) for p in net.params().values())
     opt = sum(_nbytes(a) for o in (gan.g_opt, gan.d_opt) for d in o.slots.values() for a in d.values())
@@ -235,7 +239,7 @@ def _time_calls(fn, sync, repeats, warmup_s=0.2, min_warmup=1):
     return times, _minor_faults() - f0
 
 
-def product_plan(cfg: BenchConfig, make) -> list:
+def product_plan(cfg: BenchConfig, make: Callable[[tuple[int, int]], Any]) -> list[tuple[Any, Any]]:
     """The products of ``step_gemms`` as (p, q) operand pairs, each to be multiplied p @ q:
     fwd x @ W, dW xᵀ @ dout, dx dout @ Wᵀ (the layouts the layers use). ``make(shape)``
     makes an operand; one is made per shape and shared."""
@@ -257,7 +261,7 @@ def product_plan(cfg: BenchConfig, make) -> list:
     return plan
 
 
-def gemm_floor_fn(cfg: BenchConfig, backend):
+def gemm_floor_fn(cfg: BenchConfig, backend: Backend) -> Callable[[], Array]:
     """A function that does the step's matrix products alone, on operands made once, each
     the way the layers do it (``backend.ops.matmul``: BLAS, or a broadcast for an outer product)."""
     plan = product_plan(cfg, backend.random(1).normal)
@@ -271,7 +275,7 @@ def gemm_floor_fn(cfg: BenchConfig, backend):
     return run
 
 
-def blas_info():
+def blas_info() -> dict[str, Any] | None:
     """numpy's BLAS (threadpoolctl), or None when threadpoolctl is missing."""
     try:
         from threadpoolctl import threadpool_info
@@ -293,7 +297,7 @@ def _loadavg():
         return None
 
 
-def cpu_model():
+def cpu_model() -> str:
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -304,7 +308,8 @@ def cpu_model():
     return platform.processor() or platform.machine()
 
 
-def torch_step_fn(cfg: BenchConfig, gan: GAN, device: str, threads: int | None):
+def torch_step_fn(cfg: BenchConfig, gan: GAN, device: str,
+                  threads: int | None) -> tuple[Callable[[], Any], Callable[[], Any], str]:
     """The same step in PyTorch eager: same nets (weights copied), Adam, batch, loss."""
     import torch
     import torch.nn.functional as F
@@ -357,7 +362,7 @@ def torch_step_fn(cfg: BenchConfig, gan: GAN, device: str, threads: int | None):
     return step, sync, torch.__version__
 
 
-def torch_floor_fn(cfg: BenchConfig, device: str):
+def torch_floor_fn(cfg: BenchConfig, device: str) -> Callable[[], Any]:
     """PyTorch's GEMM floor: the products of ``product_plan`` in ``torch`` (``p @ q``) on
     operands made once. Threads: as ``torch_step_fn`` set them."""
     import torch
@@ -425,11 +430,11 @@ class TimedOps:
     updates (``apply_updates``); the device is synchronised around each call. Everything else
     passes through. Given to ``make_gan(ops=...)``: the timing hook of ``step_breakdown``."""
 
-    def __init__(self, ops, sync):
+    def __init__(self, ops: Any, sync: Callable[[], Any]) -> None:
         self.inner, self.sync = ops, sync
         self.products = self.updates = 0.0
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
     def _timed(self, fn, *args):
@@ -439,17 +444,17 @@ class TimedOps:
         self.sync()
         return out, time.perf_counter() - t0
 
-    def matmul(self, a, b):
+    def matmul(self, a: Array, b: Array) -> Array:
         out, dt = self._timed(self.inner.matmul, a, b)
         self.products += dt
         return out
 
-    def affine(self, x, W, b):
+    def affine(self, x: Array, W: Array, b: Array) -> Array:
         out, dt = self._timed(self.inner.affine, x, W, b)
         self.products += dt
         return out
 
-    def apply_updates(self, opt, params, grads):
+    def apply_updates(self, opt: Any, params: dict[str, Array], grads: Grads) -> None:
         _, dt = self._timed(self.inner.apply_updates, opt, params, grads)
         self.updates += dt
 
@@ -478,7 +483,8 @@ def step_breakdown(cfg: BenchConfig, backend_spec: str, steps: int) -> dict:
             "ms_rest": (total - timed.products - timed.updates) * ms}
 
 
-def bench_config(cfg: BenchConfig, backend_spec="numpy", repeats=None, use_torch=True, rounds=9, log=None):
+def bench_config(cfg: BenchConfig, backend_spec: str = "numpy", repeats: int | None = None, use_torch: bool = True,
+                 rounds: int = 9, log: Callable[[str], Any] | None = None) -> dict[str, Any]:
     """Measure one config; returns a JSON-able dict.
 
     The step, the floor and the peer are timed in ``rounds`` rounds, one block of each per
@@ -503,7 +509,11 @@ def bench_config(cfg: BenchConfig, backend_spec="numpy", repeats=None, use_torch
             peer = (tstep, tsync, tver, torch_floor_fn(cfg, device))
         except ImportError:
             peer = None
-    t_step, t_floor, t_torch, t_tfloor, per = [], [], [], [], []
+    t_step: list[float] = []
+    t_floor: list[float] = []
+    t_torch: list[float] = []
+    t_tfloor: list[float] = []
+    per: list[Any] = []
     faults, load0 = 0, _loadavg()
     med = statistics.median
     for _ in range(rounds):
@@ -615,7 +625,8 @@ def environment(backend_spec: str) -> dict:
     return env
 
 
-def run(configs, backend_spec="numpy", repeats=None, use_torch=True, log=print) -> dict:
+def run(configs: Sequence[BenchConfig], backend_spec: str = "numpy", repeats: int | None = None, use_torch: bool = True,
+        log: Callable[[str], Any] | None = print) -> dict[str, Any]:
     env = environment(backend_spec)
     if log:
         log(f"minigan bench — {env['date']} — {env['cpu']} ({env['cpu_count']} cpus), backend {backend_spec}"
@@ -633,7 +644,7 @@ def run(configs, backend_spec="numpy", repeats=None, use_torch=True, log=print) 
     return {"environment": env, "results": results}
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="minigan bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--backend", default="numpy", help="numpy | cupy | strict[:device] (default numpy)")
     p.add_argument("--configs", default=",".join(DEFAULT_CONFIGS),
@@ -675,10 +686,10 @@ def main(argv=None) -> int:
         with open(a.json, "w") as f:
             json.dump(out, f, indent=1)
         print(f"wrote {a.json}")
-    return 0
+    return exitcodes.OK
 
 
-def _parse_configs(text):
+def _parse_configs(text: str) -> list[BenchConfig]:
     if all(part in CONFIGS for part in text.split(",")):
         return [CONFIGS[part] for part in text.split(",")]
     return [parse_config(part) for part in text.split("+")]

@@ -45,13 +45,17 @@ import json
 import os
 import tempfile
 
+from typing import Any
+
 import numpy as np
 
+from ._types import ArrayLike
 from ._version import __version__
-from .backend import get_backend
-from .data import make_dataset
+from .backend import Backend, Random, get_backend
+from .data import Dataset, make_dataset
 from .losses import sigmoid
 from .networks import MLP, MLPSpec
+from .optim import Optimizer
 from .optim import from_config as optimizer_from_config
 from .training import GAN, HISTORY, TrainConfig
 
@@ -64,7 +68,7 @@ def _str(s: str) -> np.ndarray:
     return np.array(s, dtype=np.str_)
 
 
-def _state_arrays(gan) -> dict:
+def _state_arrays(gan: GAN) -> dict[str, Any]:
     """Every entry of the checkpoint except the manifest, as NumPy arrays."""
     b = gan.backend
     out = {
@@ -80,7 +84,7 @@ def _state_arrays(gan) -> dict:
         "D/spec": _str(json.dumps(gan.D.spec.to_dict())),
         "data": _str(json.dumps({"dim": gan.data.dim, "from_config": gan.data_from_config,
                                  **({"shift": gan.data.shift.tolist(), "scale": gan.data.scale.tolist()}
-                                    if hasattr(gan.data, "shift") else {})})),
+                                    if hasattr(gan.data, "shift") and hasattr(gan.data, "scale") else {})})),
         "minigan_version": _str(__version__),
     }
     for net_name, net in (("G", gan.G), ("D", gan.D)):
@@ -99,7 +103,7 @@ def _describe(a: np.ndarray) -> list:
     return [list(a.shape), "str" if a.dtype.kind == "U" else a.dtype.name]
 
 
-def save(gan, path) -> str:
+def save(gan: GAN, path: str | os.PathLike[str]) -> str:
     """Write the whole state of ``gan`` to ``path`` (a ``.npz`` file), atomically.
 
     Pending history rows are flushed first (this may raise ``DivergenceError``, in which
@@ -169,7 +173,7 @@ class _Reader:
             raise self.error(f"missing entry {key!r}")
         return self.arrays[key]
 
-    def string(self, key) -> str:
+    def string(self, key: str) -> str:
         a = self.get(key)
         if a.dtype.kind != "U" or a.shape != ():
             raise self.error(f"entry {key!r}: expected a string, got dtype {a.dtype} and shape {a.shape}")
@@ -181,14 +185,14 @@ class _Reader:
         except json.JSONDecodeError as e:
             raise self.error(f"entry {key!r}: not valid JSON ({e})") from None
 
-    def integer(self, key) -> int:
+    def integer(self, key: str) -> int:
         a = self.get(key)
         if a.shape != () or a.dtype.kind not in "iu":
             raise self.error(f"entry {key!r}: expected an integer scalar, got dtype {a.dtype} and shape {a.shape}")
         return int(a)
 
 
-def _check_manifest(r: _Reader):
+def _check_manifest(r: _Reader) -> None:
     manifest = r.json("manifest")
     if not isinstance(manifest, dict):
         raise r.error("entry 'manifest': expected a JSON object")
@@ -206,7 +210,7 @@ def _check_manifest(r: _Reader):
                           f"got shape {tuple(got[0])} and dtype {got[1]}")
 
 
-def _load_net(r: _Reader, prefix: str, net, backend, dtype_name: str):
+def _load_net(r: _Reader, prefix: str, net: MLP, backend: Backend, dtype_name: str) -> None:
     """Set every parameter and buffer of ``net`` from ``<prefix>/param|buffer/<name>``."""
     for kind, live, setter in (("param", net.params(), net.set_param), ("buffer", net.buffers(), net.set_buffer)):
         keys = {k for k in r.arrays if k.startswith(f"{prefix}/{kind}/")}
@@ -230,7 +234,7 @@ def _check_array(r, key, a, shape, dtype_name):
         raise r.error(f"entry {key!r}: contains NaN or inf")
 
 
-def _read_optimizer(r: _Reader, prefix: str):
+def _read_optimizer(r: _Reader, prefix: str) -> Optimizer:
     """The optimizer saved under ``prefix`` (its config and step count; its state arrays are
     checked against the network by ``_load_slots``)."""
     cfg = r.json(f"{prefix}/config")
@@ -245,9 +249,10 @@ def _read_optimizer(r: _Reader, prefix: str):
     return opt
 
 
-def _load_slots(r: _Reader, prefix: str, opt, params: dict, backend, dtype_name: str):
+def _load_slots(r: _Reader, prefix: str, opt: Optimizer, params: dict[str, Any], backend: Backend,
+                dtype_name: str) -> None:
     """Set the optimizer's state arrays ``<prefix>/<slot>/<param>``, each checked against the parameter."""
-    state = {"t": opt.t}
+    state: dict[str, Any] = {"t": opt.t}
     for key in r.arrays:
         if not key.startswith(prefix + "/") or key in (f"{prefix}/config", f"{prefix}/t"):
             continue
@@ -259,7 +264,7 @@ def _load_slots(r: _Reader, prefix: str, opt, params: dict, backend, dtype_name:
     opt.load_state_dict(state, backend)
 
 
-def _open(path) -> "_Reader":
+def _open(path: str | os.PathLike[str]) -> _Reader:
     """The reader of a checkpoint whose format, version and manifest are checked."""
     r = _Reader(os.fspath(path))
     if "format" not in r.arrays or r.string("format") != FORMAT:
@@ -273,7 +278,7 @@ def _open(path) -> "_Reader":
     return r
 
 
-def _config(r: "_Reader", backend) -> TrainConfig:
+def _config(r: _Reader, backend: str | Backend | None) -> TrainConfig:
     cfg = r.json("config")
     if not isinstance(cfg, dict):
         raise r.error("entry 'config': expected a JSON object")
@@ -285,7 +290,7 @@ def _config(r: "_Reader", backend) -> TrainConfig:
         raise r.error(f"entry 'config': not a valid TrainConfig ({e})") from None
 
 
-def _networks(r: "_Reader", config: TrainConfig, rng=None):
+def _networks(r: _Reader, config: TrainConfig, rng: Random | None = None) -> list[MLP]:
     """G and D as saved: built from their specs (older files: from the config) with ``rng`` (their
     dropout layers draw from it), parameters loaded."""
     b = get_backend(config.backend, dtype=config.dtype)
@@ -308,7 +313,7 @@ def _networks(r: "_Reader", config: TrainConfig, rng=None):
     return nets
 
 
-def load(path, backend=None, data=None) -> GAN:
+def load(path: str | os.PathLike[str], backend: str | Backend | None = None, data: ArrayLike | None = None) -> GAN:
     """The GAN saved in ``path``, ready to train on; ``backend`` (a name or Backend)
     overrides the one in its config (default: the one it was trained on). A run whose data was
     given in Python (``GAN(data=...)``) needs it again: ``data``.
@@ -360,16 +365,18 @@ class SavedGAN:
     finite training set is not redrawn), or None for data that was given in Python.
     """
 
-    def __init__(self, config, G, D, step, info, version):
+    def __init__(self, config: TrainConfig, G: MLP, D: MLP, step: int, info: dict[str, Any],
+                 version: str | None) -> None:
         self.config, self.G, self.D, self.step = config, G, D, step
         self.backend, self.minigan_version = G.backend, version
         self.noise_dim, self.data_dim = G.spec.sizes[0], G.spec.sizes[-1]
-        self._info, self._data = info, None
+        self._info = info
+        self._data: Dataset | None = None
         self._shift = np.asarray(info.get("shift", 0.0), dtype=np.float64)
         self._scale = np.asarray(info.get("scale", 1.0), dtype=np.float64)
 
     @property
-    def data(self):
+    def data(self) -> Dataset | None:
         if self._data is None and self._info.get("from_config", True):
             params = {k: v for k, v in self.config.data_params.items() if k != "train_size"}
             self._data = make_dataset(self.config.dataset, self.backend, self.backend.random(0), **params)
@@ -382,18 +389,18 @@ class SavedGAN:
         x = self.backend.to_numpy(self.G.forward(z, train=False)[0])
         return x * self._scale + self._shift  # in the data's own scale (standardized data)
 
-    def discriminate(self, x) -> np.ndarray:
+    def discriminate(self, x: ArrayLike) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
         if x.ndim != 2 or x.shape[1] != self.data_dim:
             raise ValueError(f"x: expected an array of shape (N, {self.data_dim}), got {x.shape}")
         xb = self.backend.asarray((x - self._shift) / self._scale, dtype=self.backend.float_dtype)
         return self.backend.to_numpy(sigmoid(self.D.forward(xb, train=False)[0]))[:, 0]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"SavedGAN({self.config.dataset}, step {self.step}, G {self.G.spec.sizes}, D {self.D.spec.sizes})"
 
 
-def load_saved(path, backend=None) -> SavedGAN:
+def load_saved(path: str | os.PathLike[str], backend: str | Backend | None = None) -> SavedGAN:
     """The networks of the checkpoint ``path`` (or of ``path/checkpoint.npz`` for a run folder),
     without data set or optimizers: ``minigan.load``."""
     path = os.fspath(path)

@@ -31,8 +31,9 @@ without the decay the samples keep orbiting their modes (40-80 % high quality af
 6000 steps); with it they settle (93-97 %). Adam at 2e-3 reached the same quality but
 dropped a mode on more seeds; 8-D noise dropped 2-3 modes.
 
-Exit codes: 0 done; 1 training diverged (the message names the step and the quantity;
-the last checkpoint, written from a finite state, is left as it was); 2 bad options, an
+Exit codes (``minigan.exitcodes``, shared by every subcommand): 0 done; 1 training diverged (the
+message names the step and the quantity; the last checkpoint, written from a finite state, is left
+as it was); 2 bad options, an
 unreadable checkpoint, or an output folder that holds another run or is in use by another
 ``minigan train``; 3 a file could not be written (disk full, no permission, a read-only folder,
 a file-size limit: the message names the file; files written before, the last checkpoint
@@ -56,11 +57,13 @@ import shlex
 import signal
 import sys
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import fields
+from typing import IO, Any, Literal
 
 import numpy as np
 
-from . import checkpoint, diagnostics, game, losses, metrics, plots, training
+from . import checkpoint, diagnostics, exitcodes, game, losses, metrics, plots, training
 from .engine import keep_freed_memory
 from .data import DATASETS, ArrayDataset
 from .optim import DEFAULT_LR, OPTIMIZERS
@@ -90,7 +93,7 @@ class UsageError(Exception):
 # --------------------------------------------------------------------------------------
 # Option types (argparse reports their messages as "argument --x: <message>")
 # --------------------------------------------------------------------------------------
-def _positive_int(s):
+def _positive_int(s: str) -> int:
     try:
         v = int(s)
     except ValueError:
@@ -100,14 +103,14 @@ def _positive_int(s):
     return v
 
 
-def _int(s):
+def _int(s: str) -> int:
     try:
         return int(s)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, got {s!r}") from None
 
 
-def _positive_float(s):
+def _positive_float(s: str) -> float:
     try:
         v = float(s)
     except ValueError:
@@ -117,9 +120,9 @@ def _positive_float(s):
     return v
 
 
-def _fraction(interval: str):
+def _fraction(interval: str) -> Callable[[str], float]:
     """An option type for a number in ``interval``: "(0, 1]" or "[0, 1)"."""
-    def parse(s):
+    def parse(s: str) -> float:
         try:
             v = float(s)
         except ValueError:
@@ -135,7 +138,7 @@ _unit_interval = _fraction("(0, 1]")  # label smoothing target, learning-rate de
 _momentum = _fraction("[0, 1)")  # SGD's momentum
 
 
-def _widths(s):
+def _widths(s: str) -> tuple[int, ...]:
     """'128,128,128' -> (128, 128, 128)."""
     try:
         v = tuple(int(p) for p in s.split(","))
@@ -146,7 +149,7 @@ def _widths(s):
     return v
 
 
-def _betas(s):
+def _betas(s: str) -> tuple[float, ...]:
     try:
         v = tuple(float(p) for p in s.split(","))
     except ValueError:
@@ -250,7 +253,7 @@ def _name_option(msg: str) -> str:
     return f"{_OPTION_OF[head]}:{rest}" if sep and head in _OPTION_OF else msg
 
 
-def _new_run(args):
+def _new_run(args: argparse.Namespace) -> tuple[GAN, str]:
     """A fresh GAN from the options; TrainConfig's defaults for those left out."""
     cfg = {name: getattr(args, name) for name in (*RUN_OPTIONS, "steps", "lr_decay")
            if getattr(args, name, None) is not None}
@@ -295,11 +298,11 @@ def _new_run(args):
     return gan, out
 
 
-def _holds_a_run(folder) -> bool:
+def _holds_a_run(folder: str) -> bool:
     return any(os.path.exists(os.path.join(folder, f)) for f in ("checkpoint.npz", "run.json", "history.csv"))
 
 
-def _lock(out):
+def _lock(out: str) -> IO[str] | None:
     """An exclusive lock on ``out/.lock`` for the rest of this process (the system releases it when
     the process ends, even by kill -9), or a UsageError if another run holds it."""
     try:
@@ -322,7 +325,7 @@ def _lock(out):
     return f
 
 
-def _resumed_run(args):
+def _resumed_run(args: argparse.Namespace) -> tuple[GAN, str]:
     """The GAN of ``--resume``; run-defining options must agree with its config."""
     try:
         gan = checkpoint.load(args.resume, backend=args.backend)
@@ -356,7 +359,7 @@ def _resumed_run(args):
 # --------------------------------------------------------------------------------------
 # Writing results
 # --------------------------------------------------------------------------------------
-def write_history_csv(history, path) -> str:
+def write_history_csv(history: Any, path: str) -> str:
     """history (steps, len(HISTORY)) -> CSV with the header ``step,<HISTORY>``, steps from 1."""
     h = np.asarray(history, dtype=np.float64).reshape(-1, len(HISTORY))
     table = np.concatenate([np.arange(1, h.shape[0] + 1, dtype=np.float64)[:, None], h], axis=1)
@@ -372,7 +375,7 @@ def write_history_csv(history, path) -> str:
     return path
 
 
-def read_history_csv(path) -> np.ndarray:
+def read_history_csv(path: str | os.PathLike[str]) -> np.ndarray:
     """The (steps, len(HISTORY)) array written by ``write_history_csv`` (step column dropped)."""
     with open(path) as f:
         header = f.readline().strip().split(",")
@@ -382,7 +385,7 @@ def read_history_csv(path) -> np.ndarray:
     return a[:, 1:]
 
 
-def _json_ready(d: dict) -> dict:
+def _json_ready(d: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for k, v in d.items():
         if isinstance(v, np.ndarray):
@@ -395,11 +398,12 @@ def _json_ready(d: dict) -> dict:
     return out
 
 
-def _title(c) -> str:
+def _title(c: TrainConfig) -> str:
     return f"{c.dataset} · {c.g_loss} · {c.mode} · k={c.k} · m={c.batch_size} · seed {c.seed}"
 
 
-def draw_figures(gan, out: str, result: dict | None, say, evals: dict | None = None) -> list:
+def draw_figures(gan: GAN, out: str, result: dict[str, Any] | None, say: Callable[[str], Any],
+                 evals: dict[str, Any] | None = None) -> list[str]:
     """losses.png (with ``evals``, the diagnostics' metrics over time), and samples.png and
     game.png when the run finished; [] with a note if matplotlib is missing."""
     if not plots.available():
@@ -434,7 +438,7 @@ def draw_figures(gan, out: str, result: dict | None, say, evals: dict | None = N
 class Progress:
     """A tqdm bar with live losses, or plain lines every ~10 % when tqdm is missing."""
 
-    def __init__(self, total: int, initial: int, quiet: bool):
+    def __init__(self, total: int, initial: int, quiet: bool) -> None:
         self.total, self.quiet, self.bar = total, quiet, None
         self.next_line = initial
         self.t0 = time.perf_counter()
@@ -449,7 +453,7 @@ class Progress:
         else:
             self.bar = tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True, file=sys.stderr)
 
-    def update(self, step: int, n: int, rows: np.ndarray):
+    def update(self, step: int, n: int, rows: np.ndarray) -> None:
         """After a flush: ``n`` new steps, ``rows`` their history (mean shown)."""
         if self.quiet or rows.shape[0] == 0:
             return
@@ -464,19 +468,19 @@ class Progress:
             txt = "  ".join(f"{k} {v:.3f}" for k, v in vals.items())
             print(f"step {step}/{self.total}  {txt}  ({time.perf_counter() - self.t0:.1f} s)", file=sys.stderr)
 
-    def write(self, msg: str):
+    def write(self, msg: str) -> None:
         """A line on stderr that does not break the bar (the diagnostics' warnings)."""
         if self.bar is not None:
             self.bar.write(msg, file=sys.stderr)
         else:
             print(msg, file=sys.stderr)
 
-    def close(self):
+    def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
 
 
-def blas_threads(n: int):
+def blas_threads(n: int) -> Any:
     """A context limiting numpy's BLAS to ``n`` threads (threadpoolctl), or None if it is missing.
 
     Without it the BLAS keeps its own default (all cores, or $OPENBLAS_NUM_THREADS /
@@ -492,22 +496,23 @@ def blas_threads(n: int):
 class _StopFlag:
     """The first Ctrl-C asks the loop to stop at the next flush (and save); a second one aborts."""
 
-    def __init__(self):
-        self.stop, self.old = False, None
+    def __init__(self) -> None:
+        self.stop: bool = False
+        self.old: Any = None
 
-    def __enter__(self):
+    def __enter__(self) -> _StopFlag:
         try:
             self.old = signal.signal(signal.SIGINT, self._handle)
         except ValueError:  # not the main thread: leave Ctrl-C alone
             self.old = None
         return self
 
-    def _handle(self, signum, frame):
+    def _handle(self, signum: int, frame: Any) -> None:
         if self.stop:
             raise KeyboardInterrupt
         self.stop = True
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         if self.old is not None:
             signal.signal(signal.SIGINT, self.old)
         return False
@@ -516,7 +521,8 @@ class _StopFlag:
 # --------------------------------------------------------------------------------------
 # The training loop of the command
 # --------------------------------------------------------------------------------------
-def train_run(gan, total: int, ckpt_path: str, ckpt_every: int, progress=None, stop=None, watchers=()):
+def train_run(gan: GAN, total: int, ckpt_path: str, ckpt_every: int, progress: Progress | None = None,
+              stop: _StopFlag | None = None, watchers: Iterable[Callable[[GAN], Any]] = ()) -> int | None:
     """Train ``gan`` up to step ``total`` in segments that end at every multiple of ``log_every``
     (where the learning-rate schedule of TrainConfig.lr_decay moves, so a resumed run matches an
     uninterrupted one) and of ``ckpt_every``. A checkpoint is written at each multiple of
@@ -558,7 +564,7 @@ def train_run(gan, total: int, ckpt_path: str, ckpt_every: int, progress=None, s
     return last_ckpt
 
 
-def _save_finite(gan, path):
+def _save_finite(gan: GAN, path: str) -> None:
     """checkpoint.save, with a non-finite parameter reported as a DivergenceError."""
     try:
         checkpoint.save(gan, path)
@@ -569,7 +575,8 @@ def _save_finite(gan, path):
         raise DivergenceError(f"step {gan.step}: {key} is not finite (training diverged)") from None
 
 
-def _watchers(gan, args, out, total, progress, say):
+def _watchers(gan: GAN, args: argparse.Namespace, out: str, total: int, progress: Progress,
+              say: Callable[[str], Any]) -> tuple[diagnostics.Diagnostics, game.Animation | None]:
     """The diagnostics (always; a resumed run takes back its evals.csv) and, with --animate,
     the animation (None without it, for data that is not 1-D or 2-D, or without matplotlib)."""
     diag = diagnostics.Diagnostics(gan, args.eval_every or DEFAULT_EVAL_EVERY, say=progress.write)
@@ -593,7 +600,7 @@ def _watchers(gan, args, out, total, progress, say):
 # --------------------------------------------------------------------------------------
 # main
 # --------------------------------------------------------------------------------------
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """``minigan train``: exit codes in the module docstring."""
     try:
         return _main(argv)
@@ -601,18 +608,18 @@ def main(argv=None) -> int:
         what = e.filename or "an output file"
         print(f"{PROG}: error: cannot write {what}: {e.strerror or e}; files written before "
               "(the last checkpoint among them) are as they were", file=sys.stderr)
-        return 3
+        return exitcodes.WRITE_ERROR
 
 
-def _main(argv=None) -> int:
+def _main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse: --help (0) or a bad option (2, message printed)
-        return int(e.code or 0)
+        return int(e.code or exitcodes.OK)
 
-    def say(msg):
+    def say(msg: str) -> None:
         if not args.quiet:
             print(msg)
 
@@ -625,21 +632,22 @@ def _main(argv=None) -> int:
         lock = _lock(out)  # noqa: F841 - held until the process ends
     except UsageError as e:
         print(f"{PROG}: error: {e}\n(minigan train --help lists the options)", file=sys.stderr)
-        return 2
+        return exitcodes.USAGE
     except OSError as e:
         print(f"{PROG}: error: --out: cannot create {args.out or 'the output folder'} ({e.strerror or e})",
               file=sys.stderr)
-        return 3
+        return exitcodes.WRITE_ERROR
     return train_in_folder(gan, out, args, "minigan train " + shlex.join(argv), say)
 
 
-def train_in_folder(gan, out: str, args, command: str, say) -> int:
+def train_in_folder(gan: GAN, out: str, args: argparse.Namespace, command: str,
+                    say: Callable[[str], Any]) -> int:
     """Train ``gan`` (a new run, or the one loaded from ``args.resume``) in the folder ``out``,
     created and locked by the caller, and write the files of the module docstring: the body of
     ``minigan train`` once its options are read, also what ``minigan sweep`` runs for each point.
     ``args``: the command's options (``build_parser().parse_args``); ``command``: recorded in
-    run.json; ``say``: prints a note. Returns the exit code (0, 1 diverged, 130 interrupted);
-    a file that cannot be written raises OSError.
+    run.json; ``say``: prints a note. Returns the exit code (``exitcodes``: OK, FAILED when
+    training diverged, INTERRUPTED); a file that cannot be written raises OSError.
     """
     c = gan.config
     total = c.steps
@@ -663,7 +671,7 @@ def train_in_folder(gan, out: str, args, command: str, say) -> int:
     progress = Progress(total, gan.step, args.quiet)
     diag, anim = _watchers(gan, args, out, total, progress, say)
     t0, step0 = time.perf_counter(), gan.step
-    status = 0
+    status = exitcodes.OK
     try:
         # overflow on the way to NaN is expected there: the history check reports it
         with _StopFlag() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -684,11 +692,11 @@ def train_in_folder(gan, out: str, args, command: str, say) -> int:
             anim.close()
         if not args.no_plots and gan.history:
             draw_figures(gan, out, None, say, diag.as_dict())
-        return 1
+        return exitcodes.FAILED
     except KeyboardInterrupt:
         progress.close()
         print(f"{PROG}: aborted at step {gan.step}; nothing saved since the last checkpoint", file=sys.stderr)
-        return 130
+        return exitcodes.INTERRUPTED
     finally:
         if limit is not None:
             limit.restore_original_limits()
@@ -701,7 +709,7 @@ def train_in_folder(gan, out: str, args, command: str, say) -> int:
     if stop.stop and gan.step < total:
         print(f"{PROG}: interrupted at step {gan.step}; resume with: minigan train --resume {ckpt_path}",
               file=sys.stderr)
-        status = 130
+        status = exitcodes.INTERRUPTED
         result = None
     else:
         result = metrics.evaluate(gan, n=args.eval_samples or EVAL_SAMPLES)
@@ -715,7 +723,7 @@ def train_in_folder(gan, out: str, args, command: str, say) -> int:
         written += draw_figures(gan, out, result, say, diag.as_dict())
     rate = f" ({1000 * seconds / steps_run:.2f} ms/step)" if steps_run else ""
     say(f"trained {steps_run} steps in {seconds:.1f} s{rate}; checkpoint at step {last_ckpt}")
-    if gif is not None:
+    if gif is not None and anim is not None:
         written.append(gif)
         say(f"animation: {anim.frames} frames, one every {anim.every} steps, drawn in {anim.seconds:.1f} s; "
             f"{os.path.getsize(gif) / 1e6:.1f} MB")

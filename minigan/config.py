@@ -7,11 +7,13 @@ their defaults from these fields (``tests/test_cli.py`` checks that they agree).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 from . import losses
+from .backend import Backend, Random
 from .data import PRESETS
 from .networks import MLP, MLPSpec
-from .optim import DEFAULT_LR, OPTIMIZERS, make_optimizer
+from .optim import DEFAULT_LR, OPTIMIZERS, Optimizer, make_optimizer
 from .penalties import PENALTIES, Penalty
 
 MODES = ("fresh", "reuse", "simultaneous")
@@ -48,7 +50,7 @@ class TrainConfig:
     """
 
     dataset: str = "ring"
-    data_params: dict = field(default_factory=dict)
+    data_params: dict[str, Any] = field(default_factory=dict)
     g_loss: str = "nonsaturating"
     mode: str = "fresh"
     k: int = 1
@@ -59,8 +61,8 @@ class TrainConfig:
     gamma: float = 10.0
     gp_weight: float = 10.0
     noise_dim: int = 2
-    g_hidden: tuple = (128, 128, 128)
-    d_hidden: tuple = (128, 128)
+    g_hidden: tuple[int, ...] = (128, 128, 128)
+    d_hidden: tuple[int, ...] = (128, 128)
     activation: str = "relu"
     g_output: str | None = "auto"
     g_batch_norm: bool = False
@@ -71,7 +73,7 @@ class TrainConfig:
     d_optimizer: str | None = None
     g_lr: float | None = None
     d_lr: float | None = None
-    betas: tuple = (0.5, 0.999)
+    betas: tuple[float, ...] = (0.5, 0.999)  # (β1, β2)
     momentum: float = 0.5
     lr_decay: float = 0.05
     steps: int = 6000
@@ -80,7 +82,7 @@ class TrainConfig:
     dtype: str = "float32"
     log_every: int = 50
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.g_hidden = tuple(self.g_hidden)
         self.d_hidden = tuple(self.d_hidden)
         self.betas = tuple(self.betas)
@@ -131,27 +133,29 @@ class TrainConfig:
             self.g_output = PRESETS[self.dataset][0].output if self.dataset in PRESETS else None
 
     # -- the parts a GAN is built from, where it is not given them ----------------------------
-    def build_generator(self, data_dim: int, backend, rng) -> MLP:
+    def build_generator(self, data_dim: int, backend: Backend, rng: Random) -> MLP:
         """G: noise (N, noise_dim) → samples (N, data_dim), hidden layers g_hidden."""
         return MLP(MLPSpec((self.noise_dim, *self.g_hidden, data_dim), activation=self.activation,
                            output=self.g_output, batch_norm=self.g_batch_norm, init=self.init), backend, rng=rng)
 
-    def build_discriminator(self, data_dim: int, backend, rng) -> MLP:
+    def build_discriminator(self, data_dim: int, backend: Backend, rng: Random) -> MLP:
         """D: samples (N, data_dim) → logits (N, 1), hidden layers d_hidden (maxout, dropout)."""
         return MLP(MLPSpec((data_dim, *self.d_hidden, 1), activation=self.activation, maxout_pieces=self.d_maxout,
                            dropout=self.d_dropout, init=self.init), backend, rng=rng)
 
-    def build_penalty(self, rng) -> Penalty | None:
+    def build_penalty(self, rng: Random) -> Penalty | None:
         """D's gradient penalty (None: none); gp draws its interpolation weights from ``rng``."""
         return None if self.penalty is None else Penalty(self.penalty, self.gp_weight if self.penalty == "gp"
                                                          else self.gamma, rng)
 
-    def build_optimizer(self, net: str):
+    def build_optimizer(self, net: str) -> Optimizer:
         """The optimizer of G (``net="g"``) or D (``"d"``)."""
         name = self.optimizer if net == "g" else (self.d_optimizer or self.optimizer)
-        return make_optimizer(name, self.g_lr if net == "g" else self.d_lr, betas=self.betas, momentum=self.momentum)
+        lr = self.g_lr if net == "g" else self.d_lr
+        assert lr is not None  # __post_init__ set both
+        return make_optimizer(name, lr, betas=self.betas, momentum=self.momentum)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         for k, v in d.items():
             if isinstance(v, tuple):
@@ -159,7 +163,7 @@ class TrainConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:

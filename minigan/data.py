@@ -29,8 +29,11 @@ import inspect
 import math
 import numbers
 
+from typing import Any
+
 import numpy as np
 
+from ._types import Array, ArrayLike
 from .backend import Backend, Random
 
 DATASETS = ("gaussian", "ring", "grid", "pacgan_ring", "pacgan_grid", "digits")
@@ -55,19 +58,19 @@ class Dataset:
 
     name = "dataset"
     dim: int
-    output = None  # generator output activation the data's range calls for (None: linear)
+    output: str | None = None  # generator output activation the data's range calls for (None: linear)
 
-    def __init__(self, backend: Backend, rng: Random):
+    def __init__(self, backend: Backend, rng: Random) -> None:
         if not isinstance(backend, Backend):
             raise TypeError(f"backend: expected a Backend, got {type(backend).__name__}")
         if not isinstance(rng, Random):
             raise TypeError(f"rng: expected a backend Random, got {type(rng).__name__}")
         self.backend, self.rng = backend, rng
 
-    def _draw(self, m: int, rng: Random):
+    def _draw(self, m: int, rng: Random) -> Array:
         raise NotImplementedError
 
-    def sample(self, m: int):
+    def sample(self, m: int) -> Array:
         """m real examples, (m, dim), the backend's float dtype, on its device."""
         _check_m(m)
         return self._draw(m, self.rng)
@@ -89,10 +92,10 @@ class Dataset:
         """Points in the data's own scale (host NumPy) as the networks see them: ``decode``'s inverse."""
         return x
 
-    def config(self) -> dict:
+    def config(self) -> dict[str, Any]:
         raise NotImplementedError
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config()})"
 
 
@@ -102,7 +105,7 @@ class Gaussian1D(Dataset):
     name = "gaussian"
     dim = 1
 
-    def __init__(self, backend, rng, mean=4.0, std=0.5):
+    def __init__(self, backend: Backend, rng: Random, mean: float = 4.0, std: float = 0.5) -> None:
         super().__init__(backend, rng)
         _check_positive("std", std)
         if not _is_real(mean):
@@ -113,11 +116,11 @@ class Gaussian1D(Dataset):
     def _draw(self, m, rng):
         return rng.normal((m, 1)) * self.std + self.mean
 
-    def density(self, x):
+    def density(self, x: np.ndarray) -> np.ndarray:
         """p_data(x) for a NumPy array x."""
         return np.exp(-0.5 * ((x - self.mean) / self.std) ** 2) / (self.std * math.sqrt(2 * math.pi))
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {"name": self.name, "mean": self.mean, "std": self.std}
 
 
@@ -129,7 +132,7 @@ class GaussianMixture2D(Dataset):
 
     dim = 2
 
-    def __init__(self, backend, rng, means, std, name="mixture"):
+    def __init__(self, backend: Backend, rng: Random, means: ArrayLike, std: float, name: str = "mixture") -> None:
         super().__init__(backend, rng)
         _check_positive("std", std)
         self.name = name
@@ -143,7 +146,7 @@ class GaussianMixture2D(Dataset):
         k = rng.integers(self.means.shape[0], (m,))
         return self.backend.xp.take(self._means, k, axis=0) + rng.normal((m, 2)) * self.std
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {"name": self.name, "means": self.means.tolist(), "std": self.std}
 
 
@@ -154,7 +157,7 @@ class Ring(GaussianMixture2D):
     std 0.01.
     """
 
-    def __init__(self, backend, rng, modes=8, radius=2.0, std=0.02):
+    def __init__(self, backend: Backend, rng: Random, modes: int = 8, radius: float = 2.0, std: float = 0.02) -> None:
         if isinstance(modes, bool) or not isinstance(modes, int) or modes < 1:
             raise ValueError(f"modes: expected a positive integer, got {modes!r}")
         _check_positive("radius", radius)
@@ -162,7 +165,7 @@ class Ring(GaussianMixture2D):
         super().__init__(backend, rng, radius * np.stack([np.cos(a), np.sin(a)], axis=1), std, "ring")
         self.modes, self.radius = modes, float(radius)
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {"name": "ring", "modes": self.modes, "radius": self.radius, "std": self.std}
 
 
@@ -172,7 +175,7 @@ class Grid(GaussianMixture2D):
     Defaults side 5, spacing 2 (means {−4, −2, 0, 2, 4}²), std 0.05 (PacGAN's values).
     """
 
-    def __init__(self, backend, rng, side=5, spacing=2.0, std=0.05):
+    def __init__(self, backend: Backend, rng: Random, side: int = 5, spacing: float = 2.0, std: float = 0.05) -> None:
         if isinstance(side, bool) or not isinstance(side, int) or side < 1:
             raise ValueError(f"side: expected a positive integer, got {side!r}")
         _check_positive("spacing", spacing)
@@ -181,7 +184,7 @@ class Grid(GaussianMixture2D):
         super().__init__(backend, rng, means, std, "grid")
         self.side, self.spacing = side, float(spacing)
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {"name": "grid", "side": self.side, "spacing": self.spacing, "std": self.std}
 
 
@@ -197,7 +200,7 @@ class Digits(Dataset):
     dim = 64
     output = "tanh"
 
-    def __init__(self, backend, rng, digit=None):
+    def __init__(self, backend: Backend, rng: Random, digit: int | None = None) -> None:
         super().__init__(backend, rng)
         if digit is not None and (isinstance(digit, bool) or not isinstance(digit, int) or not 0 <= digit <= 9):
             raise ValueError(f"digit: expected None or an integer 0..9, got {digit!r}")
@@ -212,11 +215,11 @@ class Digits(Dataset):
         idx = rng.integers(self.images.shape[0], (m,))
         return self.backend.xp.take(self._images, idx, axis=0)
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {"name": "digits", "digit": self.digit}
 
 
-def load_digits():
+def load_digits() -> tuple[np.ndarray, np.ndarray]:
     """(images (1797, 64) in [−1, 1], labels (1797,)) from scikit-learn, as float64/int."""
     try:
         from sklearn.datasets import load_digits as _load
@@ -236,7 +239,7 @@ class FiniteDataset(Dataset):
     draws from the true distribution. PacGAN trains on 100,000 points (Lin et al. 2018).
     """
 
-    def __init__(self, base: Dataset, n: int):
+    def __init__(self, base: Dataset, n: int) -> None:
         super().__init__(base.backend, base.rng)
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"train_size: expected None or a positive integer, got {n!r}")
@@ -250,12 +253,12 @@ class FiniteDataset(Dataset):
     def _draw(self, m, rng):
         return self.base._draw(m, rng)
 
-    def sample(self, m):
+    def sample(self, m: int) -> Array:
         _check_m(m)
         idx = self.rng.integers(self.n, (m,))
         return self.backend.xp.take(self.points, idx, axis=0)
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {**self.base.config(), "train_size": self.n}
 
 
@@ -265,7 +268,7 @@ class ArrayDataset(Dataset):
 
     name = "array"
 
-    def __init__(self, backend, rng, x):
+    def __init__(self, backend: Backend, rng: Random, x: ArrayLike) -> None:
         super().__init__(backend, rng)
         x = np.asarray(backend.to_numpy(x) if hasattr(x, "__array_namespace__") else x)
         if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
@@ -284,7 +287,7 @@ class ArrayDataset(Dataset):
         idx = rng.integers(self.points.shape[0], (m,))
         return self.backend.xp.take(self.points, idx, axis=0)
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {"name": self.name, "rows": int(self.points.shape[0]), "dim": self.dim}
 
 
@@ -358,7 +361,8 @@ class FileDataset(ArrayDataset):
 
     name = "file"
 
-    def __init__(self, backend, rng, path, key=None, standardize=True, holdout=0.1):
+    def __init__(self, backend: Backend, rng: Random, path: str, key: str | None = None, standardize: bool = True,
+                 holdout: float = 0.1) -> None:
         x = load_table(path, key)
         if not np.all(np.isfinite(x)):
             row, col = np.argwhere(~np.isfinite(x))[0]
@@ -390,7 +394,7 @@ class FileDataset(ArrayDataset):
         pool = self.held_out if len(self.held_out) else self.decode(self.backend.to_numpy(self.points))
         return pool[np.random.default_rng(seed).integers(0, len(pool), n)]
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {"name": "file", "path": self.path, "key": self.key, "standardize": self.standardize,
                 "holdout": self.holdout, "rows": int(self.points.shape[0]), "dim": self.dim}
 
@@ -400,7 +404,7 @@ def _np_float(backend):
 
 
 # name -> (dataset class, default parameters); presets after the paper they come from.
-PRESETS = {
+PRESETS: dict[str, tuple[type[Dataset], dict[str, Any]]] = {
     "gaussian": (Gaussian1D, {}),
     "ring": (Ring, {}),
     "grid": (Grid, {}),
@@ -411,7 +415,7 @@ PRESETS = {
 }
 
 
-def make_dataset(name: str, backend: Backend, rng: Random, **params) -> Dataset:
+def make_dataset(name: str, backend: Backend, rng: Random, **params: Any) -> Dataset:
     """A dataset by name (see ``DATASETS``); ``params`` override the preset's values.
 
     gaussian (mean, std), ring (modes, radius, std), grid (side, spacing, std),

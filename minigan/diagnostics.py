@@ -27,11 +27,13 @@ printed once, with the step where it first holds:
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from . import metrics
-from .training import HISTORY
+from .training import GAN, HISTORY
 
 WARNINGS = ("saturation", "mode_drop", "exploding", "d_stalled")
 EVAL_SAMPLES = 1000
@@ -50,7 +52,9 @@ class Diagnostics:
     they fired. ``say(message)`` prints a warning (default: to stderr).
     """
 
-    def __init__(self, gan, every: int, n: int = EVAL_SAMPLES, say=None):
+    data: Any  # the run's data.Dataset (a mixture's has means and std)
+
+    def __init__(self, gan: GAN, every: int, n: int = EVAL_SAMPLES, say: Callable[[str], Any] | None = None) -> None:
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"every: expected a positive integer, got {every!r}")
         self.every, self.n = every, n
@@ -68,18 +72,18 @@ class Diagnostics:
         self.say = say if say is not None else _stderr
 
     # -- one evaluation ---------------------------------------------------------------------
-    def evaluate(self, gan) -> dict:
+    def evaluate(self, gan: GAN) -> dict[str, float]:
         """The columns for the generator now, on ``n`` samples of fixed noise."""
         fake = self.data.encode(gan.sample(self.n, seed=SEED))
         if not np.all(np.isfinite(fake)):
             return {c: float("nan") for c in self.columns}
         out = {"sliced_w1": metrics.sliced_wasserstein1(self.reference, fake, seed=SEED)}
         if self.mixture:
-            m = metrics.mixture_metrics(fake, gan.data.means, gan.data.std)
+            m = metrics.mixture_metrics(fake, self.data.means, self.data.std)
             out.update(modes_covered=m["modes_covered"], high_quality=m["high_quality"])
         return out
 
-    def __call__(self, gan):
+    def __call__(self, gan: GAN) -> None:
         h = np.asarray(gan.history, dtype=np.float64).reshape(-1, len(HISTORY))
         new, before = h[self.seen:], h[:self.seen]
         first = self.seen + 1  # the step of new[0]
@@ -93,12 +97,12 @@ class Diagnostics:
             self._check_evaluation(gan.step, new if new.shape[0] else h[-1:])
 
     # -- the warnings -----------------------------------------------------------------------
-    def warn(self, name: str, step: int, message: str):
+    def warn(self, name: str, step: int, message: str) -> None:
         if name not in self.warnings:
             self.warnings[name] = (int(step), message)
             self.say(f"warning: step {step}: {message}")
 
-    def _check_segment(self, new, before, first):
+    def _check_segment(self, new: np.ndarray, before: np.ndarray, first: int) -> None:
         col = {c: i for i, c in enumerate(HISTORY)}
         mean = new.mean(axis=0)
         if self.g_loss == "minimax" and mean[col["L_D"]] < SATURATED_L_D and mean[col["D_fake"]] < SATURATED_D_FAKE:
@@ -115,7 +119,7 @@ class Diagnostics:
                               f"gradient norms exploding: ‖∇{net}‖ = {new[peak, col[name]]:.3g}, "
                               f"{new[peak, col[name]] / base:.0f}× its median so far ({base:.3g})")
 
-    def _check_evaluation(self, step, recent):
+    def _check_evaluation(self, step: int, recent: np.ndarray) -> None:
         row = dict(zip(self.columns, self.rows[-1][1:]))
         if self.mixture and len(self.rows) >= 3:
             covered = [r[1] for r in self.rows]
@@ -137,12 +141,12 @@ class Diagnostics:
         """The evaluations as an array (evaluations, 1 + len(columns)): step, then the columns."""
         return np.asarray(self.rows, dtype=np.float64).reshape(-1, 1 + len(self.columns))
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, np.ndarray]:
         """step and each column -> a 1-D array (for ``plots.loss_curves(evals=...)``)."""
         t = self.table()
         return {name: t[:, i] for i, name in enumerate(("step", *self.columns))}
 
-    def write_csv(self, path) -> str:
+    def write_csv(self, path: str | os.PathLike[str]) -> str:
         """evals.csv: header ``step,<columns>``, one row per evaluation."""
         tmp = str(path) + ".tmp"
         np.savetxt(tmp, self.table(), fmt=["%d"] + ["%.9g"] * len(self.columns), delimiter=",",
@@ -150,7 +154,7 @@ class Diagnostics:
         os.replace(tmp, path)
         return str(path)
 
-    def read_csv(self, path, upto: int):
+    def read_csv(self, path: str | os.PathLike[str], upto: int) -> None:
         """Take back the rows of an earlier ``write_csv`` up to step ``upto`` (a resumed run)."""
         with open(path) as f:
             header = f.readline().strip().split(",")
@@ -159,12 +163,12 @@ class Diagnostics:
             raise ValueError(f"{path}: expected the header step,{','.join(self.columns)}, got {','.join(header)}")
         self.rows = [[float(v) for v in r] for r in lines if float(r[0]) <= upto]
 
-    def summary(self) -> list:
+    def summary(self) -> list[dict[str, Any]]:
         """The warnings as JSON-able dicts, in the order they fired."""
         return [{"warning": k, "step": s, "message": m} for k, (s, m) in self.warnings.items()]
 
 
-def _stderr(message: str):
+def _stderr(message: str) -> None:
     import sys
 
     print(message, file=sys.stderr)

@@ -37,6 +37,10 @@ from __future__ import annotations
 import contextlib
 import math
 import weakref
+from contextlib import AbstractContextManager
+from typing import Any
+
+from ._types import Array, Grads
 
 # --------------------------------------------------------------------------------------
 # The plain formulas (any Array API namespace)
@@ -51,39 +55,39 @@ class Ops:
 
     name = "plain"
 
-    def __init__(self, xp):
+    def __init__(self, xp: Any) -> None:
         self.xp = xp
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}({getattr(self.xp, '__name__', self.xp)})"
 
-    def matmul(self, a, b):
+    def matmul(self, a: Array, b: Array) -> Array:
         """a @ b for a (N, K) and b (K, F)."""
         return a @ b
 
-    def affine(self, x, W, b):
+    def affine(self, x: Array, W: Array, b: Array) -> Array:
         """x @ W + b: x (N, K), W (K, F), b (F,) → (N, F)."""
         return self.matmul(x, W) + b
 
-    def sum_rows(self, a):
+    def sum_rows(self, a: Array) -> Array:
         """Σ_n a[n, :] for a (N, F) → (F,): the bias gradient 1ᵀ·dout."""
         return self.xp.sum(a, axis=0)
 
-    def network_pass(self):
+    def network_pass(self) -> AbstractContextManager[Any]:
         """A context around one forward or backward pass of a network (``MLP``): the plain ops
         reuse nothing, so it does nothing here."""
         return contextlib.nullcontext()
 
-    def relu(self, x, slope: float = 0.0):
+    def relu(self, x: Array, slope: float = 0.0) -> Array:
         """max(x, slope·x) for 0 ≤ slope < 1: ReLU (slope 0) and LeakyReLU (docs/MATH.md §8.2)."""
         return self.xp.maximum(x, 0.0) if slope == 0.0 else self.xp.maximum(x, slope * x)
 
-    def relu_grad(self, dout, y, slope: float = 0.0):
+    def relu_grad(self, dout: Array, y: Array, slope: float = 0.0) -> Array:
         """dout·[y > 0] + slope·dout·[y ≤ 0]: ReLU's (slope 0) and LeakyReLU's backward, from the
         layer's input or its output y (both are > 0 at the same places; docs/MATH.md §8.2)."""
         return self.xp.where(y > 0, dout, slope * dout)
 
-    def softplus_sigmoid(self, l):
+    def softplus_sigmoid(self, l: Array) -> tuple[Array, Array]:
         """(sp(l), σ(l)), sharing e = e^−|l| ≤ 1 (docs/MATH.md §5), so neither ever overflows:
 
         sp(l) = log(1 + e^l) = max(l, 0) + log1p(e),    σ(l) = 1/(1 + e^−l) = (1 if l ≥ 0 else e)/(1 + e).
@@ -93,7 +97,7 @@ class Ops:
         r = 1.0 / (1.0 + e)
         return xp.maximum(l, 0.0) + xp.log1p(e), xp.where(l >= 0, r, e * r)
 
-    def apply_updates(self, opt, params: dict, grads: dict):
+    def apply_updates(self, opt: Any, params: dict[str, Array], grads: Grads) -> None:
         """p ← p − δ for each parameter, δ = ``opt.direction(g, state)`` (the rule of docs/MATH.md §9),
         one parameter at a time; ``opt.slots[slot][name]`` keeps each state array; sets
         ``opt.grad_sq`` = Σ g² over all the gradients."""
@@ -126,26 +130,27 @@ class NumpyOps(Ops):
 
     name = "numpy"
 
-    def __init__(self):
+    def __init__(self) -> None:
         import numpy
 
         super().__init__(numpy)
-        self._ones = {}  # (N, dtype) -> a vector of N ones, for sum_rows
+        self._ones: dict[Any, Array] = {}  # (N, dtype) -> a vector of N ones, for sum_rows
         # Inside a network pass, the arrays the products made (id -> weak reference): each is seen
         # only by the pass, which hands it from one layer to the next, so the layer after may
         # overwrite it (an activation over the pre-activation, a mask over the gradient) instead
         # of making one more activation-sized array. Forgotten when the outermost pass ends.
-        self._made, self._depth = {}, 0
+        self._made: dict[int, weakref.ref[Any]] = {}
+        self._depth = 0
         self._scope = _PassScope(self)
 
-    def network_pass(self):
+    def network_pass(self) -> AbstractContextManager[Any]:
         return self._scope
 
-    def _ours(self, a) -> bool:
+    def _ours(self, a: Array) -> bool:
         r = self._made.get(id(a))
         return r is not None and r() is a
 
-    def matmul(self, a, b):
+    def matmul(self, a: Array, b: Array) -> Array:
         # With K = 1 the product is an outer product, out[n, f] = a[n, 0]·b[0, f]: NumPy cannot
         # hand an inner dimension of 1 to BLAS and loops, 2-3× slower than this broadcast (D's
         # last layer has one output, so its dx = dout @ Wᵀ is such a product).
@@ -154,21 +159,21 @@ class NumpyOps(Ops):
             self._made[id(out)] = weakref.ref(out)  # made by the pass
         return out
 
-    def affine(self, x, W, b):
+    def affine(self, x: Array, W: Array, b: Array) -> Array:
         out = x * W if x.shape[1] == 1 else x @ W  # as matmul
         out += b  # in place: out is new, and this saves an (N, F) temporary
         if self._depth:
             self._made[id(out)] = weakref.ref(out)
         return out
 
-    def relu(self, x, slope=0.0):
+    def relu(self, x: Array, slope: float = 0.0) -> Array:
         if x.size < INPLACE_MIN or not self._ours(x):  # the cheap test first (a hot path)
             return super().relu(x, slope)
         for r in _row_blocks(x):  # x·(1 if x > 0 else slope), over x
             x[r] *= self._gate(x[r], slope, x.dtype)
         return x
 
-    def sum_rows(self, a):
+    def sum_rows(self, a: Array) -> Array:
         # 1ᵀ·a as a matrix-vector product: a BLAS GEMV is several times faster than NumPy's
         # strided reduction over axis 0
         key = (a.shape[0], a.dtype)
@@ -177,7 +182,7 @@ class NumpyOps(Ops):
             ones = self._ones[key] = self.xp.ones(a.shape[0], dtype=a.dtype)
         return ones @ a
 
-    def relu_grad(self, dout, y, slope=0.0):
+    def relu_grad(self, dout: Array, y: Array, slope: float = 0.0) -> Array:
         # a product with the 0/1 mask: NumPy's where over a random mask is about ten times
         # slower than compare + cast + multiply; over dout, block by block, when the pass made it
         if self._ours(dout):
@@ -197,7 +202,7 @@ class NumpyOps(Ops):
             mask += slope
         return mask
 
-    def apply_updates(self, opt, params, grads):
+    def apply_updates(self, opt: Any, params: dict[str, Array], grads: Grads) -> None:
         _flat_updates(self.xp, opt, params, grads, BLOCK, adam=_adam_inplace)
 
 
@@ -260,7 +265,7 @@ def _flat_updates(xp, opt, params, grads, block, adam):
         a += n
 
 
-def _flat_state(xp, opt, layout, g) -> dict:
+def _flat_state(xp: Any, opt: Any, layout: Any, g: Array) -> dict[str, Array]:
     """slot -> flat state vector for ``layout``, kept on the optimizer; rebuilt (from the
     per-parameter slots, zeros where none) when the parameters change or the slots were replaced."""
     cache = getattr(opt, "_flat", None)
@@ -342,10 +347,10 @@ class CupyOps(Ops):
 
     name = "cupy"
 
-    def __init__(self, cupy, fused: bool = False):
+    def __init__(self, cupy: Any, fused: bool = False) -> None:
         super().__init__(cupy)
         self.fused = bool(fused)
-        self._kernels = {}
+        self._kernels: dict[str, Any] = {}
 
     def _kernel(self, name):
         if name not in self._kernels:
@@ -359,12 +364,12 @@ class CupyOps(Ops):
             self._kernels[name] = k
         return self._kernels[name]
 
-    def softplus_sigmoid(self, l):
+    def softplus_sigmoid(self, l: Array) -> tuple[Array, Array]:
         if self.fused:
             return self._kernel("softplus_sigmoid")(l)
         return super().softplus_sigmoid(l)
 
-    def apply_updates(self, opt, params, grads):
+    def apply_updates(self, opt: Any, params: dict[str, Array], grads: Grads) -> None:
         _flat_updates(self.xp, opt, params, grads, block=1 << 62,
                       adam=self._adam_fused if self.fused else _adam_inplace)
 
@@ -374,7 +379,7 @@ class CupyOps(Ops):
         return g
 
 
-def run_source(source: str, **arrays) -> dict:
+def run_source(source: str, **arrays: Any) -> dict[str, Any]:
     """Run a kernel body with NumPy (the tests' CPU check): ``arrays`` are its parameters by name;
     returns every name afterwards (outputs rebound to new arrays)."""
     import numpy as np
@@ -387,7 +392,7 @@ def run_source(source: str, **arrays) -> dict:
 # --------------------------------------------------------------------------------------
 # Finding the ops of an array
 # --------------------------------------------------------------------------------------
-_BY_NAMESPACE: dict = {}  # namespace module name -> the Ops its backend registered
+_BY_NAMESPACE: dict[str, Ops] = {}  # namespace module name -> the Ops its backend registered
 
 
 def register(ops: Ops) -> Ops:
@@ -396,7 +401,7 @@ def register(ops: Ops) -> Ops:
     return ops
 
 
-def ops_for(x) -> Ops:
+def ops_for(x: Array) -> Ops:
     """The ops for array ``x``: those its backend registered, else the plain ones."""
     xp = x.__array_namespace__()
     ops = _BY_NAMESPACE.get(xp.__name__)
@@ -405,7 +410,7 @@ def ops_for(x) -> Ops:
     return ops
 
 
-def on_gpu(x) -> bool:
+def on_gpu(x: Array) -> bool:
     """Whether x is a GPU (CuPy) array."""
     return type(x).__module__.startswith("cupy")
 

@@ -32,12 +32,18 @@ Like ``plots``, matplotlib is imported only when something is drawn.
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from . import plots, theory
-from .training import HISTORY, equilibrium_values
+from ._types import ArrayLike
+from .training import GAN, HISTORY, equilibrium_values
+
+Lims = tuple[tuple[float, float], ...]  # the view: ((x0, x1), (y0, y1)) in 2-D, ((x0, x1),) in 1-D
 
 SAMPLES = 512  # generated (and real) samples shown in a frame
 ARROWS = 96  # of which this many carry a force arrow
@@ -48,7 +54,7 @@ SEED = 2024  # fixed noise: every frame shows the same z, so one sees each point
 # --------------------------------------------------------------------------------------
 # The state of the game, computed once on the device and copied to the host
 # --------------------------------------------------------------------------------------
-def generator_force(gan, x) -> np.ndarray:
+def generator_force(gan: GAN, x: ArrayLike) -> np.ndarray:
     """F(x_i) = −∂ℓ(D(x_i))/∂x_i for each row of x (N, dim): the push of the run's
     generator loss ``gan.g_loss`` on a sample at x_i (module docstring; docs/MATH.md §7.1).
 
@@ -81,15 +87,15 @@ class Snapshot:
     real: np.ndarray
     fake: np.ndarray
     force: np.ndarray
-    grid: tuple
+    grid: tuple[np.ndarray, ...]
     d_grid: np.ndarray
-    lims: tuple
+    lims: Lims
     p_data: np.ndarray | None = None
     p_g: np.ndarray | None = None
     d_star: np.ndarray | None = None
 
 
-def view(real, fake, pad: float = 0.25) -> tuple:
+def view(real: np.ndarray, fake: np.ndarray, pad: float = 0.25) -> Lims:
     """Bounds per axis that hold all the real points and the generated ones but their outer
     1 % per side, widened by ``pad`` of the largest span (square in 2-D)."""
     lo = np.minimum(real.min(axis=0), np.percentile(fake, 1, axis=0))
@@ -100,7 +106,8 @@ def view(real, fake, pad: float = 0.25) -> tuple:
     return tuple((float(m - h), float(m + h)) for m, h in zip(mid, np.broadcast_to(half, mid.shape)))
 
 
-def snapshot(gan, n: int = SAMPLES, lims: tuple | None = None, resolution: int = GRID, seed: int = SEED) -> Snapshot:
+def snapshot(gan: GAN, n: int = SAMPLES, lims: Lims | None = None, resolution: int = GRID,
+             seed: int = SEED) -> Snapshot:
     """The game now: n real and n generated samples (fixed seeds: not the run's random stream),
     the force on each generated one, and D on a grid over ``lims`` (default: ``view``)."""
     dim = gan.data.dim
@@ -153,8 +160,14 @@ class GameFigure:
     over time — and between runs, given the same F₀.
     """
 
+    fig: Any  # a matplotlib Figure; its axes and artists (below) are matplotlib's too
+    moving: list[Any]  # the artists each frame redraws
+    _background: Any
+    _limits: Any
+
     def __init__(self, snap: Snapshot, history: bool = False, total_steps: int | None = None,
-                 force_unit: float | None = None, size: tuple = (5.2, 4.6), title: str | None = None):
+                 force_unit: float | None = None, size: tuple[float, float] = (5.2, 4.6),
+                 title: str | None = None) -> None:
         self.dim = snap.real.shape[1]
         self.history, self.title = history, title
         width = size[0] * (1.85 if history else 1.0)
@@ -175,14 +188,14 @@ class GameFigure:
         self.moving = [self.ax.title, *self.moving, *getattr(self, "h_lines", {}).values()]
         self._background = self._limits = None
 
-    def arrow(self, force) -> np.ndarray:
+    def arrow(self, force: np.ndarray) -> np.ndarray:
         """The drawn arrow of each force (N, dim): along F, of length u·log(1 + |F|/F₀)."""
         size = np.linalg.norm(force, axis=1, keepdims=True)
         length = self.unit * np.log1p(size / self.force_unit)
         return np.divide(force * length, size, out=np.zeros_like(force), where=size > 0)
 
     # -- 2-D: the plane ------------------------------------------------------------------
-    def _init_2d(self, s: Snapshot):
+    def _init_2d(self, s: Snapshot) -> None:
         ax = self.ax
         (x0, x1), (y0, y1) = s.lims
         self.heat = ax.imshow(s.d_grid, origin="lower", extent=(x0, x1, y0, y1), cmap="RdBu", vmin=0.0, vmax=1.0,
@@ -199,7 +212,7 @@ class GameFigure:
         ax.set_ylim(y0, y1)
         ax.legend(loc="upper right", fontsize=7, framealpha=0.8)
 
-    def _update_2d(self, s: Snapshot):
+    def _update_2d(self, s: Snapshot) -> None:
         self.heat.set_data(s.d_grid)
         self.real_pts.set_offsets(s.real)
         self.fake_pts.set_offsets(s.fake)
@@ -211,7 +224,7 @@ class GameFigure:
     # -- 1-D: the paper's Figure 1 -------------------------------------------------------
     Y_X, Y_F = -0.12, -0.3  # the x line (samples) and the force line under the curves
 
-    def _init_1d(self, s: Snapshot):
+    def _init_1d(self, s: Snapshot) -> None:
         ax, xs = self.ax, s.grid[0]
         self.l_data, = ax.plot(xs, s.p_data, "k:", lw=1.5, label="$p_{data}$")
         self.l_g, = ax.plot(xs, s.p_g, "g-", lw=1.2, label="$p_g$")
@@ -230,7 +243,7 @@ class GameFigure:
         ax.set_xlabel("x")
         self.ax.legend(loc="upper right", fontsize=7)
 
-    def _update_1d(self, s: Snapshot):
+    def _update_1d(self, s: Snapshot) -> None:
         self.l_data.set_ydata(s.p_data)
         self.l_g.set_ydata(s.p_g)
         self.l_d.set_ydata(s.d_grid)
@@ -239,6 +252,7 @@ class GameFigure:
         self.fake_ticks.set_offsets(np.stack([s.fake[self.pick, 0], np.full(n, self.Y_X)], axis=1))
         self.arrows.set_offsets(np.stack([s.fake[self.pick, 0], self.arrow_y], axis=1))
         self.arrows.set_UVC(self.arrow(s.force[self.pick])[:, 0], np.zeros(n))
+        assert s.p_data is not None and s.p_g is not None  # a 1-D snapshot has both
         top = max(1.05, math.ceil(2.2 * float(max(s.p_data.max(), s.p_g.max()))) / 2)  # in steps of ½
         self.ax.set_ylim(self.Y_F - 0.1, top)
 
@@ -275,7 +289,7 @@ class GameFigure:
         if self.hax.get_xlim()[1] < h.shape[0]:
             self.hax.set_xlim(0, h.shape[0])
 
-    def update(self, snap: Snapshot, history=None) -> "GameFigure":
+    def update(self, snap: Snapshot, history: ArrayLike | None = None) -> GameFigure:
         (self._update_2d if self.dim == 2 else self._update_1d)(snap)
         if self.history and history is not None:
             self._update_history(history)
@@ -283,10 +297,10 @@ class GameFigure:
         self.ax.set_title(f"{head}step {snap.step}\n{_force_label(snap)}", fontsize=9)
         return self
 
-    def save(self, path, dpi: int = 110) -> str:
+    def save(self, path: str | os.PathLike[str], dpi: int = 110) -> str:
         return plots.save(self.fig, path, dpi=dpi)
 
-    def render(self):
+    def render(self) -> None:
         """Draw the figure on its canvas, fast: the still parts (axes, ticks, colour bar, legends)
         are drawn once and kept as a background, and each frame draws only the artists that
         move over it (blitting); the background is redrawn when an axis's limits change."""
@@ -306,7 +320,8 @@ class GameFigure:
             a.axes.draw_artist(a)
 
 
-def game_figure(gan, path, history: bool = True, title: str | None = None, dpi: int = 110, **kw) -> str:
+def game_figure(gan: GAN, path: str | os.PathLike[str], history: bool = True, title: str | None = None, dpi: int = 110,
+                **kw: Any) -> str:
     """The game now, drawn to ``path`` (PNG, …): ``GameFigure(snapshot(gan), history)``."""
     snap = snapshot(gan)
     fig = GameFigure(snap, history=history, total_steps=max(gan.config.steps, gan.step), title=title, **kw)
@@ -336,8 +351,12 @@ class Animation:
     matplotlib's ``PillowWriter``; the view and the force unit F₀ are those of the first frame.
     """
 
-    def __init__(self, path, every: int, total_steps: int, fps: int = 8, dpi: int = 70, title: str | None = None,
-                 force_unit: float | None = None):
+    figure: GameFigure | None
+    writer: Any  # matplotlib's PillowWriter drawing with GameFigure.render (None before the first frame)
+    lims: Lims | None
+
+    def __init__(self, path: str | os.PathLike[str], every: int, total_steps: int, fps: int = 8, dpi: int = 70,
+                 title: str | None = None, force_unit: float | None = None) -> None:
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"every: expected a positive integer, got {every!r}")
         self.path, self.every, self.total, self.fps, self.dpi = str(path), every, total_steps, fps, dpi
@@ -345,13 +364,13 @@ class Animation:
         self.figure = self.writer = self.lims = None
         self.frames, self.seconds, self.last = 0, 0.0, -1
 
-    def __call__(self, gan):
+    def __call__(self, gan: GAN) -> None:
         """A frame if a multiple of ``every`` was passed since the last one, or at the last step."""
         if self.figure is not None and gan.step // self.every == self.last // self.every and gan.step != self.total:
             return
         self.add_frame(gan)
 
-    def add_frame(self, gan):
+    def add_frame(self, gan: GAN) -> None:
         import time
 
         t0 = time.perf_counter()
@@ -379,7 +398,7 @@ class Animation:
         return self.path
 
 
-def _one_draw_pillow_writer():
+def _one_draw_pillow_writer() -> Any:
     """matplotlib's ``PillowWriter`` whose ``grab_frame`` draws with ``GameFigure.render`` (set as
     ``writer.render``) and copies the canvas's pixels (the stock one saves the whole figure
     through ``savefig``, which draws it twice)."""
@@ -387,14 +406,17 @@ def _one_draw_pillow_writer():
     from PIL import Image
 
     class OneDrawPillowWriter(PillowWriter):
-        def grab_frame(self, **savefig_kwargs):
+        render: Callable[[], None]  # set by Animation: GameFigure.render
+        _frames: list[Any]  # PillowWriter's frames, made by its setup()
+
+        def grab_frame(self, **savefig_kwargs: Any) -> None:
             self.render()
-            canvas = self.fig.canvas
+            canvas: Any = self.fig.canvas
             self._frames.append(Image.frombuffer("RGBA", canvas.get_width_height(), bytes(canvas.buffer_rgba()),
                                                  "raw", "RGBA", 0, 1))
 
     return OneDrawPillowWriter
 
 
-def _OneDrawPillowWriter(**kw):  # noqa: N802 (a class, made on first use: matplotlib stays optional)
+def _OneDrawPillowWriter(**kw: Any) -> Any:  # noqa: N802 (a class, made on first use: matplotlib stays optional)
     return _one_draw_pillow_writer()(**kw)

@@ -16,14 +16,18 @@ import contextlib
 import math
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from . import exitcodes
 from . import losses as L
 from . import penalties as P
+from ._types import Array, ArrayLike, DLoss, GLoss
 from .backend import Backend, BackendUnavailable, get_backend
-from .layers import BatchNorm, Dropout, LeakyReLU, Linear, Maxout, ReLU, Sigmoid, Tanh
+from .layers import BatchNorm, Dropout, Layer, LeakyReLU, Linear, Maxout, ReLU, Sigmoid, Tanh
 from .networks import MLP, MLPSpec
 
 H = 1e-5
@@ -39,7 +43,7 @@ class KinkCrossed(ArithmeticError):
 
 
 # -- the error measure and the centred difference ----------------------------------------------
-def rel_error(a, b) -> float:
+def rel_error(a: ArrayLike, b: ArrayLike) -> float:
     """max_i |a_i − b_i| / max(1e-8, max_i (|a_i| + |b_i|)) of two arrays of one shape, in float64."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
@@ -47,8 +51,9 @@ def rel_error(a, b) -> float:
     return float(np.max(np.abs(a - b)) / max(1e-8, float(np.max(np.abs(a) + np.abs(b))))) if a.size else 0.0
 
 
-def numerical_gradient(f, x, h: float = H, entries=None, step_doubling: bool = False,
-                       fourth_difference: bool = False):
+def numerical_gradient(f: Callable[..., float], x: ArrayLike, h: float = H,
+                       entries: Sequence[tuple[int, ...]] | None = None, step_doubling: bool = False,
+                       fourth_difference: bool = False) -> Any:
     """D_h, the centred differences D_s = (f(x+s·e_i) − f(x−s·e_i))/(2s) of f (float64 array -> float)
     at x (a copy is perturbed), over ``entries`` (index tuples; None: all; the others stay 0).
     step_doubling: also |D_h − D_2h| ≈ 3|c|h² (D_s = ∂f/∂x_i + c·s² + O(s⁴)): 3× the truncation error.
@@ -76,7 +81,7 @@ def numerical_gradient(f, x, h: float = H, entries=None, step_doubling: bool = F
     return (grad, spread, fourth) if fourth_difference else (grad, spread) if step_doubling else grad
 
 
-def sample_entries(shape, max_entries, seed=0):
+def sample_entries(shape: tuple[int, ...], max_entries: int | None, seed: int = 0) -> list[tuple[Any, ...]] | None:
     """At most ``max_entries`` random index tuples of ``shape`` (None: all); CS231n's grad_check_sparse."""
     size = math.prod(shape)
     if max_entries is None or size <= max_entries:
@@ -90,41 +95,43 @@ def noise_floor(f0: float, h: float = H) -> float:
     return 100.0 * EPS * max(1.0, abs(f0)) / h
 
 
-def fd_resolution(f0: float, grad, h: float = H, noise: float = 0.0) -> float:
+def fd_resolution(f0: float, grad: ArrayLike, h: float = H, noise: float = 0.0) -> float:
     """max(ε·max(1, |f0|), noise) / (h·max|grad|): the relative error rounding alone (noise per value of f)
     puts on differences of f = f0; e.g. bce's ∂/∂l_r ≈ −2e-5 at l_r = 11, f ≈ 11, resolves to ~1e-6."""
     g = float(np.max(np.abs(np.asarray(grad, dtype=np.float64)), initial=0.0))
     return math.inf if g == 0.0 else float(max(EPS * max(1.0, abs(f0)), noise) / (h * g))
 
 
-def rounding_noise(fourth) -> float:
+def rounding_noise(fourth: ArrayLike) -> float:
     """3σ̂, σ̂² = mean_i (Δ⁴_i)² / 70: a bound on the rounding of one value of f, measured, as a loss
     through a network carries every layer's rounding (often several ε·|f|)."""
     v = np.asarray(fourth, dtype=np.float64)
     return float(3.0 * math.sqrt(float(np.mean(v * v)) / 70.0)) if v.size else 0.0
 
 
-class Errors(dict):
+class Errors(dict[str, float]):
     """name -> rel_error of its gradient; ``.accuracy``: name -> the differences' own relative error."""
+
+    accuracy: dict[str, float]
 
     def worst_accuracy(self) -> float:
         return max(self.accuracy.values(), default=0.0)
 
 
 # -- kinks: how far the inputs are from them, and on which side ---------------------------------
-def relu_margin(z) -> float:
+def relu_margin(z: ArrayLike) -> float:
     """min_i |z_i|: the distance of ReLU/LeakyReLU inputs z (any shape, host) from 0."""
     z = np.asarray(z, dtype=np.float64)
     return float(np.min(np.abs(z))) if z.size else math.inf
 
 
-def maxout_gap(z) -> float:
+def maxout_gap(z: np.ndarray) -> float:
     """The least gap between the top two pieces of z[n, j, :], z (N, units, pieces); inf for one."""
     z = np.sort(np.asarray(z, dtype=np.float64), axis=-1)
     return float(np.min(z[..., -1] - z[..., -2])) if z.shape[-1] > 1 and z.size else math.inf
 
 
-def hinge_margin(l_real=None, l_fake=None) -> float:
+def hinge_margin(l_real: ArrayLike | None = None, l_fake: ArrayLike | None = None) -> float:
     """min(|l_r − 1|, |l_f + 1|): hinge logits' (either may be None) distance from relu's kinks."""
     return min([relu_margin(np.subtract(l, k)) for l, k in ((l_real, 1.0), (l_fake, -1.0)) if l is not None], default=math.inf)
 
@@ -173,14 +180,15 @@ def _preserved(layers):
             r.set_state(s)
 
 
-def kink_margin(net, x, train: bool = True) -> float:
+def kink_margin(net: Layer | MLP, x: Array, train: bool = True) -> float:
     """The distance of input ``x`` from the nearest kink of ``net`` (a layer or an MLP); inf if smooth."""
     layers = net.layers if isinstance(net, MLP) else [net]
     with _preserved(layers):
         return _walk(layers, x, train, net.backend if isinstance(net, MLP) else _backend_of(x))[1]
 
 
-def discriminator_chain_margin(D: MLP, x_real, x_fake, d_loss=None, train: bool = True) -> float:
+def discriminator_chain_margin(D: MLP, x_real: Array, x_fake: Array, d_loss: DLoss | None = None,
+                               train: bool = True) -> float:
     """D's kink margin on both batches (in turn, as in training) and the kinks of d_loss (the hinge's)."""
     with _preserved(D.layers):
         l_r, m_r, _ = _walk(D.layers, x_real, train, D.backend)
@@ -188,14 +196,14 @@ def discriminator_chain_margin(D: MLP, x_real, x_fake, d_loss=None, train: bool 
         return min(m_r, m_f, _loss_kinks(d_loss, D.backend, l_r, l_f)[0])
 
 
-def generator_chain_margin(G: MLP, D: MLP, z, g_loss=None, train: bool = True) -> float:
+def generator_chain_margin(G: MLP, D: MLP, z: Array, g_loss: GLoss | None = None, train: bool = True) -> float:
     """The kink margin of g_loss(D(G(z))): G's kinks on z and D's on G(z); g_loss, a G form, is smooth."""
     with _preserved(G.layers + D.layers):
         return _walk(G.layers + D.layers, z, train, G.backend)[1]
 
 
 # -- the checks: one comparison, four kinds of scalar -------------------------------------------
-def require_float64(backend: Backend):
+def require_float64(backend: Backend) -> None:
     """Raise ValueError unless ``backend`` computes in float64 (finite differences need it)."""
     if not isinstance(backend, Backend):
         raise TypeError(f"backend: expected a Backend, got {type(backend).__name__}")
@@ -207,7 +215,7 @@ def require_float64(backend: Backend):
         raise ValueError(f"backend: {backend.spec} cannot compute in float64 ({e})") from None
 
 
-def _backend_of(a) -> Backend:
+def _backend_of(a: Array) -> Backend:
     """The backend an array lives on (numpy, array-api-strict, cupy), in its dtype."""
     lib, dtype = type(a).__module__.split(".")[0], str(a.dtype).rsplit(".", 1)[-1]
     if lib == "array_api_strict":  # its devices print as array_api_strict.Device('device1')
@@ -215,7 +223,9 @@ def _backend_of(a) -> Backend:
     return get_backend(lib, device=getattr(a.device, "id", None), dtype=dtype)
 
 
-def _compare(backend, scalar, grads, inputs, net, layers, where, h, max_entries, seed) -> Errors:
+def _compare(backend: Backend, scalar: Callable[[dict[str, Array]], tuple[Array, list[Any]]], grads: dict[str, Array],
+             inputs: dict[str, Array], net: Layer | MLP | None, layers: Sequence[Layer], where: str, h: float,
+             max_entries: int | None, seed: int) -> Errors:
     """Every check: the analytic ``grads`` against differences of ``scalar(state)`` -> (value, kink
     sides), varying each of the ``inputs`` (held in ``state``) and of ``net``'s parameters (named as
     by MLP.params(), or by key for a layer) in turn on a host float64 copy; ``layers`` preserved."""
@@ -229,7 +239,7 @@ def _compare(backend, scalar, grads, inputs, net, layers, where, h, max_entries,
         value, base = scalar(state)
     f0, rows = float(backend.to_numpy(value)), []
 
-    def f(name, v):  # a fresh copy each time: numpy's asarray would alias the host buffer
+    def f(name: str, v: np.ndarray) -> float:  # a fresh copy each time: numpy's asarray would alias the host buffer
         d, key = slots[name]
         d[key] = backend.asarray(np.array(v, copy=True), dtype=backend.float_dtype)
         with _preserved(layers):
@@ -265,8 +275,8 @@ def _compare(backend, scalar, grads, inputs, net, layers, where, h, max_entries,
     return errors
 
 
-def check_layer(layer, x, backend: Backend, train: bool = True, seed: int = 0, h: float = H,
-                max_entries=None) -> Errors:
+def check_layer(layer: Layer | MLP, x: Array, backend: Backend, train: bool = True, seed: int = 0, h: float = H,
+                max_entries: int | None = None) -> Errors:
     """A layer's (or an MLP's) backward: L = Σ out ⊙ dout, dout ~ N(0, 1) on its own stream (dout = x
     would make batch norm's dx vanish), w.r.t. x (N, in) and each parameter: {"x": ..., "W": ...}."""
     layers = layer.layers if isinstance(layer, MLP) else [layer]
@@ -281,12 +291,13 @@ def check_layer(layer, x, backend: Backend, train: bool = True, seed: int = 0, h
     return _compare(backend, scalar, {"x": dx, **grads}, {"x": x}, layer, layers, repr(layer), h, max_entries, seed)
 
 
-def check_mlp(mlp: MLP, x, train: bool = True, seed: int = 0, h: float = H, max_entries=None) -> Errors:
+def check_mlp(mlp: MLP, x: Array, train: bool = True, seed: int = 0, h: float = H,
+              max_entries: int | None = None) -> Errors:
     """An MLP's backward, as :func:`check_layer`: {"x": ..., "<i>.<param>": ...}; x (N, sizes[0])."""
     return check_layer(mlp, x, mlp.backend, train, seed, h, max_entries)
 
 
-def check_loss(loss_fn, *logits, h: float = H, **kwargs) -> Errors:
+def check_loss(loss_fn: Callable[..., tuple[Array, ...]], *logits: Array, h: float = H, **kwargs: Any) -> Errors:
     """A loss form's gradients w.r.t. its logits, (l_real, l_fake) or (l_fake,) of shape (m,) or
     (m, 1): {"l_real": ..., "l_fake": ...}. kwargs go to loss_fn (e.g. real_target=0.9)."""
     if len(logits) not in (1, 2):
@@ -300,8 +311,8 @@ def check_loss(loss_fn, *logits, h: float = H, **kwargs) -> Errors:
     return _compare(backend, scalar, grads, dict(zip(names, logits)), None, [], loss_fn.__name__, h, None, 0)
 
 
-def check_discriminator_chain(D: MLP, d_loss, x_real, x_fake, train: bool = True, h: float = H,
-                              max_entries=None, **kwargs) -> Errors:
+def check_discriminator_chain(D: MLP, d_loss: DLoss, x_real: Array, x_fake: Array, train: bool = True, h: float = H,
+                              max_entries: int | None = None, **kwargs: Any) -> Errors:
     """∂L_D/∂θ_D, L_D = d_loss(D(x_real), D(x_fake)) (kwargs go to it), for every parameter of D:
     the analytic gradient is D.backward(∂L_D/∂l_r) + D.backward(∂L_D/∂l_f), two passes through D."""
     with _preserved(D.layers):
@@ -318,8 +329,8 @@ def check_discriminator_chain(D: MLP, d_loss, x_real, x_fake, train: bool = True
     return _compare(D.backend, scalar, grads, {}, D, D.layers, f"D chain ({d_loss.__name__})", h, max_entries, 0)
 
 
-def check_generator_chain(G: MLP, D: MLP, g_loss, z, train: bool = True, h: float = H,
-                          max_entries=None) -> Errors:
+def check_generator_chain(G: MLP, D: MLP, g_loss: GLoss, z: Array, train: bool = True, h: float = H,
+                          max_entries: int | None = None) -> Errors:
     """∂L_G/∂θ_G, L_G = g_loss(D(G(z))), for every parameter of G through a fixed D; analytic:
     dl = ∂L_G/∂l;  dx, _ = D.backward(dl, need_grads=False);  _, grads = G.backward(dx)."""
     with _preserved(G.layers + D.layers):
@@ -334,8 +345,8 @@ def check_generator_chain(G: MLP, D: MLP, g_loss, z, train: bool = True, h: floa
     return _compare(G.backend, scalar, grads, {}, G, G.layers + D.layers, f"G chain ({g_loss.__name__})", h, max_entries, 0)
 
 
-def check_penalty(kind, weight, D: MLP, x_real, x_fake, eps=None, train: bool = True, h: float = H,
-                  max_entries=None) -> Errors:
+def check_penalty(kind: str, weight: float, D: MLP, x_real: Array, x_fake: Array, eps: Array = None,
+                  train: bool = True, h: float = H, max_entries: int | None = None) -> Errors:
     """A gradient penalty (r1 | r2 | gp; docs/MATH.md §12), a second derivative of D's logit, w.r.t. x_real,
     x_fake (m, dim) and every parameter of D; eps (m, 1): gp's fixed interpolation weights."""
     with _preserved(D.layers):
@@ -349,7 +360,7 @@ def check_penalty(kind, weight, D: MLP, x_real, x_fake, eps=None, train: bool = 
                     D, D.layers, f"penalty {kind}", h, max_entries, 0)
 
 
-def generic_point(net, seed: int = 0, scale: float = 0.1):
+def generic_point(net: MLP, seed: int = 0, scale: float = 0.1) -> MLP:
     """Move every parameter of the MLP ``net`` by N(0, scale²) noise, in place. At zero biases, a sample
     whose ReLU layer is all dead makes every maxout piece of D tie at 0: no redraw avoids that kink."""
     g, b = np.random.default_rng([seed, 0x6E]), net.backend
@@ -376,8 +387,8 @@ class Result:
         return bool(self.error <= self.threshold and self.accuracy <= self.threshold)
 
 
-def run_all(backend="numpy", seed: int = 0, batch: int = 8, width: int = 16, depth: int = 2,
-            h: float = H, threshold: float = THRESHOLD, max_entries=MAX_ENTRIES) -> list:
+def run_all(backend: str | Backend = "numpy", seed: int = 0, batch: int = 8, width: int = 16, depth: int = 2,
+            h: float = H, threshold: float = THRESHOLD, max_entries: int | None = MAX_ENTRIES) -> list[Result]:
     """Every check, one :class:`Result` each; width: hidden width and layer features; depth: hidden
     layers of the MLPs; max_entries: random entries checked per array (None or 0: all)."""
     for name, v, low, want in [("seed", seed, 0, "a non-negative integer"), ("width", width, 1, "a positive integer"),
@@ -416,6 +427,7 @@ def run_all(backend="numpy", seed: int = 0, batch: int = 8, width: int = 16, dep
 
     # layers
     rng, bn, bn_eval = b.random(seed), BatchNorm(W, b), BatchNorm(W, b)
+    layer: Layer
     for layer in (bn, bn_eval):
         layer.params.update(gamma=arr((W,), 0.5) + 1.0, beta=arr((W,), 0.5))
     bn_eval.buffers.update(running_mean=arr((W,), 0.5), running_var=b.asarray(host.uniform(0.5, 2.0, W), dtype=b.float_dtype))
@@ -464,8 +476,8 @@ def run_all(backend="numpy", seed: int = 0, batch: int = 8, width: int = 16, dep
     D = generic_point(MLP(MLPSpec((2, *hidden, 1), maxout_pieces=3, dropout=0.2), b, rng=shared), seed + 1)
     for name, fn, kw in d_forms:
         row(f"chain D: {name} w.r.t. D", lambda s: (arr((N, 2), 2.0, s), arr((N, 2), 1.0, s + 1)),
-            lambda xs, fn=fn, kw=kw: check_discriminator_chain(D, fn, *xs, True, h, E, **kw),
-            lambda xs, fn=fn: discriminator_chain_margin(D, *xs, fn))
+            lambda xs, fn=fn, kw=kw: check_discriminator_chain(D, fn, xs[0], xs[1], True, h, E, **kw),
+            lambda xs, fn=fn: discriminator_chain_margin(D, xs[0], xs[1], fn))
     with _preserved(D.layers):
         l_real, _ = D.forward(arr((N, 2), 2.0, seed + 3), True)
     total_of_fake = lambda l_f: L.total_loss(l_real, l_f)[::2]  # (value, ∂/∂l_f), l_real fixed
@@ -483,12 +495,12 @@ def run_all(backend="numpy", seed: int = 0, batch: int = 8, width: int = 16, dep
         eps = b.asarray(np.random.default_rng(seed).uniform(size=(N, 1)), dtype=b.float_dtype)
         for kind, label in (("r1", "R1 (γ=10)"), ("r2", "R2 (γ=10)"), ("gp", "WGAN-GP (λ=10)")):
             row(f"penalty {label} w.r.t. D, x: D {name}", lambda s: (arr((N, 2), 1.0, s), arr((N, 2), 1.0, s + 1)),
-                lambda xs, Dp=Dp, kind=kind: check_penalty(kind, 10.0, Dp, *xs, eps, True, h, E),
-                lambda xs, Dp=Dp, kind=kind: kink_margin(Dp, P.penalized_points(kind, *xs, eps)))
+                lambda xs, Dp=Dp, kind=kind: check_penalty(kind, 10.0, Dp, xs[0], xs[1], eps, True, h, E),
+                lambda xs, Dp=Dp, kind=kind: kink_margin(Dp, P.penalized_points(kind, xs[0], xs[1], eps)))
     return results
 
 
-def format_table(results) -> str:
+def format_table(results: Sequence[Result]) -> str:
     """The results as a plain-text table: component | max rel error | FD accuracy | kink margin | result."""
     w = max(len("component"), *(len(r.component) for r in results))
     lines = [f"{'component':<{w}} | {'max rel error':>13} | {'FD accuracy':>13} | {'kink margin':>11} | result",
@@ -500,7 +512,7 @@ def format_table(results) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """``minigan gradcheck [options]``: exit 0 if every check passes, 1 if one fails, 2 on bad options."""
     p = argparse.ArgumentParser(prog="minigan gradcheck", description="check every gradient against centred differences")
     p.add_argument("--backend", help="numpy | strict | strict:device1 | cupy (default: $MINIGAN_BACKEND or numpy)")
@@ -519,13 +531,13 @@ def main(argv=None) -> int:
         results = run_all(b, args.seed, args.batch, args.width, args.depth, args.h, args.threshold, args.entries)
     except (ValueError, TypeError, BackendUnavailable) as e:
         print(f"minigan gradcheck: {e}", file=sys.stderr)
-        return 2
+        return exitcodes.USAGE
     print(f"gradient check: backend {b.spec} (float64), seed {args.seed}, batch {args.batch}, width {args.width}, "
           f"depth {args.depth}, entries/array {args.entries or 'all'}, h {args.h:g}, threshold {args.threshold:g}")
     print(format_table(results))
     failed = [r for r in results if not r.passed]
     print(f"{len(results) - len(failed)}/{len(results)} passed in {time.perf_counter() - t0:.1f} s")
-    return 1 if failed else 0
+    return exitcodes.FAILED if failed else exitcodes.OK
 
 
 if __name__ == "__main__":

@@ -12,9 +12,14 @@ with a faster form on some library go through ``backend.ops`` (``minigan/engine.
 computes the same formula. Each backward is derived in docs/MATH.md §8.
 """
 
-import math
+from __future__ import annotations
 
+import math
+from typing import Any
+
+from ._types import Array, Cache, DType, Grads
 from .backend import Backend, Random
+from .engine import Ops
 
 INITS = ("he", "xavier", "normal", "uniform")
 
@@ -27,17 +32,24 @@ def _check_positive_int(name, value):
 class Layer:
     """Base class: a layer without parameters (the contract above), on ``backend.xp`` and ``backend.ops``."""
 
-    def __init__(self, backend: Backend | None = None):
+    params: dict[str, Array]  # trained: name -> array
+    buffers: dict[str, Array]  # not trained (BatchNorm's running statistics)
+    xp: Any  # the backend's array namespace
+    ops: Ops
+
+    def __init__(self, backend: Backend | None = None) -> None:
         self.params, self.buffers = {}, {}
         if backend is not None:
             self.xp, self.ops = backend.xp, backend.ops
 
-    def forward(self, x, train: bool = True): raise NotImplementedError
-    def backward(self, dout, cache, need_dx: bool = True, need_grads: bool = True): raise NotImplementedError
-    def __repr__(self): return f"{type(self).__name__}()"
+    def forward(self, x: Array, train: bool = True) -> tuple[Array, Cache]: raise NotImplementedError
+    def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
+                 need_grads: bool = True) -> tuple[Array, Grads]: raise NotImplementedError
+    def __repr__(self) -> str: return f"{type(self).__name__}()"
 
 
-def init_weight(backend: Backend, rng: Random, fan_in: int, fan_out: int, init: str, dtype=None):
+def init_weight(backend: Backend, rng: Random, fan_in: int, fan_out: int, init: str,
+                dtype: DType | str | None = None) -> Array:
     """A (fan_in, fan_out) weight matrix:
     he:      N(0, 2/fan_in)                 (He et al. 2015, for ReLU)
     xavier:  U(±sqrt(6/(fan_in+fan_out)))  (Glorot & Bengio 2010)
@@ -61,7 +73,8 @@ class Linear(Layer):
     x: (N, in_features); W: (in_features, out_features); b: (out_features,); out: (N, out_features).
     Backward: dx = dout @ Wᵀ, dW = xᵀ @ dout, db = Σ_n dout[n]."""
 
-    def __init__(self, in_features, out_features, backend: Backend, rng: Random, init="he", dtype=None):
+    def __init__(self, in_features: int, out_features: int, backend: Backend, rng: Random, init: str = "he",
+                 dtype: DType | str | None = None) -> None:
         super().__init__(backend)
         _check_positive_int("in_features", in_features)
         _check_positive_int("out_features", out_features)
@@ -69,16 +82,17 @@ class Linear(Layer):
         self.params["W"] = init_weight(backend, rng, in_features, out_features, init, dtype)
         self.params["b"] = backend.zeros((out_features,), dtype)
 
-    def forward(self, x, train=True):
+    def forward(self, x: Array, train: bool = True) -> tuple[Array, Cache]:
         return self.ops.affine(x, self.params["W"], self.params["b"]), x  # x W + b
 
-    def backward(self, dout, cache, need_dx=True, need_grads=True):
+    def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
+                 need_grads: bool = True) -> tuple[Array, Grads]:
         x, ops = cache, self.ops
         grads = {"W": ops.matmul(x.T, dout), "b": ops.sum_rows(dout)} if need_grads else {}  # xᵀ dout, Σ_n dout[n]
         dx = ops.matmul(dout, self.params["W"].T) if need_dx else None  # dout Wᵀ
         return dx, grads
 
-    def __repr__(self): return f"Linear({self.in_features}, {self.out_features})"
+    def __repr__(self) -> str: return f"Linear({self.in_features}, {self.out_features})"
 
 
 class Maxout(Layer):
@@ -89,7 +103,8 @@ class Maxout(Layer):
     Backward: the gradient flows only to the winning piece, dz[n,j,p] = dout[n,j]·[p = argmax],
     then through the affine map as in Linear."""
 
-    def __init__(self, in_features, units, pieces, backend: Backend, rng: Random, init="he", dtype=None):
+    def __init__(self, in_features: int, units: int, pieces: int, backend: Backend, rng: Random, init: str = "he",
+                 dtype: DType | str | None = None) -> None:
         super().__init__(backend)
         _check_positive_int("units", units)
         _check_positive_int("pieces", pieces)
@@ -97,14 +112,15 @@ class Maxout(Layer):
         self.linear = Linear(in_features, units * pieces, backend, rng, init, dtype)
         self.params = self.linear.params  # W, b are the affine pieces
 
-    def forward(self, x, train=True):
+    def forward(self, x: Array, train: bool = True) -> tuple[Array, Cache]:
         xp = self.xp
         z, lin_cache = self.linear.forward(x)
         z = xp.reshape(z, (z.shape[0], self.units, self.pieces))
         winner = xp.argmax(z, axis=-1)
         return xp.max(z, axis=-1), (lin_cache, winner)
 
-    def backward(self, dout, cache, need_dx=True, need_grads=True):
+    def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
+                 need_grads: bool = True) -> tuple[Array, Grads]:
         xp = self.xp
         lin_cache, winner = cache
         onehot = winner[:, :, None] == xp.arange(self.pieces, device=winner.device)  # (N, units, pieces)
@@ -112,7 +128,7 @@ class Maxout(Layer):
         dz = xp.reshape(dz, (dz.shape[0], self.units * self.pieces))
         return self.linear.backward(dz, lin_cache, need_dx, need_grads)
 
-    def __repr__(self): return f"Maxout({self.linear.in_features}, {self.units}, pieces={self.pieces})"
+    def __repr__(self) -> str: return f"Maxout({self.linear.in_features}, {self.units}, pieces={self.pieces})"
 
 
 # Activations (docs/MATH.md §8.2). Each caches its output y, not its input x: the backward needs
@@ -120,11 +136,12 @@ class Maxout(Layer):
 class ReLU(Layer):
     """out = max(x, 0); dx = dout·[x > 0] = dout·[out > 0] (docs/MATH.md §8.2). The cache is out."""
 
-    def forward(self, x, train=True):
+    def forward(self, x: Array, train: bool = True) -> tuple[Array, Cache]:
         out = self.ops.relu(x)  # max(x, 0)
         return out, out
 
-    def backward(self, dout, cache, need_dx=True, need_grads=True):
+    def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
+                 need_grads: bool = True) -> tuple[Array, Grads]:
         return self.ops.relu_grad(dout, cache), {}  # dout·[out > 0]
 
 
@@ -132,41 +149,44 @@ class LeakyReLU(Layer):
     """out = max(x, slope·x), 0 ≤ slope < 1; dx = dout·(1 if x > 0 else slope) (docs/MATH.md §8.2).
     The cache is out, which is > 0 exactly where x > 0."""
 
-    def __init__(self, backend: Backend, slope: float = 0.2):
+    def __init__(self, backend: Backend, slope: float = 0.2) -> None:
         super().__init__(backend)
         if not 0.0 <= slope < 1.0:
             raise ValueError(f"slope: expected 0 <= slope < 1, got {slope!r}")
         self.slope = float(slope)
 
-    def forward(self, x, train=True):
+    def forward(self, x: Array, train: bool = True) -> tuple[Array, Cache]:
         out = self.ops.relu(x, self.slope)  # max(x, slope·x)
         return out, out
 
-    def backward(self, dout, cache, need_dx=True, need_grads=True):
+    def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
+                 need_grads: bool = True) -> tuple[Array, Grads]:
         return self.ops.relu_grad(dout, cache, self.slope), {}  # dout·(1 if out > 0 else slope)
 
-    def __repr__(self): return f"LeakyReLU({self.slope})"
+    def __repr__(self) -> str: return f"LeakyReLU({self.slope})"
 
 
 class Tanh(Layer):
     """out = tanh(x); dx = dout·(1 − out²) (docs/MATH.md §8.2). The cache is out."""
 
-    def forward(self, x, train=True):
+    def forward(self, x: Array, train: bool = True) -> tuple[Array, Cache]:
         out = self.xp.tanh(x)
         return out, out
 
-    def backward(self, dout, cache, need_dx=True, need_grads=True):
+    def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
+                 need_grads: bool = True) -> tuple[Array, Grads]:
         return dout * (1.0 - cache * cache), {}  # dout·(1 − out²)
 
 
 class Sigmoid(Layer):
     """out = σ(x); dx = dout·out·(1 − out) (docs/MATH.md §8.2). The cache is out. (Not for D's output.)"""
 
-    def forward(self, x, train=True):
+    def forward(self, x: Array, train: bool = True) -> tuple[Array, Cache]:
         out = self.ops.softplus_sigmoid(x)[1]  # σ in its stable form (docs/MATH.md §5)
         return out, out
 
-    def backward(self, dout, cache, need_dx=True, need_grads=True):
+    def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
+                 need_grads: bool = True) -> tuple[Array, Grads]:
         return dout * cache * (1.0 - cache), {}  # dout·out·(1 − out)
 
 
@@ -174,23 +194,24 @@ class Dropout(Layer):
     """Inverted dropout (docs/MATH.md §8.4): in training out = x·mask/(1−p), mask ~ Bernoulli(1−p);
     in eval out = x. dx = dout·mask/(1−p) (training), dout (eval). The cache is mask/(1−p), or None."""
 
-    def __init__(self, p: float, backend: Backend, rng: Random):
+    def __init__(self, p: float, backend: Backend, rng: Random) -> None:
         super().__init__(backend)
         if not 0.0 <= p < 1.0:
             raise ValueError(f"p: expected a dropout probability 0 <= p < 1, got {p!r}")
         self.p, self.rng = float(p), rng
 
-    def forward(self, x, train=True):
+    def forward(self, x: Array, train: bool = True) -> tuple[Array, Cache]:
         if not train or self.p == 0.0:
             return x, None
         keep = self.rng.uniform(x.shape, dtype=x.dtype) >= self.p
         scale = self.xp.astype(keep, x.dtype) * (1.0 / (1.0 - self.p))
         return x * scale, scale
 
-    def backward(self, dout, cache, need_dx=True, need_grads=True):
+    def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
+                 need_grads: bool = True) -> tuple[Array, Grads]:
         return (dout if cache is None else dout * cache), {}
 
-    def __repr__(self): return f"Dropout({self.p})"
+    def __repr__(self) -> str: return f"Dropout({self.p})"
 
 
 class BatchNorm(Layer):
@@ -203,7 +224,8 @@ class BatchNorm(Layer):
     x: (N, F); γ, β: (F,). Backward (training), with g = dout·γ:
     dx = (1/sqrt(σ²+eps))·(g − mean_n g − x̂·mean_n(g·x̂)); dγ = Σ_n dout·x̂; dβ = Σ_n dout."""
 
-    def __init__(self, features, backend: Backend, momentum=0.1, eps=1e-5, dtype=None):
+    def __init__(self, features: int, backend: Backend, momentum: float = 0.1, eps: float = 1e-5,
+                 dtype: DType | str | None = None) -> None:
         super().__init__(backend)
         _check_positive_int("features", features)
         self.features, self.momentum, self.eps = features, float(momentum), float(eps)
@@ -211,7 +233,7 @@ class BatchNorm(Layer):
         self.params = {"gamma": backend.ones(shape, dtype), "beta": backend.zeros(shape, dtype)}
         self.buffers = {"running_mean": backend.zeros(shape, dtype), "running_var": backend.ones(shape, dtype)}
 
-    def forward(self, x, train=True):
+    def forward(self, x: Array, train: bool = True) -> tuple[Array, Cache]:
         xp, m = self.xp, self.momentum
         if train:
             n = x.shape[0]
@@ -228,7 +250,8 @@ class BatchNorm(Layer):
         xhat = xc * inv_std
         return xhat * self.params["gamma"] + self.params["beta"], (xhat, inv_std, train)
 
-    def backward(self, dout, cache, need_dx=True, need_grads=True):
+    def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
+                 need_grads: bool = True) -> tuple[Array, Grads]:
         xp = self.xp
         xhat, inv_std, train = cache
         grads = {"gamma": xp.sum(dout * xhat, axis=0), "beta": xp.sum(dout, axis=0)} if need_grads else {}
@@ -239,10 +262,10 @@ class BatchNorm(Layer):
             return g * inv_std, grads
         return inv_std * (g - xp.mean(g, axis=0) - xhat * xp.mean(g * xhat, axis=0)), grads
 
-    def __repr__(self): return f"BatchNorm({self.features})"
+    def __repr__(self) -> str: return f"BatchNorm({self.features})"
 
 
-ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "tanh": Tanh, "sigmoid": Sigmoid}
+ACTIVATIONS: dict[str, type[Layer]] = {"relu": ReLU, "leaky_relu": LeakyReLU, "tanh": Tanh, "sigmoid": Sigmoid}
 
 
 def make_activation(name: str, backend: Backend, leaky_slope: float = 0.2) -> Layer:

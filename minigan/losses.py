@@ -15,15 +15,18 @@ and already includes the 1/m of the mean (the derivations: docs/MATH.md §6). ``
 (the default) validates the inputs first, the only step here that syncs with a GPU.
 """
 
+from __future__ import annotations
+
 import math
 
+from ._types import Array, DLoss, DLossResult, GLoss, GLossResult
 from .engine import ops_for
 
 LOG4, LOG2 = math.log(4.0), math.log(2.0)
 
 
 # -- Stable elementwise pieces (docs/MATH.md §5) --
-def softplus_sigmoid(l):
+def softplus_sigmoid(l: Array) -> tuple[Array, Array]:
     """(sp(l), σ(l)) together, sharing e = e^−|l| ≤ 1 (a loss and its gradient need both):
 
     sp(l) = max(l, 0) + log1p(e),   σ(l) = (1 if l ≥ 0 else e)/(1 + e).
@@ -33,12 +36,12 @@ def softplus_sigmoid(l):
     return ops_for(l).softplus_sigmoid(l)
 
 
-def softplus(l):
+def softplus(l: Array) -> Array:
     """sp(l) = log(1 + e^l) = max(l, 0) + log1p(e^−|l|); never overflows (docs/MATH.md §5)."""
     return softplus_sigmoid(l)[0]
 
 
-def sigmoid(l):
+def sigmoid(l: Array) -> Array:
     """σ(l) = 1/(1 + e^−l), from e^−|l| ≤ 1, so it never overflows (docs/MATH.md §5)."""
     return softplus_sigmoid(l)[1]
 
@@ -48,7 +51,7 @@ def _mean(v):
     return v.__array_namespace__().sum(v) / math.prod(v.shape)
 
 
-def check_logits(name, l):
+def check_logits(name: str, l: Array) -> None:
     """Raise a clear error unless ``l`` is a finite float array of shape (m,) or (m, 1)."""
     if not hasattr(l, "__array_namespace__"):
         raise TypeError(f"{name}: expected an array of logits, got {type(l).__name__}")
@@ -79,7 +82,7 @@ def _size(l_fake, check):
 
 
 # -- The paper's forms (Goodfellow et al. 2014) and the article's total loss --
-def value_function(l_real, l_fake, check=True):
+def value_function(l_real: Array, l_fake: Array, check: bool = True) -> DLossResult:
     """V(D, G) = mean log D(x) + mean log(1 − D(G(z))) = −mean sp(−l_r) − mean sp(l_f)
     (Goodfellow et al. 2014, Eq. 1): D ascends V, G descends it (docs/MATH.md §2).
     ∂V/∂l_r = σ(−l_r)/m  (= (1 − D(x))/m),   ∂V/∂l_f = −σ(l_f)/n  (= −D(G(z))/n)."""
@@ -89,7 +92,7 @@ def value_function(l_real, l_fake, check=True):
     return -_mean(sp_r) - _mean(sp_f), s_r * (1.0 / m), s_f * (-1.0 / n)
 
 
-def discriminator_loss(l_real, l_fake, real_target=1.0, check=True):
+def discriminator_loss(l_real: Array, l_fake: Array, real_target: float = 1.0, check: bool = True) -> DLossResult:
     """L_D: binary cross-entropy with real = 1, fake = 0; equals −V(D, G) (docs/MATH.md §2, §6.1).
 
     L_D = −mean log D(x) − mean log(1 − D(G(z))) = mean sp(−l_r) + mean sp(l_f).
@@ -113,7 +116,7 @@ def discriminator_loss(l_real, l_fake, real_target=1.0, check=True):
     return real + _mean(sp_f), d_real, s_f * (1.0 / n)
 
 
-def generator_minimax_loss(l_fake, check=True):
+def generator_minimax_loss(l_fake: Array, check: bool = True) -> GLossResult:
     """L_G^mm = mean log(1 − D(G(z))) = −mean sp(l_f): the saturating loss G minimises in Eq. 1.
     ∂L_G^mm/∂l_f = −σ(l_f)/n → 0 when D rejects the fakes (l_f → −∞): it saturates (docs/MATH.md §3)."""
     n = _size(l_fake, check)
@@ -121,7 +124,7 @@ def generator_minimax_loss(l_fake, check=True):
     return -_mean(sp_f), s_f * (-1.0 / n)
 
 
-def generator_nonsaturating_loss(l_fake, check=True):
+def generator_nonsaturating_loss(l_fake: Array, check: bool = True) -> GLossResult:
     """L_G^ns = −mean log D(G(z)) = mean sp(−l_f): the paper's practical generator loss (Sec. 3; docs/MATH.md §3).
     ∂L_G^ns/∂l_f = (σ(l_f) − 1)/n = −σ(−l_f)/n → −1/n when D rejects the fakes: no saturation."""
     n = _size(l_fake, check)
@@ -129,7 +132,7 @@ def generator_nonsaturating_loss(l_fake, check=True):
     return _mean(sp), s * (-1.0 / n)
 
 
-def generator_maximum_likelihood_loss(l_fake, check=True):
+def generator_maximum_likelihood_loss(l_fake: Array, check: bool = True) -> GLossResult:
     """L_G^ml = −½·mean exp(σ⁻¹(D(G(z)))) = −½·mean e^{l_f} (Goodfellow 2016, arXiv 1701.00160, §3.2.3):
     with D optimal, its expected gradient is KL(p_data ‖ p_g)'s (docs/MATH.md §3). ∂/∂l_f = −½·e^{l_f}/n."""
     n = _size(l_fake, check)
@@ -137,7 +140,7 @@ def generator_maximum_likelihood_loss(l_fake, check=True):
     return -0.5 * _mean(e), e * (-0.5 / n)
 
 
-def total_loss(l_real, l_fake, check=True):
+def total_loss(l_real: Array, l_fake: Array, check: bool = True) -> DLossResult:
     """The article's total loss L_D + L_G^ns, both terms on the same generated batch (docs/MATH.md §4):
     = mean sp(−l_r) + mean sp(l_f) + mean sp(−l_f); both terms are minimised and lie in
     [0, ∞), which is why the article adds L_G^ns and not L_G^mm (range (−∞, 0]).
@@ -150,7 +153,8 @@ def total_loss(l_real, l_fake, check=True):
 
 
 # -- Common extensions --
-def least_squares_d_loss(l_real, l_fake, a=0.0, b=1.0, check=True):
+def least_squares_d_loss(l_real: Array, l_fake: Array, a: float = 0.0, b: float = 1.0,
+                         check: bool = True) -> DLossResult:
     """LSGAN discriminator (Mao et al. 2017, arXiv 1611.04076; docs/MATH.md §6.3), on the raw output l:
     L_D = mean ½(l_r − b)² + mean ½(l_f − a)²;   ∂/∂l_r = (l_r − b)/m,  ∂/∂l_f = (l_f − a)/n.
     Defaults a = 0, b = 1 (the 0-1 coding; a = −1, b = 1 is the other common choice)."""
@@ -159,14 +163,14 @@ def least_squares_d_loss(l_real, l_fake, a=0.0, b=1.0, check=True):
     return 0.5 * _mean(r * r) + 0.5 * _mean(f * f), r / m, f / n
 
 
-def least_squares_g_loss(l_fake, c=1.0, check=True):
+def least_squares_g_loss(l_fake: Array, c: float = 1.0, check: bool = True) -> GLossResult:
     """LSGAN generator (docs/MATH.md §6.3): L_G = mean ½(l_f − c)²;   ∂/∂l_f = (l_f − c)/n."""
     n = _size(l_fake, check)
     f = l_fake - c
     return 0.5 * _mean(f * f), f / n
 
 
-def hinge_d_loss(l_real, l_fake, check=True):
+def hinge_d_loss(l_real: Array, l_fake: Array, check: bool = True) -> DLossResult:
     """Hinge discriminator (Lim & Ye 2017; Miyato et al. 2018; docs/MATH.md §6.4):
     L_D = mean relu(1 − l_r) + mean relu(1 + l_f);
     ∂/∂l_r = −[l_r < 1]/m,   ∂/∂l_f = [l_f > −1]/n   (the kinks at l = ±1 take 0)."""
@@ -178,12 +182,12 @@ def hinge_d_loss(l_real, l_fake, check=True):
     return value, d_real, d_fake
 
 
-def hinge_g_loss(l_fake, check=True):
+def hinge_g_loss(l_fake: Array, check: bool = True) -> GLossResult:
     """Hinge generator (docs/MATH.md §6.4): L_G = −mean l_f;   ∂/∂l_f = −1/n."""
     return wasserstein_g_loss(l_fake, check)
 
 
-def wasserstein_d_loss(l_real, l_fake, check=True):
+def wasserstein_d_loss(l_real: Array, l_fake: Array, check: bool = True) -> DLossResult:
     """Wasserstein critic (Arjovsky et al. 2017, arXiv 1701.07875; docs/MATH.md §6.5), l = critic output:
     L_D = mean l_f − mean l_r;   ∂/∂l_r = −1/m,  ∂/∂l_f = 1/n.
     Only meaningful with a Lipschitz critic: train with weight clipping (c = 0.01)."""
@@ -193,16 +197,16 @@ def wasserstein_d_loss(l_real, l_fake, check=True):
     return value, xp.full_like(l_real, -1.0 / m), xp.full_like(l_fake, 1.0 / n)
 
 
-def wasserstein_g_loss(l_fake, check=True):
+def wasserstein_g_loss(l_fake: Array, check: bool = True) -> GLossResult:
     """Wasserstein generator (docs/MATH.md §6.5): L_G = −mean l_f;   ∂/∂l_f = −1/n."""
     n = _size(l_fake, check)
     return -_mean(l_fake), l_fake.__array_namespace__().full_like(l_fake, -1.0 / n)
 
 
 # -- Registries: the loss pairs a training run can choose by name --
-DISCRIMINATOR_LOSSES = {"bce": discriminator_loss, "least_squares": least_squares_d_loss, "hinge": hinge_d_loss,
+DISCRIMINATOR_LOSSES: dict[str, DLoss] = {"bce": discriminator_loss, "least_squares": least_squares_d_loss, "hinge": hinge_d_loss,
                         "wasserstein": wasserstein_d_loss}
-GENERATOR_LOSSES = {"minimax": generator_minimax_loss, "nonsaturating": generator_nonsaturating_loss,
+GENERATOR_LOSSES: dict[str, GLoss] = {"minimax": generator_minimax_loss, "nonsaturating": generator_nonsaturating_loss,
                     "maximum_likelihood": generator_maximum_likelihood_loss, "least_squares": least_squares_g_loss,
                     "hinge": hinge_g_loss, "wasserstein": wasserstein_g_loss}
 # generator loss -> the discriminator loss it is played against
@@ -210,13 +214,13 @@ PAIRED_D_LOSS = {"minimax": "bce", "nonsaturating": "bce", "maximum_likelihood":
                  "hinge": "hinge", "wasserstein": "wasserstein"}
 
 
-def get_generator_loss(name):
+def get_generator_loss(name: str) -> GLoss:
     if name not in GENERATOR_LOSSES:
         raise ValueError(f"g_loss: expected one of {tuple(GENERATOR_LOSSES)}, got {name!r}")
     return GENERATOR_LOSSES[name]
 
 
-def get_discriminator_loss(name):
+def get_discriminator_loss(name: str) -> DLoss:
     if name not in DISCRIMINATOR_LOSSES:
         raise ValueError(f"d_loss: expected one of {tuple(DISCRIMINATOR_LOSSES)}, got {name!r}")
     return DISCRIMINATOR_LOSSES[name]

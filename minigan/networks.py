@@ -11,11 +11,16 @@ inside the losses, never here. Parameters are addressed by name, ``"<layer index
 (e.g. ``"0.W"``, ``"1.gamma"``), so optimizers and checkpoints can find them.
 """
 
-import math
-from dataclasses import asdict, dataclass
+from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ._types import Array, Cache, Grads
 from .backend import Backend, Random, get_backend
-from .layers import INITS, ACTIVATIONS, BatchNorm, Dropout, Linear, Maxout, make_activation
+from .layers import INITS, ACTIVATIONS, BatchNorm, Dropout, Layer, Linear, Maxout, make_activation
 
 OUTPUTS = (None, "tanh", "sigmoid")
 
@@ -28,7 +33,7 @@ def _is_positive_int(v):
 class MLPSpec:
     """What an MLP looks like."""
 
-    sizes: tuple = (2, 128, 128, 1)  # (in, hidden_1, ..., hidden_L, out) layer widths
+    sizes: tuple[int, ...] = (2, 128, 128, 1)  # (in, hidden_1, ..., hidden_L, out) layer widths
     activation: str = "relu"  # hidden activation: relu | leaky_relu | tanh | sigmoid
     output: str | None = None  # output activation: None (linear; D's logits), "tanh", "sigmoid"
     maxout_pieces: int | None = None  # if set, each hidden layer is Maxout with this many pieces (the paper's D)
@@ -37,7 +42,7 @@ class MLPSpec:
     init: str = "he"  # weight init: he | xavier | normal | uniform
     leaky_slope: float = 0.2  # the slope of leaky_relu for x < 0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.sizes = tuple(self.sizes)
         if len(self.sizes) < 2:
             raise ValueError(f"sizes: expected at least (in, out), got {self.sizes!r}")
@@ -55,7 +60,7 @@ class MLPSpec:
         if self.init not in INITS:
             raise ValueError(f"init: expected one of {INITS}, got {self.init!r}")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "sizes": list(self.sizes)}
 
 
@@ -63,14 +68,15 @@ class MLP:
     """A stack of layers, built from ``spec``, with a forward and an explicit backward."""
 
     def __init__(self, spec: MLPSpec, backend: Backend | str | None = None, seed: int | None = 0,
-                 rng: Random | None = None):
+                 rng: Random | None = None) -> None:
         if not isinstance(spec, MLPSpec):
             raise TypeError(f"spec: expected an MLPSpec, got {type(spec).__name__}")
         self.spec = spec
         self.backend = b = get_backend(backend)
         self.rng = r = rng if rng is not None else b.random(seed)
         self.dtype = b.float_dtype
-        sizes, layers = spec.sizes, []
+        sizes = spec.sizes
+        layers: list[Layer] = []
         for i in range(len(sizes) - 2):
             if spec.maxout_pieces:
                 layers.append(Maxout(sizes[i], sizes[i + 1], spec.maxout_pieces, b, r, spec.init))
@@ -88,15 +94,15 @@ class MLP:
             layers.append(make_activation(spec.output, b))
         self.layers = layers
 
-    def params(self) -> dict:
+    def params(self) -> dict[str, Array]:
         """name -> parameter array (the live arrays: in-place updates reach the layers)."""
         return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params.items()}
 
-    def buffers(self) -> dict:
+    def buffers(self) -> dict[str, Array]:
         """name -> non-trainable state (BatchNorm running statistics)."""
         return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.buffers.items()}
 
-    def set_param(self, name: str, value):
+    def set_param(self, name: str, value: Array) -> None:
         """Replace parameter ``name`` by ``value`` (same shape and dtype)."""
         layer, key = self._locate(name, "params")
         old = layer.params[key]
@@ -105,14 +111,14 @@ class MLP:
                              f"got {tuple(value.shape)} and {value.dtype}")
         layer.params[key] = value
 
-    def set_buffer(self, name: str, value):
+    def set_buffer(self, name: str, value: Array) -> None:
         layer, key = self._locate(name, "buffers")
         old = layer.buffers[key]
         if tuple(value.shape) != tuple(old.shape):
             raise ValueError(f"{name}: expected shape {tuple(old.shape)}, got {tuple(value.shape)}")
         layer.buffers[key] = value
 
-    def _locate(self, name, kind):
+    def _locate(self, name: str, kind: str) -> tuple[Layer, str]:
         idx, _, key = name.partition(".")
         try:
             layer = self.layers[int(idx)]
@@ -124,7 +130,7 @@ class MLP:
     def num_params(self) -> int:
         return sum(math.prod(v.shape) for v in self.params().values())
 
-    def check_input(self, x, name="x"):
+    def check_input(self, x: Array, name: str = "x") -> None:
         """Raise a clear error unless x is a (N, sizes[0]) array of the model's float dtype."""
         if not hasattr(x, "shape") or not hasattr(x, "dtype"):
             raise TypeError(f"{name}: expected an array of shape (N, {self.spec.sizes[0]}), got {type(x).__name__}")
@@ -134,7 +140,7 @@ class MLP:
         if len(x.shape) != 2 or x.shape[1] != self.spec.sizes[0] or x.shape[0] < 1:
             raise ValueError(f"{name}: expected shape (N, {self.spec.sizes[0]}) with N >= 1, got {tuple(x.shape)}")
 
-    def forward(self, x, train: bool = True, check: bool = True):
+    def forward(self, x: Array, train: bool = True, check: bool = True) -> tuple[Array, Cache]:
         """out (N, sizes[-1]), cache for input x (N, sizes[0]); ``train`` switches dropout and batch norm;
         ``check=False`` skips the input check (the training step's own arrays)."""
         if check:
@@ -146,11 +152,12 @@ class MLP:
                 caches.append(c)
         return x, caches
 
-    def __call__(self, x, train: bool = False):
+    def __call__(self, x: Array, train: bool = False) -> Array:
         """Just the output (eval mode by default)."""
         return self.forward(x, train)[0]
 
-    def backward(self, dout, cache, need_dx: bool = True, need_grads: bool = True, release: bool = False):
+    def backward(self, dout: Array, cache: Cache, need_dx: bool = True, need_grads: bool = True,
+                 release: bool = False) -> tuple[Array, Grads]:
         """dx (N, sizes[0]) and grads (name -> array of that parameter's shape) from dout = ∂L/∂out (N, sizes[-1]):
         the layers' backwards in reverse order (the chain rule; docs/MATH.md §7.1). ``need_dx=False`` skips dx
         (None), ``need_grads=False`` the parameter gradients ({}; for a pass that only carries a gradient
@@ -164,18 +171,20 @@ class MLP:
                 grads.update({f"{i}.{k}": v for k, v in g.items()})
         return dout, grads
 
-    def __repr__(self): return "MLP(" + ", ".join(repr(layer) for layer in self.layers) + ")"
+    def __repr__(self) -> str: return "MLP(" + ", ".join(repr(layer) for layer in self.layers) + ")"
 
 
-def generator(noise_dim=2, data_dim=2, hidden=(128, 128), activation="relu", output=None,
-              batch_norm=False, init="he", backend=None, seed=0, rng=None) -> MLP:
+def generator(noise_dim: int = 2, data_dim: int = 2, hidden: Sequence[int] = (128, 128), activation: str = "relu",
+              output: str | None = None, batch_norm: bool = False, init: str = "he",
+              backend: Backend | str | None = None, seed: int | None = 0, rng: Random | None = None) -> MLP:
     """G: noise (N, noise_dim) → samples (N, data_dim)."""
     return MLP(MLPSpec((noise_dim, *hidden, data_dim), activation=activation, output=output, batch_norm=batch_norm,
                        init=init), backend, seed, rng)
 
 
-def discriminator(data_dim=2, hidden=(128, 128), activation="relu", maxout_pieces=None,
-                  dropout=0.0, init="he", backend=None, seed=0, rng=None) -> MLP:
+def discriminator(data_dim: int = 2, hidden: Sequence[int] = (128, 128), activation: str = "relu",
+                  maxout_pieces: int | None = None, dropout: float = 0.0, init: str = "he",
+                  backend: Backend | str | None = None, seed: int | None = 0, rng: Random | None = None) -> MLP:
     """D: samples (N, data_dim) → logits (N, 1)."""
     return MLP(MLPSpec((data_dim, *hidden, 1), activation=activation, maxout_pieces=maxout_pieces, dropout=dropout,
                        init=init), backend, seed, rng)

@@ -8,9 +8,14 @@ Applying it to every parameter is the engine's business (``engine.Ops.apply_upda
 parameter at a time on the plain backend; on NumPy and CuPy all of them as one flat vector).
 """
 
-import math
+from __future__ import annotations
 
-from .engine import ops_for
+import math
+from typing import Any
+
+from ._types import Array, Grads
+from .backend import Backend
+from .engine import Ops, ops_for
 
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
 # Adam's rate was tuned on the ring; SGD's trains the default ring run (0.05 diverged within
@@ -25,9 +30,11 @@ class Optimizer:
     the training history's gradient norm, for free."""
 
     name = "optimizer"
-    slot_names: tuple = ()  # the per-parameter state arrays this rule keeps
+    slot_names: tuple[str, ...] = ()  # the per-parameter state arrays this rule keeps
+    grad_sq: Array | None
+    ops: Ops | None
 
-    def __init__(self, lr):
+    def __init__(self, lr: float) -> None:
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
             raise ValueError(f"lr: expected a positive finite learning rate, got {lr!r}")
         self.lr, self.t = float(lr), 0  # t: the number of steps taken
@@ -35,7 +42,7 @@ class Optimizer:
         self.grad_sq = None  # Σ g² of the last step's gradients
         self.ops = None  # the engine that applies the rule (None: the gradients' backend's)
 
-    def step(self, params: dict, grads: dict):
+    def step(self, params: dict[str, Array], grads: Grads) -> None:
         self.t += 1
         for name in grads:
             if name not in params:
@@ -43,19 +50,19 @@ class Optimizer:
         if grads:
             (self.ops or ops_for(next(iter(grads.values())))).apply_updates(self, params, grads)
 
-    def direction(self, g, state: dict):
+    def direction(self, g: Array, state: dict[str, Array]) -> Array:
         """The move δ for gradient g; writes the rule's new state arrays into ``state``."""
         raise NotImplementedError
 
-    def config(self) -> dict:
+    def config(self) -> dict[str, Any]:
         """The hyper-parameters (JSON-able), enough to rebuild this optimizer."""
         raise NotImplementedError
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         """Flat name -> array/scalar dict: ``t`` and ``<slot>/<param name>`` arrays."""
         return {"t": self.t, **{f"{slot}/{name}": a for slot, d in self.slots.items() for name, a in d.items()}}
 
-    def load_state_dict(self, state: dict, backend):
+    def load_state_dict(self, state: dict[str, Any], backend: Backend) -> None:
         self.t, self.slots = int(state["t"]), {}
         for key, a in state.items():
             if key != "t":
@@ -69,20 +76,20 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def __init__(self, lr=0.1, momentum=0.5):
+    def __init__(self, lr: float = 0.1, momentum: float = 0.5) -> None:
         super().__init__(lr)
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum: expected 0 <= momentum < 1, got {momentum!r}")
         self.momentum = float(momentum)
         self.slot_names = ("v",) if self.momentum else ()
 
-    def direction(self, g, state):
+    def direction(self, g: Array, state: dict[str, Array]) -> Array:
         if self.momentum == 0.0:
             return self.lr * g  # p ← p − lr·g
         state["v"] = self.momentum * state["v"] - self.lr * g  # v ← μ·v − lr·g
         return -state["v"]  # p ← p + v
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {"name": "sgd", "lr": self.lr, "momentum": self.momentum}
 
 
@@ -94,7 +101,7 @@ class Adam(Optimizer):
     name = "adam"
     slot_names = ("m", "v")
 
-    def __init__(self, lr=2e-4, betas=(0.5, 0.999), eps=1e-8):
+    def __init__(self, lr: float = 2e-4, betas: tuple[float, float] = (0.5, 0.999), eps: float = 1e-8) -> None:
         super().__init__(lr)
         b1, b2 = betas
         if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
@@ -103,7 +110,7 @@ class Adam(Optimizer):
             raise ValueError(f"eps: expected a positive number, got {eps!r}")
         self.b1, self.b2, self.eps = float(b1), float(b2), float(eps)
 
-    def direction(self, g, state):
+    def direction(self, g: Array, state: dict[str, Array]) -> Array:
         xp = g.__array_namespace__()
         state["m"] = self.b1 * state["m"] + (1.0 - self.b1) * g  # m ← β1·m + (1−β1)·g
         state["v"] = self.b2 * state["v"] + (1.0 - self.b2) * (g * g)  # v ← β2·v + (1−β2)·g²
@@ -111,7 +118,7 @@ class Adam(Optimizer):
         v_hat = state["v"] / (1.0 - self.b2**self.t)
         return self.lr * m_hat / (xp.sqrt(v_hat) + self.eps)
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {"name": "adam", "lr": self.lr, "betas": [self.b1, self.b2], "eps": self.eps}
 
 
@@ -122,22 +129,22 @@ class RMSProp(Optimizer):
     name = "rmsprop"
     slot_names = ("s",)
 
-    def __init__(self, lr=5e-5, alpha=0.99, eps=1e-8):
+    def __init__(self, lr: float = 5e-5, alpha: float = 0.99, eps: float = 1e-8) -> None:
         super().__init__(lr)
         if not 0.0 <= alpha < 1.0:
             raise ValueError(f"alpha: expected 0 <= alpha < 1, got {alpha!r}")
         self.alpha, self.eps = float(alpha), float(eps)
 
-    def direction(self, g, state):
+    def direction(self, g: Array, state: dict[str, Array]) -> Array:
         xp = g.__array_namespace__()
         state["s"] = self.alpha * state["s"] + (1.0 - self.alpha) * (g * g)  # s ← α·s + (1−α)·g²
         return self.lr * g / (xp.sqrt(state["s"]) + self.eps)
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {"name": "rmsprop", "lr": self.lr, "alpha": self.alpha, "eps": self.eps}
 
 
-def make_optimizer(name: str, lr: float, **kw) -> Optimizer:
+def make_optimizer(name: str, lr: float, **kw: Any) -> Optimizer:
     """An optimizer by name: sgd (momentum=), adam (betas=, eps=), rmsprop (alpha=, eps=);
     keywords of the other rules are ignored."""
     rules = {"sgd": (SGD, ("momentum",)), "adam": (Adam, ("betas", "eps")), "rmsprop": (RMSProp, ("alpha", "eps"))}
@@ -147,7 +154,7 @@ def make_optimizer(name: str, lr: float, **kw) -> Optimizer:
     return cls(lr, **{k: v for k, v in kw.items() if k in keys})
 
 
-def from_config(cfg: dict) -> Optimizer:
+def from_config(cfg: dict[str, Any]) -> Optimizer:
     """Rebuild an optimizer from ``Optimizer.config()``."""
-    kw = {k: tuple(v) if k == "betas" else v for k, v in cfg.items() if k != "name"}  # JSON makes betas a list
+    kw: dict[str, Any] = {k: tuple(v) if k == "betas" else v for k, v in cfg.items() if k != "name"}  # JSON makes betas a list
     return make_optimizer(cfg["name"], **kw)

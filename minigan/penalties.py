@@ -27,22 +27,34 @@ Only the Array API standard on the arrays' namespace is used; no pass here overw
 
 from __future__ import annotations
 
-from .layers import BatchNorm, Dropout, LeakyReLU, Linear, Maxout, ReLU, Sigmoid, Tanh
+from collections.abc import Callable
+from typing import Any
+
+from ._types import Array, Cache, Grads
+from .backend import Random
+from .layers import BatchNorm, Layer, Dropout, LeakyReLU, Linear, Maxout, ReLU, Sigmoid, Tanh
 
 PENALTIES = ("r1", "r2", "gp")
+# D: a networks.MLP (networks is a module of this one's level, so it is not imported here)
+Net = Any
+# one layer's double backward: (layer, dout, cache, v) -> (∂(v·dx)/∂x, ∂/∂dout term or None, ∂/∂params)
+DoubleBackward = Callable[[Any, Array, Cache, Array], tuple[Array, Array | None, Grads]]
+# a penalty's form of the input gradient g: g -> (P, ∂P/∂g)
+Form = Callable[[Array], tuple[Array, Array]]
+
 TINY = 1e-12  # ‖g‖ below it counts as 0 in WGAN-GP's g/‖g‖ (its subgradient there: 0)
 
 
 # -- each layer's double backward (docs/MATH.md §12.1-§12.5) --------------------------------------
 # double_backward(layer, dout, cache, v) -> (ddout, dx, grads) for the layer's backward
 # dx = B(dout; x, θ): ddout = ∂⟨v, B⟩/∂dout = J v, dx = ∂⟨v, B⟩/∂x (None: 0), grads = ∂⟨v, B⟩/∂θ.
-def linear_double_backward(layer, dout, cache, v):
+def linear_double_backward(layer: Linear, dout: Array, cache: Cache, v: Array) -> tuple[Array, Array | None, Grads]:
     """B = dout·Wᵀ (docs/MATH.md §12.1): J v = v·W;  ∂/∂x = 0;  ∂⟨v, dout·Wᵀ⟩/∂W = vᵀ·dout, ∂/∂b = 0."""
     xp, W = layer.xp, layer.params["W"]
     return v @ W, None, {"W": v.T @ dout, "b": xp.zeros_like(layer.params["b"])}
 
 
-def maxout_double_backward(layer, dout, cache, v):
+def maxout_double_backward(layer: Maxout, dout: Array, cache: Cache, v: Array) -> tuple[Array, Array | None, Grads]:
     """B = dz·Wᵀ, dz[n,j,p] = dout[n,j]·[p = p*(n,j)] (docs/MATH.md §12.2): J v = (v·W)[n, j, p*];
     ∂/∂x = 0 (the winner is locally constant);  ∂/∂W = vᵀ·dz, ∂/∂b = 0."""
     xp, W = layer.xp, layer.params["W"]
@@ -53,32 +65,32 @@ def maxout_double_backward(layer, dout, cache, v):
     return xp.sum(xp.where(onehot, zv, 0.0), axis=-1), None, {"W": v.T @ dz, "b": xp.zeros_like(layer.params["b"])}
 
 
-def gate_double_backward(layer, dout, cache, v):
+def gate_double_backward(layer: Layer, dout: Array, cache: Cache, v: Array) -> tuple[Array, Array | None, Grads]:
     """ReLU, LeakyReLU, Dropout: B = dout·c with c ∈ {[y > 0], slope or 1, mask/(1−p)} constant
     in x almost everywhere (docs/MATH.md §12.3): J v = v·c (the layer's own backward of v);  ∂/∂x = 0."""
     return layer.backward(v, cache, need_grads=False)[0], None, {}
 
 
-def tanh_double_backward(layer, dout, cache, v):
+def tanh_double_backward(layer: Tanh, dout: Array, cache: Cache, v: Array) -> tuple[Array, Array | None, Grads]:
     """B = dout·(1 − y²), y = tanh x, dy/dx = 1 − y² (docs/MATH.md §12.4):
     J v = v·(1 − y²);  ∂⟨v, B⟩/∂x = v·dout·(−2y)(1 − y²)."""
     s = 1.0 - cache * cache
     return v * s, v * dout * (-2.0 * cache) * s, {}
 
 
-def sigmoid_double_backward(layer, dout, cache, v):
+def sigmoid_double_backward(layer: Sigmoid, dout: Array, cache: Cache, v: Array) -> tuple[Array, Array | None, Grads]:
     """B = dout·y(1 − y), y = σ(x), dy/dx = y(1 − y) (docs/MATH.md §12.4):
     J v = v·y(1 − y);  ∂⟨v, B⟩/∂x = v·dout·(1 − 2y)·y(1 − y)."""
     s = cache * (1.0 - cache)
     return v * s, v * dout * (1.0 - 2.0 * cache) * s, {}
 
 
-DOUBLE_BACKWARD = {Linear: linear_double_backward, Maxout: maxout_double_backward, ReLU: gate_double_backward,
+DOUBLE_BACKWARD: dict[type[Layer], DoubleBackward] = {Linear: linear_double_backward, Maxout: maxout_double_backward, ReLU: gate_double_backward,
                    LeakyReLU: gate_double_backward, Dropout: gate_double_backward, Tanh: tanh_double_backward,
                    Sigmoid: sigmoid_double_backward}
 
 
-def check_penalizable(D):
+def check_penalizable(D: Net) -> None:
     """Raise a clear error unless every layer of the MLP ``D`` has a double backward here."""
     for i, layer in enumerate(D.layers):
         if isinstance(layer, BatchNorm):
@@ -89,7 +101,7 @@ def check_penalizable(D):
 
 
 # -- the MLP's double backward (docs/MATH.md §12.6) -----------------------------------------------
-def input_gradient_penalty(D, x, form, train: bool = True):
+def input_gradient_penalty(D: Net, x: Array, form: Form, train: bool = True) -> tuple[Array, Grads, Array]:
     """P = form(∇ₓ Σ_n l_n)[0] for D's logits l = D(x), and its gradients, all by hand:
     returns (P, grads: name -> ∂P/∂param as in D.params(), ∂P/∂x of the shape of x).
     x: (N, sizes[0]); form: g (N, sizes[0]) -> (value, ∂value/∂g). Dropout draws one mask (train)."""
@@ -119,25 +131,26 @@ def input_gradient_penalty(D, x, form, train: bool = True):
 
 
 # -- the penalty forms: value and ∂/∂g side by side (docs/MATH.md §12.7) --------------------------
-def squared_norm_form(g, gamma):
+def squared_norm_form(g: Array, gamma: float) -> tuple[Array, Array]:
     """R1/R2: P = (γ/2)·mean_n ‖g_n‖²;   ∂P/∂g_n = γ·g_n/N."""
     xp, n = g.__array_namespace__(), g.shape[0]
     return 0.5 * gamma * xp.sum(g * g) / n, g * (gamma / n)
 
 
-def unit_norm_form(g, weight):
+def unit_norm_form(g: Array, weight: float) -> tuple[Array, Array]:
     """WGAN-GP: P = λ·mean_n (‖g_n‖ − 1)²;   ∂P/∂g_n = 2λ(‖g_n‖ − 1)·g_n/‖g_n‖ / N (0 where g_n = 0)."""
     xp, n = g.__array_namespace__(), g.shape[0]
     norm = xp.sqrt(xp.sum(g * g, axis=1, keepdims=True))  # (N, 1)
     return weight * xp.sum((norm - 1.0) ** 2) / n, g * ((2.0 * weight / n) * (norm - 1.0) / xp.maximum(norm, TINY))
 
 
-def penalized_points(kind: str, x_real, x_fake, eps=None):
+def penalized_points(kind: str, x_real: Array, x_fake: Array, eps: Array = None) -> Array:
     """Where a penalty differentiates D: x_real (r1), x_fake (r2), x̂ = eps·x_real + (1 − eps)·x_fake (gp)."""
     return x_real if kind == "r1" else x_fake if kind == "r2" else eps * x_real + (1.0 - eps) * x_fake
 
 
-def penalty(kind: str, weight: float, D, x_real, x_fake, eps=None, train: bool = True):
+def penalty(kind: str, weight: float, D: Net, x_real: Array, x_fake: Array, eps: Array = None,
+            train: bool = True) -> tuple[Array, Grads, Array, Array]:
     """The penalty ``kind`` (r1 | r2 | gp) at weight γ (r1, r2) or λ (gp), and its gradients:
     (P, ∂P/∂θ_D by name, ∂P/∂x_real, ∂P/∂x_fake). x_real, x_fake: (m, dim); eps (m, 1): gp's
     interpolation weights (x̂ = eps·x_real + (1 − eps)·x_fake, ∂x̂/∂x_real = eps)."""
@@ -160,26 +173,29 @@ class Penalty:
     gp draws ε ~ U[0, 1) per sample from ``rng``. ``history``: P of every discriminator step
     (0-d device arrays; ``values()`` copies them to the host)."""
 
-    def __init__(self, kind: str, weight: float, rng=None):
+    rng: Any  # a backend.Random (gp draws from it; r1 and r2 need none)
+
+    def __init__(self, kind: str, weight: float, rng: Random | None = None) -> None:
         if kind not in PENALTIES:
             raise ValueError(f"penalty: expected one of {PENALTIES}, got {kind!r}")
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0:
             raise ValueError(f"weight: expected a positive penalty weight, got {weight!r}")
         if kind == "gp" and rng is None:
             raise ValueError("rng: the gp penalty draws its interpolation weights from a backend Random")
-        self.kind, self.weight, self.rng, self.history = kind, float(weight), rng, []
+        self.kind, self.weight, self.rng = kind, float(weight), rng
+        self.history: list[Array] = []
 
-    def __call__(self, D, x_real, x_fake):
+    def __call__(self, D: Net, x_real: Array, x_fake: Array) -> tuple[Array, Grads]:
         eps = self.rng.uniform((x_real.shape[0], 1), dtype=x_real.dtype) if self.kind == "gp" else None
         P, grads, _, _ = penalty(self.kind, self.weight, D, x_real, x_fake, eps)
         self.history.append(P)
         self._backend = D.backend
         return P, grads
 
-    def values(self):
+    def values(self) -> list[float]:
         """The recorded penalties as a list of floats (one host sync)."""
         if not self.history:
             return []
         return self._backend.to_numpy(self._backend.xp.stack(self.history)).tolist()
 
-    def __repr__(self): return f"Penalty({self.kind!r}, {self.weight:g})"
+    def __repr__(self) -> str: return f"Penalty({self.kind!r}, {self.weight:g})"

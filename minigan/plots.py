@@ -18,8 +18,13 @@ path. matplotlib is imported only when a figure is drawn; without it the functio
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+
+from ._types import ArrayLike
 
 INSTALL_HINT = 'pip install "minigan[demos]"'
 
@@ -33,7 +38,7 @@ def available() -> bool:
     return True
 
 
-def new_figure(width: float, height: float):
+def new_figure(width: float, height: float) -> Any:
     """A matplotlib Figure on an Agg canvas (imports matplotlib here, lazily)."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -45,13 +50,13 @@ def new_figure(width: float, height: float):
     return fig
 
 
-def save(fig, path, dpi: int = 110) -> str:
+def save(fig: Any, path: str | os.PathLike[str], dpi: int = 110) -> str:
     """Write ``fig`` to ``path`` (format from the extension) and return the path."""
     fig.savefig(path, dpi=dpi)
     return str(path)
 
 
-def moving_average(y, window: int) -> np.ndarray:
+def moving_average(y: ArrayLike, window: int) -> np.ndarray:
     """The running mean of y over ``window`` points (valid part only: len(y) − window + 1)."""
     y = np.asarray(y, dtype=np.float64)
     if window <= 1 or y.shape[0] < window:
@@ -60,7 +65,7 @@ def moving_average(y, window: int) -> np.ndarray:
     return (c[window:] - c[:-window]) / window
 
 
-def _as_2d(a, name, dim=None):
+def _as_2d(a: ArrayLike, name: str, dim: int | None = None) -> np.ndarray:
     a = np.asarray(a, dtype=np.float64)
     if a.ndim == 1:
         a = a[:, None]
@@ -73,8 +78,9 @@ def _as_2d(a, name, dim=None):
 # --------------------------------------------------------------------------------------
 # Loss curves
 # --------------------------------------------------------------------------------------
-def loss_curves(history, path, columns=None, g_loss: str = "nonsaturating", reference: dict | None = None,
-                title: str | None = None, smooth: int | None = None, evals: dict | None = None) -> str:
+def loss_curves(history: ArrayLike, path: str | os.PathLike[str], columns: Sequence[str] | None = None,
+                g_loss: str = "nonsaturating", reference: dict[str, float] | None = None, title: str | None = None,
+                smooth: int | None = None, evals: dict[str, Any] | None = None) -> str:
     """Three panels over the training steps, each with its equilibrium reference line.
 
     history:   (steps, C) array, one row per step, columns ``columns`` (default
@@ -146,14 +152,14 @@ def loss_curves(history, path, columns=None, g_loss: str = "nonsaturating", refe
     ax.set_xlabel("step")
     ax.legend(fontsize=8)
 
-    if has_evals:
+    if has_evals and evals is not None:
         _evals_panel(axes[3], evals)
     if title:
         fig.suptitle(title)
     return save(fig, path)
 
 
-def _evals_panel(ax, evals: dict):
+def _evals_panel(ax: Any, evals: dict[str, Any]) -> None:
     """Sample quality over the steps: modes covered and high quality (left axis, fractions),
     the sliced W1 distance to the data (right axis)."""
     step = np.asarray(evals["step"], dtype=np.float64)
@@ -175,7 +181,8 @@ def _evals_panel(ax, evals: dict):
 # --------------------------------------------------------------------------------------
 # Samples over the data
 # --------------------------------------------------------------------------------------
-def samples_2d(real, fake, path, means=None, std=None, title: str | None = None, hq_stds: float = 3.0) -> str:
+def samples_2d(real: ArrayLike, fake: ArrayLike, path: str | os.PathLike[str], means: ArrayLike | None = None,
+               std: ArrayLike | None = None, title: str | None = None, hq_stds: float = 3.0) -> str:
     """Generated points (N, 2) over real points (M, 2).
 
     means (K, 2) and std σ, when given, draw each mode's centre and a circle of radius
@@ -210,7 +217,9 @@ def samples_2d(real, fake, path, means=None, std=None, title: str | None = None,
     return save(fig, path)
 
 
-def samples_1d(real, fake, path, density=None, title: str | None = None, bins: int = 60) -> str:
+def samples_1d(real: ArrayLike, fake: ArrayLike, path: str | os.PathLike[str],
+               density: tuple[ArrayLike, ArrayLike] | None = None, title: str | None = None,
+               bins: int = 60) -> str:
     """Histograms (as densities) of real and generated 1-D samples (N,) or (N, 1).
 
     density: optional ``(x, p)`` arrays, the true p_data(x) drawn as a line.
@@ -234,7 +243,8 @@ def samples_1d(real, fake, path, density=None, title: str | None = None, bins: i
     return save(fig, path)
 
 
-def image_grid(images, path, shape=(8, 8), rows: int = 8, cols: int = 8, title: str | None = None,
+def image_grid(images: ArrayLike, path: str | os.PathLike[str], shape: tuple[int, int] = (8, 8), rows: int = 8,
+               cols: int = 8, title: str | None = None,
                vmin: float = -1.0, vmax: float = 1.0) -> str:
     """The first rows·cols flat images (N, h·w) drawn as h×w pictures in a grid."""
     h, w = shape
@@ -253,7 +263,9 @@ def image_grid(images, path, shape=(8, 8), rows: int = 8, cols: int = 8, title: 
     return save(fig, path)
 
 
-def samples(real, fake, path, means=None, std=None, density=None, title: str | None = None) -> str:
+def samples(real: ArrayLike, fake: ArrayLike, path: str | os.PathLike[str], means: ArrayLike | None = None,
+            std: ArrayLike | None = None, density: tuple[ArrayLike, ArrayLike] | None = None,
+            title: str | None = None) -> str:
     """Generated samples over the data, by dimension: 1 → histograms, 2 → scatter,
     64 → an 8×8 image grid of the generated samples."""
     dim = _as_2d(fake, "fake").shape[1]

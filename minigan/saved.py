@@ -7,9 +7,10 @@ RUN is a run folder (holding ``checkpoint.npz``) or a checkpoint file; both comm
 its two networks (``minigan.load``: no data set or optimizer is rebuilt). ``sample`` writes
 ``.npy`` or ``.csv`` (one row a sample). ``eval`` prints the run's metrics on fresh samples
 (``metrics.evaluate``: PacGAN's mode metrics for the ring and grid, Jensen–Shannon and W1 in 1-D,
-sliced W1 otherwise) as a table, or as JSON.
+sliced W1 and the energy distance with its p-value otherwise) as a table, or as JSON.
 
-Exit codes: 0 done; 2 a bad option, or a RUN that is missing or not a readable checkpoint.
+Exit codes (``minigan.exitcodes``): 0 done; 2 a bad option, or a RUN that is missing or not a readable
+checkpoint; 3 the samples could not be written.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ import sys
 
 import numpy as np
 
-from . import metrics
-from .checkpoint import load_saved
+from . import exitcodes, metrics
+from .checkpoint import SavedGAN, load_saved
 
 
-def _positive_int(s):
+def _positive_int(s: str) -> int:
     try:
         v = int(s)
     except ValueError:
@@ -50,7 +51,7 @@ def _parser(cmd: str) -> argparse.ArgumentParser:
     return p
 
 
-def _load(p, args):
+def _load(p: argparse.ArgumentParser, args: argparse.Namespace) -> SavedGAN:
     try:
         return load_saved(args.run, backend=args.backend)
     except FileNotFoundError:
@@ -59,7 +60,7 @@ def _load(p, args):
         p.error(f"RUN: {e}")
 
 
-def sample_main(argv=None) -> int:
+def sample_main(argv: list[str] | None = None) -> int:
     p = _parser("sample")
     args = p.parse_args(argv)
     ext = os.path.splitext(args.out)[1].lower()
@@ -78,12 +79,12 @@ def sample_main(argv=None) -> int:
         if os.path.exists(tmp):
             os.remove(tmp)
         print(f"minigan sample: error: --out: cannot write {args.out} ({e.strerror or e})", file=sys.stderr)
-        return 1
+        return exitcodes.WRITE_ERROR
     print(f"wrote {args.n} samples of dimension {x.shape[1]} from step {saved.step} to {args.out}")
-    return 0
+    return exitcodes.OK
 
 
-def eval_main(argv=None) -> int:
+def eval_main(argv: list[str] | None = None) -> int:
     p = _parser("eval")
     args = p.parse_args(argv)
     saved = _load(p, args)
@@ -96,4 +97,4 @@ def eval_main(argv=None) -> int:
                           for k, v in result.items()}, indent=1))
     else:
         print(f"{saved!r}\n{metrics.format_metrics(result)}")
-    return 0
+    return exitcodes.OK

@@ -64,11 +64,13 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
+from typing import IO, Any
 
 import numpy as np
 
-from . import checkpoint, cli, plots
+from . import checkpoint, cli, exitcodes, plots
 from .data import DATASETS
 from .training import GAN, TrainConfig
 
@@ -112,15 +114,16 @@ class Spec:
     run: dict = field(default_factory=dict)
     name: str = "sweep"
 
-    def points(self) -> list:
+    def points(self) -> list[Point]:
         """Every combination of the axes' values, the last axis fastest."""
         return _points(self, "")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "base": self.base, "axes": dict(self.axes), "run": self.run}
 
 
-def make_spec(base=None, axes=None, run=None, name: str = "sweep", where: str = "") -> Spec:
+def make_spec(base: dict[str, Any] | None = None, axes: dict[str, list] | list[tuple[str, list]] | None = None,
+              run: dict[str, Any] | None = None, name: str = "sweep", where: str = "") -> Spec:
     """A checked ``Spec``: ``axes`` a dict (or list of pairs) axis -> list of values; every value
     is checked by building its ``TrainConfig``. Raises SpecError naming the key (prefixed by
     ``where``, e.g. the spec's file name)."""
@@ -190,7 +193,7 @@ def _unknown_field(where: str, key: str) -> str:
     return f"{where}: not a TrainConfig field" + (f" (did you mean {', '.join(near)}?)" if near else "")
 
 
-def _field_value(where: str, key: str, v):
+def _field_value(where: str, key: str, v: Any) -> Any:
     """A spec value for the field ``key``: "none" -> None where the field takes None."""
     if key not in FIELDS:
         raise SpecError(_unknown_field(where, key))
@@ -203,7 +206,7 @@ def _field_value(where: str, key: str, v):
     return v
 
 
-def _label(v) -> str:
+def _label(v: Any) -> str:
     if isinstance(v, dict):
         return v.get("name") or "+".join(_label(x) for k, x in v.items() if k != "name")
     if v is None:
@@ -221,8 +224,9 @@ def _safe(s: str) -> str:
     return "".join(c if c.isalnum() or c in "._=+,-" else "_" for c in s)
 
 
-def _points(spec: Spec, pre: str) -> list:
-    points, seen = [], {}
+def _points(spec: Spec, pre: str) -> list[Point]:
+    points: list[Point] = []
+    seen: dict[str, dict[str, str]] = {}
     for combo in itertools.product(*(vals for _, vals in spec.axes)):
         cfg, values = dict(spec.base), {}
         for (key, _), v in zip(spec.axes, combo):
@@ -244,7 +248,7 @@ def _points(spec: Spec, pre: str) -> list:
     return points
 
 
-def load_spec(path) -> Spec:
+def load_spec(path: str | os.PathLike[str]) -> Spec:
     """The spec in ``path`` (.toml or .json), checked (``make_spec``); SpecError otherwise."""
     path = str(path)
     ext = os.path.splitext(path)[1].lower()
@@ -267,9 +271,9 @@ def load_spec(path) -> Spec:
         except json.JSONDecodeError as e:
             raise SpecError(f"{path}: not valid JSON ({e})") from None
     else:
-        try:
+        if sys.version_info >= (3, 11):
             import tomllib
-        except ImportError:  # Python 3.10
+        else:  # Python 3.10
             try:
                 import tomli as tomllib
             except ImportError:
@@ -296,7 +300,7 @@ def load_spec(path) -> Spec:
 # --------------------------------------------------------------------------------------
 # One point: the unit of a sweep
 # --------------------------------------------------------------------------------------
-def held_config(folder) -> dict | None:
+def held_config(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
     """The config of the run in ``folder`` (its run.json), or None if it holds none."""
     try:
         with open(os.path.join(folder, "run.json")) as f:
@@ -310,7 +314,8 @@ def _differs(held: dict, config: dict) -> str:
     return ", ".join(f"{k}={held.get(k)!r}, not {config.get(k)!r}" for k in keys[:3])
 
 
-def finished(folder, config: dict | None = None, retry_failed: bool = False) -> dict | None:
+def finished(folder: str | os.PathLike[str], config: dict[str, Any] | None = None,
+             retry_failed: bool = False) -> dict[str, Any] | None:
     """The result of the run in ``folder`` if it is over (done, or failed unless ``retry_failed``),
     read without touching a file; else None."""
     if config is not None:
@@ -328,7 +333,7 @@ def finished(folder, config: dict | None = None, retry_failed: bool = False) -> 
     return None
 
 
-def _read_json(path) -> dict | None:
+def _read_json(path: str) -> dict[str, Any] | None:
     try:
         with open(path) as f:
             d = json.load(f)
@@ -337,7 +342,7 @@ def _read_json(path) -> dict | None:
     return d if isinstance(d, dict) else None
 
 
-def _lock_folder(folder: str, poll: float = 1.0):
+def _lock_folder(folder: str, poll: float = 1.0) -> IO[str] | None:
     """The run folder's lock (``cli._lock``); while another process holds it (a task of an earlier,
     interrupted sweep still running on a cluster), wait for it."""
     while True:
@@ -347,8 +352,9 @@ def _lock_folder(folder: str, poll: float = 1.0):
             time.sleep(poll)
 
 
-def run_point(config, folder, run: dict | None = None, prepare=None, retry_failed: bool = False,
-              command: str | None = None) -> dict:
+def run_point(config: TrainConfig | dict[str, Any], folder: str | os.PathLike[str], run: dict[str, Any] | None = None,
+              prepare: Callable[[GAN], Any] | None = None, retry_failed: bool = False,
+              command: str | None = None) -> dict[str, Any]:
     """Train one run in ``folder`` as ``minigan train`` would (``cli.train_in_folder``), or pick it up
     where it is: done before (its metrics), failed before (its message), or a checkpoint to resume.
 
@@ -408,11 +414,11 @@ def run_point(config, folder, run: dict | None = None, prepare=None, retry_faile
             return _record_failure(folder, cfg, gan, msg, t0)
         text = log.getvalue()
         _append_log(folder, text)
-        if rc == 0:
+        if rc == exitcodes.OK:
             with open(os.path.join(folder, "metrics.json")) as f:
                 m = json.load(f)
             return _result("done", how, gan, m, "", t0)
-        if rc == 130:
+        if rc == exitcodes.INTERRUPTED:
             return _result("interrupted", how, gan, {}, f"interrupted at step {gan.step}", t0)
         err = [ln for ln in text.splitlines() if ln.startswith("minigan train: error: ")]
         msg = err[-1].removeprefix("minigan train: error: ").split("; ")[0] if err else f"exit code {rc}"
@@ -422,13 +428,13 @@ def run_point(config, folder, run: dict | None = None, prepare=None, retry_faile
             lock.close()
 
 
-def _result(status, how, gan, m, message, t0) -> dict:
+def _result(status: str, how: str, gan: GAN | None, m: dict[str, Any], message: str, t0: float) -> dict[str, Any]:
     step = m.get("step") if m else (gan.step if gan is not None else None)
     return {"status": status, "how": how, "step": step, "metrics": m, "message": message,
             "seconds": time.perf_counter() - t0}
 
 
-def _record_failure(folder, cfg, gan, msg, t0) -> dict:
+def _record_failure(folder: str, cfg: dict[str, Any], gan: GAN | None, msg: str, t0: float) -> dict[str, Any]:
     head = msg.split(":", 1)[0]  # "step 3: L_D is inf (training diverged)": the step it names
     step = int(head[5:]) if head.startswith("step ") and head[5:].isdigit() else (gan.step if gan else None)
     tmp = os.path.join(folder, "failed.json.tmp")
@@ -440,13 +446,14 @@ def _record_failure(folder, cfg, gan, msg, t0) -> dict:
     return r
 
 
-def _append_log(folder, text):
+def _append_log(folder: str, text: str) -> None:
     if text:
         with open(os.path.join(folder, "sweep.log"), "a") as f:
             f.write(text if text.endswith("\n") else text + "\n")
 
 
-def _point_task(config: dict, folder: str, run: dict, prepare, retry_failed: bool, command: str) -> dict:
+def _point_task(config: dict[str, Any], folder: str, run: dict[str, Any], prepare: Callable[[GAN], Any] | None,
+                retry_failed: bool, command: str) -> dict[str, Any]:
     """What a Dask worker runs: ``run_point`` with one BLAS thread (the environment is the
     LocalCluster's; ``cli.train_in_folder`` also limits the BLAS with threadpoolctl)."""
     for var in BLAS_VARS:
@@ -470,14 +477,14 @@ class SweepResult:
     points: list
 
     @property
-    def failed(self) -> list:
+    def failed(self) -> list[dict[str, Any]]:
         return [r for r in self.rows if r["status"] == "failed"]
 
 
 class _Progress:
     """One line per finished run, and a bar for the whole sweep (tqdm if installed)."""
 
-    def __init__(self, total: int, quiet: bool):
+    def __init__(self, total: int, quiet: bool) -> None:
         self.total, self.n, self.quiet, self.bar, self.t0 = total, 0, quiet, None, time.perf_counter()
         if quiet:
             return
@@ -487,7 +494,7 @@ class _Progress:
             return
         self.bar = tqdm(total=total, unit="run", dynamic_ncols=True, file=sys.stderr, desc="sweep")
 
-    def done(self, name: str, r: dict):
+    def done(self, name: str, r: dict[str, Any]) -> None:
         self.n += 1
         if self.quiet:
             return
@@ -511,13 +518,13 @@ class _Progress:
         else:
             print(line, flush=True)
 
-    def close(self):
+    def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
 
 
 @contextlib.contextmanager
-def _sweep_lock(out: str):
+def _sweep_lock(out: str) -> Iterator[None]:
     try:
         import fcntl
     except ImportError:  # no flock (Windows): no lock
@@ -544,8 +551,9 @@ def dask_available() -> bool:
     return True
 
 
-def run_sweep(spec: Spec, out, *, use_dask: bool | None = None, scheduler: str | None = None,
-              workers: int | None = None, prepare=None, retry_failed: bool = False, quiet: bool = False,
+def run_sweep(spec: Spec, out: str | os.PathLike[str], *, use_dask: bool | None = None, scheduler: str | None = None,
+              workers: int | None = None, prepare: Callable[[GAN], Any] | None = None, retry_failed: bool = False,
+              quiet: bool = False,
               command: str | None = None, figure: bool = True) -> SweepResult:
     """Run every point of ``spec`` in ``OUT/runs/<point>/`` and write ``OUT/results.csv`` and
     ``OUT/summary.png``. ``use_dask``: None = Dask if installed; True = Dask (ImportError without);
@@ -584,7 +592,7 @@ def run_sweep(spec: Spec, out, *, use_dask: bool | None = None, scheduler: str |
                 progress.done(p.name, r)
             else:
                 todo.append(p)
-        interrupted = False
+        interrupted: bool | None = False
         cmd = command or PROG
         try:
             if todo and use_dask:
@@ -609,18 +617,19 @@ def run_sweep(spec: Spec, out, *, use_dask: bool | None = None, scheduler: str |
         fig = None
         if figure and not interrupted:
             fig = summary_figure(rows, spec, os.path.join(out, "summary.png"))
-    return SweepResult(rows, csv_path, fig, interrupted, time.perf_counter() - t0, points)
+    return SweepResult(rows, csv_path, fig, bool(interrupted), time.perf_counter() - t0, points)
 
 
-def _run_dask(todo, out, run, prepare, retry_failed, cmd, scheduler, workers, results, progress,
-              quiet) -> bool | None:
+def _run_dask(todo: list[Point], out: str, run: dict[str, Any], prepare: Callable[[GAN], Any] | None,
+              retry_failed: bool, cmd: str, scheduler: str | None, workers: int | None,
+              results: dict[str, dict[str, Any]], progress: _Progress, quiet: bool) -> bool | None:
     """The points on a Dask cluster; results[name] as each finishes. True if interrupted; None if
     no LocalCluster could be started (the caller runs the points itself)."""
     import logging
 
     from dask.distributed import Client, LocalCluster, as_completed
 
-    cluster = None
+    cluster, n = None, 0
     if scheduler:
         try:
             client = Client(scheduler, timeout=CONNECT_TIMEOUT)
@@ -639,7 +648,7 @@ def _run_dask(todo, out, run, prepare, retry_failed, cmd, scheduler, workers, re
         client = Client(cluster)
     try:
         if not quiet:
-            where = scheduler or f"a LocalCluster of {len(cluster.workers)} worker process(es)"
+            where = scheduler or f"a LocalCluster of {n} worker process(es)"
             print(f"{len(todo)} run(s) on {where}", flush=True)
         futures = {}
         for p in todo:
@@ -653,9 +662,9 @@ def _run_dask(todo, out, run, prepare, retry_failed, cmd, scheduler, workers, re
                 if f.status == "finished":
                     r = f.result()
                 else:
-                    e = f.exception()
+                    err = f.exception()
                     r = {"status": "failed", "how": "", "step": None, "metrics": {}, "seconds": 0.0,
-                         "message": f"{type(e).__name__}: {e}"}  # e.g. KilledWorker: it kept killing workers
+                         "message": f"{type(err).__name__}: {err}"}  # e.g. KilledWorker: it kept killing workers
                 results[p.name] = r
                 progress.done(p.name, r)
         except KeyboardInterrupt:
@@ -671,7 +680,7 @@ def _run_dask(todo, out, run, prepare, retry_failed, cmd, scheduler, workers, re
 # --------------------------------------------------------------------------------------
 # The table and the figure
 # --------------------------------------------------------------------------------------
-def _row(p: Point, r: dict | None) -> dict:
+def _row(p: Point, r: dict[str, Any] | None) -> dict[str, Any]:
     row = {"run": p.name, "status": r["status"] if r else "unfinished", **p.values}
     m = r["metrics"] if r else {}
     row["step"] = r.get("step") if r else None
@@ -685,7 +694,7 @@ def _row(p: Point, r: dict | None) -> dict:
     return row
 
 
-def metric_columns(rows, spec: Spec) -> list:
+def metric_columns(rows: list[dict[str, Any]], spec: Spec) -> list[str]:
     """The metric columns present in ``rows`` (not the axes), PacGAN's first."""
     skip = {"run", "status", "step", *CSV_TAIL, *(k for k, _ in spec.axes)}
     seen = []
@@ -694,13 +703,13 @@ def metric_columns(rows, spec: Spec) -> list:
     return sorted(seen, key=lambda k: (METRIC_ORDER.index(k) if k in METRIC_ORDER else len(METRIC_ORDER), k))
 
 
-def columns(rows, spec: Spec) -> list:
+def columns(rows: list[dict[str, Any]], spec: Spec) -> list[str]:
     """results.csv's columns: run, status, the axes, step, the metrics, train_seconds, seconds, warnings,
     message."""
     return [*CSV_HEAD, *(k for k, _ in spec.axes), "step", *metric_columns(rows, spec), *CSV_TAIL]
 
 
-def _cell(v) -> str:
+def _cell(v: Any) -> str:
     if v is None:
         return ""
     if isinstance(v, float):
@@ -708,7 +717,7 @@ def _cell(v) -> str:
     return str(v)
 
 
-def write_csv(rows, spec: Spec, path) -> str:
+def write_csv(rows: list[dict[str, Any]], spec: Spec, path: str | os.PathLike[str]) -> str:
     """results.csv: one row per point, the columns of ``columns`` (written aside, then renamed)."""
     cols = columns(rows, spec)
     tmp = str(path) + ".tmp"
@@ -721,13 +730,13 @@ def write_csv(rows, spec: Spec, path) -> str:
     return str(path)
 
 
-def read_csv(path) -> list:
+def read_csv(path: str | os.PathLike[str]) -> list[dict[str, str]]:
     """The rows of a results.csv, as dicts of strings."""
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
 
 
-def summarize(rows, spec: Spec) -> list:
+def summarize(rows: list[dict[str, Any]], spec: Spec) -> list[dict[str, Any]]:
     """One dict per configuration (the axes but ``seed``): its axis labels, ``runs``, ``done``,
     and for each metric ``(mean, std)`` over its finished runs (NaN where none)."""
     keys = [k for k, _ in spec.axes if k != "seed"]
@@ -747,7 +756,7 @@ def summarize(rows, spec: Spec) -> list:
     return out
 
 
-def _fmt(c, mean_std) -> str:
+def _fmt(c: str, mean_std: tuple[float, float]) -> str:
     mu, sd = mean_std
     if math.isnan(mu):
         return "—"
@@ -758,7 +767,7 @@ def _fmt(c, mean_std) -> str:
     return f"{mu:.3g} ± {sd:.2g}"
 
 
-def summary_table(rows, spec: Spec) -> str:
+def summary_table(rows: list[dict[str, Any]], spec: Spec) -> str:
     """The summary as a Markdown table: each configuration, runs done, each metric mean ± std."""
     summ = summarize(rows, spec)
     keys = [k for k, _ in spec.axes if k != "seed"]
@@ -773,7 +782,7 @@ def summary_table(rows, spec: Spec) -> str:
     return "\n".join(lines)
 
 
-def summary_figure(rows, spec: Spec, path) -> str | None:
+def summary_figure(rows: list[dict[str, Any]], spec: Spec, path: str | os.PathLike[str]) -> str | None:
     """summary.png: one panel per metric, each configuration's mean ± std over seeds (a bar) and
     each seed (a dot); a configuration whose runs failed says how many. None without matplotlib."""
     if not plots.available():
@@ -826,7 +835,7 @@ def summary_figure(rows, spec: Spec, path) -> str | None:
 # --------------------------------------------------------------------------------------
 # main
 # --------------------------------------------------------------------------------------
-def _positive_int(s):
+def _positive_int(s: str) -> int:
     try:
         v = int(s)
     except ValueError:
@@ -854,13 +863,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """``minigan sweep``: exit codes in the module docstring."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     try:
         if args.no_dask and (args.scheduler or args.workers):
-            raise SpecError(f"--no-dask: it runs in this process; drop {'--scheduler' if args.scheduler else '--workers'}")
+            drop = "--scheduler" if args.scheduler else "--workers"
+            raise SpecError(f"--no-dask: it runs in this process; drop {drop}")
         if args.scheduler and args.workers:
             raise SpecError("--workers: it sizes the LocalCluster; an existing cluster (--scheduler) has its own")
         if not args.no_dask and (args.scheduler or args.workers) and not dask_available():
@@ -875,15 +885,15 @@ def main(argv=None) -> int:
         except OSError as e:
             print(f"{PROG}: error: cannot write {e.filename or 'a file'}: {e.strerror or e}; runs finished "
                   "before are as they were", file=sys.stderr)
-            return 3
+            return exitcodes.WRITE_ERROR
     except SpecError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 2
+        return exitcodes.USAGE
     done = sum(r["status"] == "done" for r in res.rows)
     if res.interrupted:
         print(f"{PROG}: interrupted: {done} of {len(res.rows)} runs done; run the same command again to "
               "continue (finished runs are kept, unfinished ones resume from their checkpoints)", file=sys.stderr)
-        return 130
+        return exitcodes.INTERRUPTED
     print(summary_table(res.rows, spec))
     if res.figure is None and not args.no_plots and not plots.available():
         print(f"matplotlib is not installed: no summary.png ({plots.INSTALL_HINT})")
@@ -892,4 +902,4 @@ def main(argv=None) -> int:
           + ", ".join(wrote))
     for r in res.failed:
         print(f"failed: {r['run']}: {r['message']}", file=sys.stderr)
-    return 1 if res.failed else 0
+    return exitcodes.FAILED if res.failed else exitcodes.OK

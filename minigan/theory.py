@@ -32,8 +32,11 @@ Conventions: 0·log 0 = 0; where p_data = p_g = 0, D* is undefined and returned 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
+
+from ._types import ArrayLike
 
 LOG2 = math.log(2.0)
 LOG4 = math.log(4.0)
@@ -42,7 +45,7 @@ LOG4 = math.log(4.0)
 # --------------------------------------------------------------------------------------
 # Input checks
 # --------------------------------------------------------------------------------------
-def _grid(x):
+def _grid(x: ArrayLike) -> np.ndarray:
     a = np.asarray(x, dtype=np.float64)
     if a.ndim != 1 or a.shape[0] < 2:
         raise ValueError(f"x: expected a 1-D grid of at least 2 points, got shape {a.shape}")
@@ -51,7 +54,7 @@ def _grid(x):
     return a
 
 
-def _density(p, name, n=None):
+def _density(p: ArrayLike, name: str, n: int | None = None) -> np.ndarray:
     a = np.asarray(p, dtype=np.float64)
     if n is not None and a.shape != (n,):
         raise ValueError(f"{name}: expected density values of shape ({n},) (one per grid point), got {a.shape}")
@@ -60,7 +63,7 @@ def _density(p, name, n=None):
     return a
 
 
-def _xlogy(a, b):
+def _xlogy(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a·log b elementwise with 0·log 0 = 0 (a, b ≥ 0)."""
     out = np.zeros(np.broadcast(a, b).shape)
     nz = a > 0
@@ -68,7 +71,7 @@ def _xlogy(a, b):
     return out
 
 
-def integrate(f, x) -> float:
+def integrate(f: ArrayLike, x: ArrayLike) -> float:
     """∫ f dx by the trapezoid rule on the grid x (N,); f (N,)."""
     x = _grid(x)
     f = np.asarray(f, dtype=np.float64)
@@ -80,7 +83,7 @@ def integrate(f, x) -> float:
 # --------------------------------------------------------------------------------------
 # Proposition 1 and Theorem 1
 # --------------------------------------------------------------------------------------
-def optimal_discriminator(p_data, p_g):
+def optimal_discriminator(p_data: ArrayLike, p_g: ArrayLike) -> np.ndarray:
     """D*(x) = p_data(x) / (p_data(x) + p_g(x))   (Goodfellow et al. 2014, Proposition 1; docs/MATH.md §10.1).
 
     p_data, p_g: density values (N,) (or any equal shapes). Returns D* of that shape, in
@@ -97,7 +100,7 @@ def optimal_discriminator(p_data, p_g):
     return out
 
 
-def value(d, p_data, p_g, x) -> float:
+def value(d: ArrayLike, p_data: ArrayLike, p_g: ArrayLike, x: ArrayLike) -> float:
     """V(D, G) = ∫ p_data log D + p_g log(1 − D) dx for a discriminator given by its values.
 
     d: D(x) on the grid (N,), in [0, 1]; p_data, p_g: densities (N,); x: grid (N,).
@@ -112,7 +115,7 @@ def value(d, p_data, p_g, x) -> float:
         return integrate(_xlogy(pd, d) + _xlogy(pg, 1.0 - d), x)
 
 
-def max_value(p_data, p_g, x) -> float:
+def max_value(p_data: ArrayLike, p_g: ArrayLike, x: ArrayLike) -> float:
     """max_D V(D, G) = V(D*, G) = ∫ p_data log D* + p_g log(1 − D*) dx, computed directly.
 
     The integrand is ≤ 0, so the result lies in [−log 4, 0]. Theorem 1 says it equals
@@ -127,7 +130,7 @@ def max_value(p_data, p_g, x) -> float:
     return integrate(f, x)
 
 
-def kl_divergence(p, q, x) -> float:
+def kl_divergence(p: ArrayLike, q: ArrayLike, x: ArrayLike) -> float:
     """KL(p ‖ q) = ∫ p log(p/q) dx (nats; inf where p > 0 = q)."""
     x = _grid(x)
     p, q = _density(p, "p", x.shape[0]), _density(q, "q", x.shape[0])
@@ -139,7 +142,7 @@ def kl_divergence(p, q, x) -> float:
     return integrate(f, x)
 
 
-def jsd(p, q, x) -> float:
+def jsd(p: ArrayLike, q: ArrayLike, x: ArrayLike) -> float:
     """JSD(p ‖ q) = ½ KL(p ‖ m) + ½ KL(q ‖ m), m = (p + q)/2 (nats, in [0, log 2]).
 
     By quadrature on the grid x; p, q: densities (N,).
@@ -150,7 +153,7 @@ def jsd(p, q, x) -> float:
     return 0.5 * kl_divergence(p, m, x) + 0.5 * kl_divergence(q, m, x)
 
 
-def criterion(p_data, p_g, x) -> float:
+def criterion(p_data: ArrayLike, p_g: ArrayLike, x: ArrayLike) -> float:
     """C(G) = −log 4 + 2·JSD(p_data ‖ p_g)   (Goodfellow et al. 2014, Theorem 1; docs/MATH.md §10.2)."""
     return -LOG4 + 2.0 * jsd(p_data, p_g, x)
 
@@ -167,65 +170,65 @@ class Density:
 
     name = "density"
 
-    def pdf(self, x) -> np.ndarray:
+    def pdf(self, x: ArrayLike) -> np.ndarray:
         raise NotImplementedError
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """n draws as a (n,) float64 NumPy array."""
         raise NotImplementedError
 
-    def support(self) -> tuple:
+    def support(self) -> tuple[float, float]:
         """An interval holding (almost) all the mass, for choosing a grid."""
         raise NotImplementedError
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return self.name
 
 
 class Normal(Density):
     """N(mean, std²): pdf = exp(−½((x − μ)/σ)²) / (σ√(2π))."""
 
-    def __init__(self, mean=0.0, std=1.0):
+    def __init__(self, mean: float = 0.0, std: float = 1.0) -> None:
         if not std > 0:
             raise ValueError(f"std: expected a positive number, got {std!r}")
         self.mean, self.std = float(mean), float(std)
         self.name = f"N({self.mean:g}, {self.std:g}²)"
 
-    def pdf(self, x):
+    def pdf(self, x: ArrayLike) -> np.ndarray:
         z = (np.asarray(x, dtype=np.float64) - self.mean) / self.std
         return np.exp(-0.5 * z * z) / (self.std * math.sqrt(2 * math.pi))
 
-    def sample(self, n, rng):
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return rng.normal(self.mean, self.std, size=n)
 
-    def support(self):
+    def support(self) -> tuple[float, float]:
         return (self.mean - 8 * self.std, self.mean + 8 * self.std)
 
 
 class Uniform(Density):
     """U[low, high]: pdf = 1/(high − low) on [low, high], 0 elsewhere."""
 
-    def __init__(self, low=0.0, high=1.0):
+    def __init__(self, low: float = 0.0, high: float = 1.0) -> None:
         if not high > low:
             raise ValueError(f"high: expected high > low = {low!r}, got {high!r}")
         self.low, self.high = float(low), float(high)
         self.name = f"U[{self.low:g}, {self.high:g}]"
 
-    def pdf(self, x):
+    def pdf(self, x: ArrayLike) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
         return np.where((x >= self.low) & (x <= self.high), 1.0 / (self.high - self.low), 0.0)
 
-    def sample(self, n, rng):
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return rng.uniform(self.low, self.high, size=n)
 
-    def support(self):
+    def support(self) -> tuple[float, float]:
         return (self.low, self.high)
 
 
 class Mixture(Density):
     """Σ_k w_k p_k(x): a weighted mixture of densities (weights normalised to sum 1)."""
 
-    def __init__(self, components, weights=None):
+    def __init__(self, components: Sequence[Density], weights: Sequence[float] | None = None) -> None:
         self.components = list(components)
         if not self.components or not all(isinstance(c, Density) for c in self.components):
             raise TypeError("components: expected a non-empty list of Density objects")
@@ -235,10 +238,10 @@ class Mixture(Density):
         self.weights = w / w.sum()
         self.name = " + ".join(f"{wk:.2g}·{c.name}" for wk, c in zip(self.weights, self.components))
 
-    def pdf(self, x):
+    def pdf(self, x: ArrayLike) -> np.ndarray:
         return sum(wk * c.pdf(x) for wk, c in zip(self.weights, self.components))
 
-    def sample(self, n, rng):
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         k = rng.choice(len(self.components), size=n, p=self.weights)
         out = np.empty(n)
         for i, c in enumerate(self.components):
@@ -246,7 +249,7 @@ class Mixture(Density):
             out[idx] = c.sample(idx.shape[0], rng)
         return out
 
-    def support(self):
+    def support(self) -> tuple[float, float]:
         s = [c.support() for c in self.components]
         return (min(a for a, _ in s), max(b for _, b in s))
 
@@ -260,7 +263,7 @@ def common_grid(*densities: Density, n: int = 20001, margin: float = 0.0) -> np.
     return np.linspace(lo, hi, n)
 
 
-def gaussian_kde(samples, x, bandwidth: float | None = None) -> np.ndarray:
+def gaussian_kde(samples: ArrayLike, x: ArrayLike, bandwidth: float | None = None) -> np.ndarray:
     """A Gaussian kernel density estimate of 1-D samples (n,), evaluated on x (N,).
 
     p̂(x) = (1/n) Σ_i N(x; s_i, h²), h = ``bandwidth`` or Silverman's rule

@@ -25,11 +25,14 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from . import losses
-from .backend import get_backend
+from ._types import Array, ArrayLike, Cache, DLoss, GLoss, Grads
+from .backend import Random, get_backend
 from .config import MODES, TrainConfig
 from .data import ArrayDataset, Dataset, make_dataset
 from .networks import MLP
@@ -43,6 +46,12 @@ HISTORY = ("L_D", "L_G", "L_G_ns", "V", "total", "D_real", "D_fake", "grad_norm_
 
 class DivergenceError(FloatingPointError):
     """A loss or gradient became NaN or inf; the message names the step and the quantity."""
+
+    last_checkpoint: int | None = None  # the step of the last checkpoint written before it (set by the caller)
+
+
+# D's gradient penalty: (D, x_real, x_fake) -> (P, ∂P/∂θd by parameter name), e.g. penalties.Penalty
+DPenalty = Callable[[MLP, Array, Array], tuple[Array, Grads]]
 
 
 class GAN:
@@ -67,9 +76,16 @@ class GAN:
     arguments that are ``TrainConfig`` fields override the config's.
     """
 
+    data: Dataset
+    g_loss: GLoss
+    d_loss: DLoss
+    d_penalty: DPenalty | None
+    _p_grads: Grads  # the penalty's gradient, from _d_gradient to _update_d
+
     def __init__(self, config: TrainConfig | None = None, *, G: MLP | None = None, D: MLP | None = None,
-                 data=None, g_opt: Optimizer | None = None, d_opt: Optimizer | None = None,
-                 g_loss=None, d_loss=None, d_penalty=None, rng=None, **overrides):
+                 data: Dataset | ArrayLike | None = None, g_opt: Optimizer | None = None,
+                 d_opt: Optimizer | None = None, g_loss: str | GLoss | None = None, d_loss: str | DLoss | None = None,
+                 d_penalty: DPenalty | None = None, rng: Random | None = None, **overrides: Any) -> None:
         if config is None:
             config = TrainConfig(**overrides)
         elif overrides:
@@ -98,7 +114,7 @@ class GAN:
         self.d_penalty = d_penalty if d_penalty is not None else c.build_penalty(self.rng)
         self.step = 0
         self.history: list[list[float]] = []  # host rows, one per step, columns HISTORY
-        self._pending = []  # device rows not yet copied to the host
+        self._pending: list[Array] = []  # device rows not yet copied to the host
 
     # -- the article's steps ------------------------------------------------------------
     def _real_and_fake_pass(self, keep_g_cache):
@@ -146,7 +162,7 @@ class GAN:
         _, g_grads = self.G.backward(dx[rows:, :], g_cache, need_dx=False, release=True)
         return L_G, g_grads
 
-    def discriminator_step(self, keep_fakes: bool = False):
+    def discriminator_step(self, keep_fakes: bool = False) -> tuple[Array, Array, tuple[Array, Cache] | None]:
         """Steps 1-4: a D pass over m real and m generated samples, then descend ∇θd L_D.
 
         Returns (L_D, the logits [l_r; l_f] of shape (2m, 1), fakes): ``fakes`` = (G(z), G's
@@ -158,7 +174,7 @@ class GAN:
         self._update_d(d_grads)
         return L_D, logits, ((fake, g_cache) if keep_fakes else None)
 
-    def generator_step(self, fakes=None):
+    def generator_step(self, fakes: tuple[Array, Cache] | None = None) -> Array:
         """Steps 5-6: G(z) for new noise (or ``fakes`` = (G(z), G's cache) from a discriminator
         step), through D as it is now; descend ∇θg L_G. Returns L_G."""
         if fakes is None:
@@ -169,7 +185,7 @@ class GAN:
         self.g_opt.step(self.G.params(), g_grads)
         return L_G
 
-    def simultaneous_step(self):
+    def simultaneous_step(self) -> tuple[Array, Array, Array]:
         """The article's shortcut (steps 5-6 skipped): both gradients from one pass over
         [x; G(z)], before either network changes; then both updates. Returns (L_D, L_G, logits)."""
         m = self.config.batch_size
@@ -181,12 +197,13 @@ class GAN:
         self.g_opt.step(self.G.params(), g_grads)
         return L_D, L_G, logits
 
-    def train_step(self):
+    def train_step(self) -> Array:
         """One iteration of Algorithm 1 (k discriminator steps, then the generator's, by mode);
         returns this step's history row (a device array)."""
         c = self.config
         if c.lr_decay != 1.0 and self.step % c.log_every == 0:
             f = self.lr_factor(self.step)
+            assert c.g_lr is not None and c.d_lr is not None  # TrainConfig.__post_init__ set both
             self.g_opt.lr, self.d_opt.lr = c.g_lr * f, c.d_lr * f
         for _ in range(c.k - 1):
             self.discriminator_step()
@@ -232,7 +249,7 @@ class GAN:
             xp.sqrt(self.g_opt.grad_sq), xp.sqrt(self.d_opt.grad_sq),
         ])
 
-    def flush(self):
+    def flush(self) -> None:
         """Copy pending history rows to the host; raise DivergenceError on NaN/inf."""
         if not self._pending:
             return
@@ -246,7 +263,7 @@ class GAN:
             raise DivergenceError(f"step {first + r}: {HISTORY[col]} is {rows[r, col]} (training diverged)")
         self.history.extend(rows.tolist())
 
-    def train(self, steps: int | None = None, callback=None):
+    def train(self, steps: int | None = None, callback: Callable[[GAN], Any] | None = None) -> GAN:
         """Run ``steps`` steps (default: config.steps); ``callback(gan)`` after each flush."""
         steps = self.config.steps if steps is None else steps
         for _ in range(steps):
@@ -263,7 +280,7 @@ class GAN:
         z = rng.normal((n, self.noise_dim))
         return self.data.decode(self.backend.to_numpy(self.G.forward(z, train=False)[0]))  # the data's scale
 
-    def discriminate(self, x) -> np.ndarray:
+    def discriminate(self, x: ArrayLike) -> np.ndarray:
         """D(x) = σ(logit) for a NumPy array x (N, dim) in the data's own scale, eval mode."""
         xb = self.backend.asarray(self.data.encode(np.asarray(x, dtype=np.float64)), dtype=self.backend.float_dtype)
         return self.backend.to_numpy(losses.sigmoid(self.D.forward(xb, train=False)[0]))[:, 0]
@@ -274,7 +291,7 @@ class GAN:
         return np.asarray(self.history, dtype=np.float64).reshape(-1, len(HISTORY))
 
 
-def equilibrium_values() -> dict:
+def equilibrium_values() -> dict[str, float]:
     """The history quantities at D ≡ ½ (docs/MATH.md §4): the reference lines of the loss plots."""
     return {"L_D": math.log(4), "L_G_ns": math.log(2), "V": -math.log(4), "total": 3 * math.log(2),
             "D_real": 0.5, "D_fake": 0.5}

@@ -129,6 +129,67 @@ def test_sliced_wasserstein():
         metrics.sliced_wasserstein1(a, a[:, :3])
 
 
+def _energy_by_hand(a, b, unbiased=False):
+    """2 E‖X − Y‖ − E‖X − X'‖ − E‖Y − Y'‖ from every pair difference, without metrics' algebra."""
+    a, b = np.asarray(a, float).reshape(len(a), -1), np.asarray(b, float).reshape(len(b), -1)
+
+    def pairs(u, v):
+        return np.linalg.norm(u[:, None, :] - v[None, :, :], axis=2)
+
+    xx, yy = pairs(a, a), pairs(b, b)
+    if unbiased:
+        return 2 * pairs(a, b).mean() - xx.sum() / (len(a) * (len(a) - 1)) - yy.sum() / (len(b) * (len(b) - 1))
+    return 2 * pairs(a, b).mean() - xx.mean() - yy.mean()
+
+
+def test_energy_distance_on_examples_worked_by_hand():
+    # X = {0}, Y = {1}: 2·1 − 0 − 0
+    assert metrics.energy_distance([0.0], [1.0]) == 2.0
+    # X = {(0, 0)}, Y = {(3, 4)}: 2·5 (a 3-4-5 triangle)
+    assert metrics.energy_distance([[0.0, 0.0]], [[3.0, 4.0]]) == pytest.approx(10.0, rel=1e-15)
+    # X = {0, 2}, Y = {1, 1}: E|X−Y| = 1; V-statistic E|X−X'| = (0 + 2 + 2 + 0)/4 = 1, E|Y−Y'| = 0,
+    # so E = 2 − 1 − 0 = 1; the U-statistic averages X's pairs over i != j only: (2 + 2)/2 = 2, E = 0
+    assert metrics.energy_distance([0.0, 2.0], [1.0, 1.0]) == 1.0
+    assert metrics.energy_distance([0.0, 2.0], [1.0, 1.0], unbiased=True) == 0.0
+    with pytest.raises(ValueError, match="unbiased"):
+        metrics.energy_distance([0.0], [1.0, 2.0], unbiased=True)
+    with pytest.raises(ValueError, match="fake"):
+        metrics.energy_distance(np.zeros((3, 2)), np.zeros((3, 3)))
+
+
+def test_energy_distance_is_the_square_of_scipys_in_1d():
+    """scipy.stats.energy_distance returns D = (2E|X−Y| − E|X−X'| − E|Y−Y'|)^(1/2) of the two
+    empirical distributions (its docs), i.e. the square root of our V-statistic."""
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal(300), rng.normal(1.0, 2.0, 170)
+    assert metrics.energy_distance(a, b) == pytest.approx(stats.energy_distance(a, b) ** 2, rel=1e-10)
+
+
+def test_energy_distance_against_every_pair_in_several_dimensions():
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal((120, 5)) + 100.0  # far from the origin: the centring keeps the Gram form exact
+    b = rng.standard_normal((90, 5)) * 1.5 + 100.2
+    for unbiased in (False, True):
+        assert metrics.energy_distance(a, b, unbiased) == pytest.approx(_energy_by_hand(a, b, unbiased), rel=1e-9)
+    assert metrics.energy_distance(a, a) == pytest.approx(0.0, abs=1e-9)
+    # blocks of 7 rows give the same pair means as one block
+    c = a - a.mean(axis=0)
+    assert metrics._mean_pair_distance(c, c, chunk=7 * len(c)) == pytest.approx(
+        metrics._mean_pair_distance(c, c), rel=1e-12)
+
+
+def test_energy_test_p_values():
+    rng = np.random.default_rng(7)
+    a, same, shifted = rng.standard_normal((80, 2)), rng.standard_normal((60, 2)), rng.standard_normal((60, 2)) + 1.0
+    t = metrics.energy_test(a, shifted, permutations=99, seed=0)
+    assert t["energy"] == pytest.approx(metrics.energy_distance(a, shifted), rel=1e-10)
+    assert t["p_value"] == 1 / 100  # a shift of one std: no split of the pool comes close
+    assert metrics.energy_test(a, same, permutations=99, seed=0)["p_value"] > 0.05
+    with pytest.raises(ValueError, match="permutations"):
+        metrics.energy_test(a, same, permutations=0)
+
+
 SMALL = dict(g_hidden=(16,), d_hidden=(16,), batch_size=32, steps=3)
 
 
@@ -152,6 +213,25 @@ def test_evaluate_gaussian_and_digits():
     gan = GAN(TrainConfig(dataset="digits", g_output="tanh", noise_dim=4, **SMALL))
     m = metrics.evaluate(gan, n=100)
     assert m["sliced_w1"] > 0 and "sliced W1" in metrics.format_metrics(m)
+    assert m["energy"] > 0 and "energy" in metrics.format_metrics(m)
+
+
+def test_evaluate_scores_a_file_against_its_held_out_rows(tmp_path):
+    """For a file, the energy distance is the U-statistic against the held-out rows themselves (not
+    draws from them), on the standardized scale; the p-value is energy_test's on those rows."""
+    x = np.random.default_rng(8).normal([5.0, -3.0, 100.0], [1.0, 0.1, 20.0], size=(120, 3))
+    np.savetxt(tmp_path / "d.csv", x, delimiter=",")
+    gan = GAN(TrainConfig(dataset="file", data_params={"path": str(tmp_path / "d.csv"), "holdout": 0.25},
+                          noise_dim=3, **SMALL)).train()
+    m = metrics.evaluate(gan, n=300, seed=5)
+    held = gan.data.held_out
+    assert held.shape == (30, 3)
+    fake = gan.data.encode(gan.sample(300, seed=5))
+    assert m["energy"] == pytest.approx(metrics.energy_distance(gan.data.encode(held), fake, unbiased=True),
+                                        rel=1e-12)
+    assert m["energy_p"] == metrics.energy_test(gan.data.encode(held), fake, seed=5)["p_value"]
+    assert m["energy_p"] == 1 / 200  # 3 steps of training: the samples are nothing like the data
+    assert "energy" in metrics.format_metrics(m) and "(p 0.005)" in metrics.format_metrics(m)
 
 
 def test_evaluate_rejects_bad_n():

@@ -136,7 +136,12 @@ def test_train_on_a_csv_then_sample_and_eval(tmp_path):
     assert np.all(np.abs(s.mean(0) - x.mean(0)) < x.std(0))
     r = _run("eval", str(out), "--json")
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["sliced_w1"] < 0.5  # on the standardized scale, against held-out rows
+    got = json.loads(r.stdout)
+    assert got["sliced_w1"] < 0.5  # on the standardized scale, against held-out rows
+    # the energy distance (U-statistic, against the 20 held-out rows): a generator collapsed onto the
+    # mean scores E = 2 E‖X‖ − E‖X − X'‖ ≈ 0.93 on 3 standardized normal columns (E‖X‖ = √2·Γ(2)/Γ(3/2)
+    # = 1.596, E‖X − X'‖ = √2 · 1.596; 0.80 on these 20 rows), a generator of the data 0 ± noise
+    assert abs(got["energy"]) < 0.2 and 0.0 < got["energy_p"] <= 1.0
     saved = minigan.load(out)
     # the columns' means over the 180 training rows (10 % held out by a permutation seeded 0)
     np.testing.assert_allclose(saved._shift, x[np.random.default_rng(0).permutation(200)[20:]].mean(0), rtol=1e-5)
@@ -182,3 +187,14 @@ def test_bad_data_paths_get_one_line(tmp_path):
         assert r.returncode == 2 and line in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
     r = _run("train", "--data", str(tmp_path / "two.npz:x"), "--dataset", "grid")
     assert r.returncode == 2 and "give either --data or --dataset" in r.stderr
+
+
+def test_sample_that_cannot_be_written_exits_3(run_dir, tmp_path):
+    """Like every command's write error (minigan/exitcodes.py): one line naming the file, code 3."""
+    from minigan.__main__ import main
+    from minigan.exitcodes import WRITE_ERROR
+
+    d, _ = run_dir
+    target = tmp_path / "no" / "such" / "folder" / "s.npy"
+    assert main(["sample", str(d), "-n", "5", "--out", str(target)]) == WRITE_ERROR == 3
+    assert not target.parent.exists()
