@@ -13,6 +13,10 @@ over seeds. Short runs: the numbers compare the variants with each other, not wi
 published tables (see reproduce_pacgan.py for those).
 
     python demos/demo5_modes.py [--steps 1200] [--seeds 3] [--workers 2]   (--full: 5000 steps, 5 seeds)
+
+The runs go through ``minigan.sweep`` (each one an ordinary run folder under
+``<out>/sweep_<steps>steps/runs/``, on a Dask LocalCluster when dask is installed): run the demo
+again and finished runs are reused, an interrupted one resumes from its checkpoint.
 """
 
 from __future__ import annotations
@@ -20,12 +24,11 @@ from __future__ import annotations
 import _common  # noqa: F401  (first: thread limits, sys.path)
 
 import os
-from multiprocessing import Pool
 
 import numpy as np
 
-from minigan.metrics import evaluate
-from minigan.training import GAN, DivergenceError, TrainConfig
+import minigan
+from minigan import sweep
 
 NAME = "demo5_modes"
 VARIANTS = [
@@ -36,26 +39,42 @@ VARIANTS = [
     ("non-saturating, fresh, k=3", {"k": 3}),
     ("minimax, fresh, k=3", {"g_loss": "minimax", "k": 3}),
 ]
+SHORT = ["ns-fresh-k1", "mm-fresh-k1", "ns-reuse-k1", "ns-simultaneous-k1", "ns-fresh-k3", "mm-fresh-k3"]
 DATASETS = ("ring", "grid")
 
 
-def run_one(job):
-    """Train one (dataset, variant, seed); return its metrics and 1,000 samples."""
-    dataset, vi, seed, steps = job
+def make_spec(steps: int, seeds) -> sweep.Spec:
+    """The runs of the demo as a sweep: data set × variant × seed, each a TrainConfig."""
     # learning rates decaying linearly to 5 % by the last step, as `minigan train` does: without
     # the decay the samples keep orbiting their modes and every variant looks equally poor
-    cfg = TrainConfig(dataset=dataset, g_hidden=(64, 64, 64), d_hidden=(64, 64, 64), batch_size=128,
-                      seed=seed, log_every=100, steps=steps, lr_decay=0.05, **VARIANTS[vi][1])
-    gan = GAN(cfg)
-    try:
-        gan.train(steps)
-        m = evaluate(gan, n=2500)
-        samples = gan.sample(1000, seed=99)
-    except DivergenceError as e:
-        m = {"modes_covered": 0, "modes": len(gan.data.means), "high_quality": 0.0, "kl": float("nan"),
-             "diverged": str(e)}
-        samples = np.zeros((0, 2))
-    return dataset, vi, seed, {k: m[k] for k in ("modes_covered", "modes", "high_quality", "kl")}, samples
+    base = {"g_hidden": [64, 64, 64], "d_hidden": [64, 64, 64], "batch_size": 128, "log_every": 100,
+            "steps": steps, "lr_decay": 0.05}
+    axes = {"dataset": list(DATASETS), "variant": [{"name": s, **v} for s, (_, v) in zip(SHORT, VARIANTS)],
+            "seed": list(seeds)}
+    # metrics on 2,500 samples at the end (metrics.evaluate's seed), one evaluation while training
+    run = {"checkpoint_every": max(1000, steps), "eval_every": steps, "eval_samples": 2500, "plots": False}
+    return sweep.make_spec(base, axes, run, name="demo5_modes")
+
+
+def run_all(args):
+    """Train every (dataset, variant, seed) through ``minigan.sweep`` (a Dask LocalCluster of
+    ``--workers`` processes, or one after another with one worker or without Dask); a run
+    already in the output folder is reused. Returns (dataset, variant, seed, metrics, samples) each."""
+    spec = make_spec(args.steps, range(args.seed, args.seed + args.seeds))
+    out = args.out / f"sweep_{args.steps}steps"
+    res = sweep.run_sweep(spec, out, use_dask=None if args.workers > 1 else False, workers=args.workers,
+                          quiet=args.quick, figure=False, command=f"demos/{NAME}.py")
+    results = []
+    for p, row in zip(res.points, res.rows):
+        ds, vi, seed = p.values["dataset"], SHORT.index(p.values["variant"]), int(p.values["seed"])
+        if row["status"] == "done":
+            m = {k: row[k] for k in ("modes_covered", "modes", "high_quality", "kl")}
+            samples = minigan.load(out / "runs" / p.name).sample(1000, seed=99)
+        else:  # diverged: nothing covered
+            m = {"modes_covered": 0, "modes": len(_means(ds)), "high_quality": 0.0, "kl": float("nan")}
+            samples = np.zeros((0, 2))
+        results.append((ds, vi, seed, m, samples))
+    return results
 
 
 def pm(values, fmt="{:.1f}"):
@@ -70,7 +89,8 @@ def main(argv=None):
     p = _common.parser(NAME, __doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=1200, help="training steps per run (default 1200)")
     p.add_argument("--seeds", type=int, default=3, help="seeds per variant (default 3)")
-    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="parallel processes")
+    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+                   help="processes of the sweep's Dask LocalCluster (1: one after another)")
     p.add_argument("--full", action="store_true", help="5000 steps and 5 seeds (about 20 minutes on 2 cores)")
     args = p.parse_args(argv)
     if args.full:
@@ -79,14 +99,9 @@ def main(argv=None):
         args.steps, args.seeds, args.workers = min(args.steps, 10), 1, 1
     plt = _common.pyplot()
 
-    jobs = [(ds, vi, args.seed + s, args.steps) for ds in DATASETS for vi in range(len(VARIANTS))
-            for s in range(args.seeds)]
+    n_runs = len(DATASETS) * len(VARIANTS) * args.seeds
     with _common.Timer() as t:
-        if args.workers > 1:
-            with Pool(args.workers) as pool:
-                results = pool.map(run_one, jobs)
-        else:
-            results = [run_one(j) for j in jobs]
+        results = run_all(args)
     by = {(ds, vi): [] for ds in DATASETS for vi in range(len(VARIANTS))}
     samples = {}
     for ds, vi, seed, m, s in results:
@@ -95,7 +110,7 @@ def main(argv=None):
             samples[(ds, vi)] = s
 
     # ---- numbers ------------------------------------------------------------------------
-    print(f"{len(jobs)} runs of {args.steps} steps ({args.seeds} seeds), {args.workers} worker(s): {t.seconds:.1f} s")
+    print(f"{n_runs} runs of {args.steps} steps ({args.seeds} seeds), {args.workers} worker(s): {t.seconds:.1f} s")
     rows = []
     for vi, (label, _) in enumerate(VARIANTS):
         row = [label]

@@ -28,6 +28,12 @@ on one core). Defaults are a quick run (1 epoch, 1 trial); ``--full`` sets 400 e
 10 trials; ``--epochs``/``--trials`` choose anything between. The table says what was run.
 
     python demos/reproduce_pacgan.py [--epochs 1] [--trials 1] [--workers 2] [--full]
+
+The trials go through ``minigan.sweep``: each an ordinary run folder under ``<out>/sweep_.../runs/``
+(checkpointed every epoch), on a Dask LocalCluster when dask is installed. Hours-long trials
+survive an interruption: run the same command again and finished trials are reused, unfinished
+ones resume from their last epoch. The curves come from each run's evals.csv (every epoch, on
+1,000 samples); the last point and the table from its final metrics on --eval-samples samples.
 """
 
 from __future__ import annotations
@@ -36,14 +42,15 @@ import _common  # noqa: F401  (first: thread limits, sys.path)
 
 import json
 import os
-import time
-from multiprocessing import Pool
 
 import numpy as np
 
+import minigan
+from minigan import sweep
+from minigan.backend import get_backend
+from minigan.data import make_dataset
 from minigan.layers import BatchNorm
-from minigan.metrics import evaluate
-from minigan.training import GAN, DivergenceError, TrainConfig
+from minigan.training import TrainConfig
 
 NAME = "reproduce_pacgan"
 PUBLISHED = {  # Lin et al. 2018, Table 1, row "GAN": (mean, std)
@@ -64,35 +71,48 @@ def pacgan_config(dataset: str, seed: int, train_size: int = 100_000) -> TrainCo
     )
 
 
-def run_trial(job):
-    """One trial: train ``epochs`` epochs, evaluate after each; return the metric curves."""
-    dataset, trial, seed, epochs, train_size, eval_samples = job
-    cfg = pacgan_config(dataset, seed, train_size)
-    gan = GAN(cfg)
-    for layer in gan.G.layers:  # their running statistics move by 0.05 a step
+def pacgan_batchnorm(gan):
+    """Their batch norm's running statistics move by 0.05 a step (a layer setting, not a config
+    field): ``prepare`` of the sweep, applied to a new run and to one resumed from its checkpoint."""
+    for layer in gan.G.layers:
         if isinstance(layer, BatchNorm):
             layer.momentum = 0.05
-    steps_per_epoch = max(1, round(train_size / cfg.batch_size))
-    total = max(1, round(epochs * steps_per_epoch))
+
+
+def make_spec(datasets, trials: int, seed: int, epochs: float, train_size: int, eval_samples: int):
+    """The trials as a sweep: seed (one per trial) × data set, PacGAN's config as the base; the
+    generator scored every epoch (evals.csv) and at the end on ``eval_samples`` samples."""
+    base = pacgan_config(datasets[0], seed, train_size).to_dict()
+    steps_per_epoch = max(1, round(train_size / base["batch_size"]))
+    base["steps"] = max(1, round(epochs * steps_per_epoch))
+    for key in ("dataset", "seed"):
+        del base[key]
+    axes = {"seed": [seed + t for t in range(trials)], "dataset": [f"pacgan_{ds}" for ds in datasets]}
+    run = {"checkpoint_every": steps_per_epoch, "eval_every": steps_per_epoch, "eval_samples": eval_samples,
+           "plots": False}
+    return sweep.make_spec(base, axes, run, name=NAME), steps_per_epoch
+
+
+def trial_result(folder, row, trial: int, steps_per_epoch: int, eval_samples: int) -> dict:
+    """One trial's metric curve (every epoch from evals.csv, the last point the final metrics on
+    ``eval_samples`` samples), samples and means, read back from its run folder."""
+    ds, seed = row["dataset"].removeprefix("pacgan_"), int(row["seed"])
+    saved = minigan.load(folder) if os.path.exists(os.path.join(folder, "checkpoint.npz")) else None
+    b = get_backend("numpy")
+    means = make_dataset(row["dataset"], b, b.random(0), train_size=10).means  # the modes' centres
     curve = []
-    t0 = time.perf_counter()
-    diverged = None
-    while gan.step < total:
-        n = min(steps_per_epoch, total - gan.step)
-        try:
-            gan.train(n)
-        except DivergenceError as e:
-            diverged = str(e)
-            break
-        m = evaluate(gan, n=eval_samples, seed=1000 + seed)
-        curve.append({"epoch": gan.step / steps_per_epoch, "modes": m["modes_covered"],
-                      "hq": 100 * m["high_quality"], "kl": m["kl"]})
-        print(f"  {dataset} trial {trial}: epoch {curve[-1]['epoch']:.2f}, {m['modes_covered']}/{m['modes']} modes, "
-              f"{100 * m['high_quality']:.1f} % HQ, KL {m['kl']:.3f} ({time.perf_counter() - t0:.0f} s)", flush=True)
-    samples = gan.sample(eval_samples, seed=1000 + seed) if diverged is None else np.zeros((0, 2))
-    return {"dataset": dataset, "trial": trial, "seed": seed, "curve": curve, "steps": gan.step,
-            "seconds": time.perf_counter() - t0, "diverged": diverged, "samples": samples.tolist(),
-            "means": gan.data.means.tolist()}
+    if row["status"] == "done":
+        with open(os.path.join(folder, "evals.csv")) as f:  # step,modes_covered,high_quality,sliced_w1
+            evals = [[float(v) for v in line.split(",")] for line in f.read().split()[1:]]
+        curve = [{"epoch": s / steps_per_epoch, "modes": int(m), "hq": 100 * hq, "kl": None}
+                 for s, m, hq, _ in evals if s < row["step"]]
+        curve.append({"epoch": row["step"] / steps_per_epoch, "modes": row["modes_covered"],
+                      "hq": 100 * row["high_quality"], "kl": row["kl"]})
+    diverged = row["message"] or None
+    samples = saved.sample(eval_samples, seed=1000 + seed) if saved is not None and not diverged else np.zeros((0, 2))
+    return {"dataset": ds, "trial": trial, "seed": seed, "curve": curve, "steps": row["step"],
+            "seconds": row["train_seconds"], "diverged": diverged, "samples": samples.tolist(),
+            "means": np.asarray(means).tolist()}
 
 
 def summarize(results, datasets):
@@ -112,7 +132,8 @@ def main(argv=None):
     p.add_argument("--datasets", nargs="+", default=["ring", "grid"], choices=("ring", "grid"))
     p.add_argument("--train-size", type=int, default=100_000, help="training points (their protocol: 100,000)")
     p.add_argument("--eval-samples", type=int, default=2500, help="samples per evaluation (theirs: 2,500)")
-    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="trials run in parallel")
+    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+                   help="processes of the sweep's Dask LocalCluster (1: one after another)")
     p.add_argument("--full", action="store_true", help="their whole protocol: 400 epochs, 10 trials")
     args = p.parse_args(argv)
     if args.full:
@@ -121,18 +142,18 @@ def main(argv=None):
         args.epochs, args.trials, args.train_size, args.eval_samples, args.workers = 0.02, 1, 1000, 200, 1
     plt = _common.pyplot()
 
-    jobs = [(ds, t, args.seed + t, args.epochs, args.train_size, args.eval_samples)
-            for t in range(args.trials) for ds in args.datasets]
-    steps = max(1, round(args.epochs * max(1, round(args.train_size / 100))))
+    spec, steps_per_epoch = make_spec(args.datasets, args.trials, args.seed, args.epochs, args.train_size,
+                                      args.eval_samples)
+    steps = spec.base["steps"]
     print(f"PacGAN Table 1, GAN row: {args.trials} trial(s) x {args.datasets}, {args.epochs:g} epoch(s) "
           f"= {steps} steps each, {args.train_size} training points, {args.eval_samples} eval samples, "
           f"{args.workers} worker(s)", flush=True)
+    out = args.out / f"sweep_{args.epochs:g}ep_{args.train_size}pts_{args.eval_samples}eval"
     with _common.Timer() as t:
-        if args.workers > 1 and len(jobs) > 1:
-            with Pool(min(args.workers, len(jobs))) as pool:
-                results = pool.map(run_trial, jobs, chunksize=1)
-        else:
-            results = [run_trial(j) for j in jobs]
+        res = sweep.run_sweep(spec, out, use_dask=None if args.workers > 1 else False, workers=args.workers,
+                              prepare=pacgan_batchnorm, figure=False, command=f"demos/{NAME}.py")
+    results = [trial_result(str(out / "runs" / p.name), row, p.config["seed"] - args.seed, steps_per_epoch,
+                            args.eval_samples) for p, row in zip(res.points, res.rows)]
     summary = summarize(results, args.datasets)
 
     # ---- numbers ------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The ``minigan`` command: ``minigan train | sample | eval | gradcheck | bench`` (also ``python -m minigan``).
+"""The ``minigan`` command: ``minigan train | sample | eval | sweep | gradcheck | bench`` (also ``python -m minigan``).
 
 Each subcommand lives in its own module, which owns its options (``minigan CMD --help``).
 ``minigan`` alone prints the usage and exits 2; ``minigan --version`` prints the version.
@@ -18,6 +18,7 @@ COMMANDS = {
     "sample": ("minigan.saved", "sample_main", "write samples of a saved run's generator to .npy or .csv"),
     "eval": ("minigan.saved", "eval_main", "a saved run's metrics on fresh samples (table or --json)"),
     "gradcheck": ("minigan.gradcheck", "main", "finite-difference check of every analytic gradient"),
+    "sweep": ("minigan.sweep", "main", "many runs at once (Dask or one after another): one CSV and one figure"),
     "bench": ("minigan.bench", "main", "time one training step against the GEMM floor and PyTorch"),
 }
 

@@ -637,7 +637,18 @@ def _main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: --out: cannot create {args.out or 'the output folder'} ({e.strerror or e})",
               file=sys.stderr)
         return exitcodes.WRITE_ERROR
+    return train_in_folder(gan, out, args, "minigan train " + shlex.join(argv), say)
 
+
+def train_in_folder(gan: GAN, out: str, args: argparse.Namespace, command: str,
+                    say: Callable[[str], Any]) -> int:
+    """Train ``gan`` (a new run, or the one loaded from ``args.resume``) in the folder ``out``,
+    created and locked by the caller, and write the files of the module docstring: the body of
+    ``minigan train`` once its options are read, also what ``minigan sweep`` runs for each point.
+    ``args``: the command's options (``build_parser().parse_args``); ``command``: recorded in
+    run.json; ``say``: prints a note. Returns the exit code (``exitcodes``: OK, FAILED when
+    training diverged, INTERRUPTED); a file that cannot be written raises OSError.
+    """
     c = gan.config
     total = c.steps
     ckpt_path = os.path.join(out, "checkpoint.npz")
@@ -647,7 +658,7 @@ def _main(argv: list[str] | None = None) -> int:
             os.remove(name)
     ckpt_every = args.checkpoint_every or DEFAULT_CHECKPOINT_EVERY
     with open(os.path.join(out, "run.json"), "w") as f:
-        json.dump({"command": "minigan train " + shlex.join(argv), "config": c.to_dict(),
+        json.dump({"command": command, "config": c.to_dict(),
                    "resumed_from": args.resume, "resumed_at_step": gan.step if args.resume else None}, f, indent=1)
 
     say(f"{_title(c)}: steps {gan.step}..{total} on {gan.backend.spec}"

@@ -18,12 +18,15 @@ INTERRUPTED = 130
 EXIT_CODES: dict[int, str] = {
     OK: "done",
     FAILED: "failed: training diverged (`train`: the message names the step and the quantity) "
-            "or a gradient check failed (`gradcheck`)",
+            "or a gradient check failed (`gradcheck`) or a run of a sweep failed (`sweep`: results.csv says "
+            "which and why)",
     USAGE: "bad usage: a bad option, a bad data file, a missing or unreadable checkpoint, "
-           "an output folder that holds another run or is in use by another `minigan train`",
+           "an output folder that holds another run or is in use by another `minigan train`, a bad sweep "
+           "spec",
     WRITE_ERROR: "a file could not be written (disk full, no permission, a file-size limit: "
                  "the message names it; what was written before, the last checkpoint among them, is intact)",
-    INTERRUPTED: "interrupted (Ctrl-C; `train` saves a checkpoint to resume from)",
+    INTERRUPTED: "interrupted (Ctrl-C; `train` saves a checkpoint to resume from; `sweep` resumes when "
+                 "run again)",
 }
 
 

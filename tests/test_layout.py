@@ -20,7 +20,8 @@ LEVELS = {
     "checkpoint": 6, "plots": 6, "gradcheck": 6, "diagnostics": 6,
     "game": 7, "saved": 7,
     "cli": 8, "bench": 8,
-    "__main__": 9, "__init__": 9,
+    "sweep": 9,
+    "__main__": 10, "__init__": 10,
 }
 
 
