@@ -13,6 +13,10 @@ medium   256    64     64    512    3
 large    4096   64     64    1024   3
 =======  =====  =====  ====  =====  ======
 
+and ``pacgan``, the step of PacGAN's protocol (Lin et al. 2018; :class:`PacGANConfig`): G 2 → 4×400
+with batch norm → 2, a maxout D 2 → 3×(200 units × 5 pieces) → 1, batch 100, the simultaneous
+update, Adam β1 = 0.8 — what demos/reproduce_pacgan.py trains for hours.
+
 For each it reports
 
 - ``ms/step``: the median over repeated steps (on CuPy the device is synchronised before
@@ -21,7 +25,8 @@ For each it reports
 - ``floor``: step time / the **GEMM floor**, the median time of the same matrix products
   the step must do, run alone on the same backend with operands of the same shapes;
 - ``vs torch``: PyTorch-eager ms/step / minigan ms/step (> 1: minigan is faster), the same
-  nets, Adam, batch and loss, ``torch.set_num_threads`` = the BLAS threads of numpy;
+  nets, Adam, batch and loss, ``torch.set_num_threads`` = the BLAS threads of numpy (pacgan:
+  batch norm, maxout as a max over the pieces, both gradients from one pass);
 - ``mem``: the peak memory of one step / (parameters + optimizer state + activations).
 
 The GEMMs of one ``fresh`` step, a Linear layer (N rows, a → b) costing 2·N·a·b flops for
