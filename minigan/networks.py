@@ -15,7 +15,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from .backend import Backend, Random, get_backend
-from .layers import INITS, ACTIVATIONS, BatchNorm, Dropout, Linear, Maxout, make_activation
+from .layers import INITS, ACTIVATIONS, BatchNorm, Dropout, Linear, Maxout, check_array, make_activation
 
 OUTPUTS = (None, "tanh", "sigmoid")
 
@@ -96,13 +96,19 @@ class MLP:
         """name -> non-trainable state (BatchNorm running statistics)."""
         return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.buffers.items()}
 
-    def set_param(self, name: str, value):
-        """Replace parameter ``name`` by ``value`` (same shape and dtype)."""
+    def set_param(self, name: str, value, check: bool = True):
+        """Replace parameter ``name`` by ``value`` (same shape and dtype, every entry finite; ``check=False``
+        skips the finite test, a pass over the values: e.g. for the clipped parameters of a training step)."""
         layer, key = self._locate(name, "params")
         old = layer.params[key]
+        if getattr(value, "__array_namespace__", None) is None:
+            raise TypeError(f"{name}: expected an array of shape {tuple(old.shape)}, got {type(value).__name__}")
         if tuple(value.shape) != tuple(old.shape) or value.dtype != old.dtype:
             raise ValueError(f"{name}: expected shape {tuple(old.shape)} and dtype {old.dtype}, "
                              f"got {tuple(value.shape)} and {value.dtype}")
+        xp = value.__array_namespace__()
+        if check and not bool(xp.all(xp.isfinite(value))):
+            raise ValueError(f"{name}: contains NaN or inf; expected finite values")
         layer.params[key] = value
 
     def set_buffer(self, name: str, value):
@@ -125,24 +131,19 @@ class MLP:
         return sum(math.prod(v.shape) for v in self.params().values())
 
     def check_input(self, x, name="x"):
-        """Raise a clear error unless x is a (N, sizes[0]) array of the model's float dtype."""
-        if not hasattr(x, "shape") or not hasattr(x, "dtype"):
-            raise TypeError(f"{name}: expected an array of shape (N, {self.spec.sizes[0]}), got {type(x).__name__}")
-        if x.dtype != self.dtype:
-            want = getattr(self.dtype, "__name__", str(self.dtype))
-            raise TypeError(f"{name}: expected dtype {want} (the model's), got {x.dtype}")
-        if len(x.shape) != 2 or x.shape[1] != self.spec.sizes[0] or x.shape[0] < 1:
-            raise ValueError(f"{name}: expected shape (N, {self.spec.sizes[0]}) with N >= 1, got {tuple(x.shape)}")
+        """Raise a clear error unless x is a (N, sizes[0]) array of the model's backend and float dtype."""
+        check_array(x, self.backend.xp, self.dtype, self.spec.sizes[0], name, owner="model")
 
     def forward(self, x, train: bool = True, check: bool = True):
         """out (N, sizes[-1]), cache for input x (N, sizes[0]); ``train`` switches dropout and batch norm;
-        ``check=False`` skips the input check (the training step's own arrays)."""
+        ``check=False`` skips the input check (the training step's own arrays). Each layer's input is
+        the last one's output, so only x is checked, once."""
         if check:
             self.check_input(x)
-        caches = []
+        caches = Cache(self, x.shape[0])
         with self.backend.ops.network_pass():  # the engine may reuse the arrays this pass makes
             for layer in self.layers:
-                x, c = layer.forward(x, train)
+                x, c = layer.forward(x, train, check=False)
                 caches.append(c)
         return x, caches
 
@@ -150,11 +151,15 @@ class MLP:
         """Just the output (eval mode by default)."""
         return self.forward(x, train)[0]
 
-    def backward(self, dout, cache, need_dx: bool = True, need_grads: bool = True, release: bool = False):
+    def backward(self, dout, cache, need_dx: bool = True, need_grads: bool = True, release: bool = False,
+                 check: bool = True):
         """dx (N, sizes[0]) and grads (name -> array of that parameter's shape) from dout = ∂L/∂out (N, sizes[-1]):
         the layers' backwards in reverse order (the chain rule; docs/MATH.md §7.1). ``need_dx=False`` skips dx
         (None), ``need_grads=False`` the parameter gradients ({}; for a pass that only carries a gradient
-        through); ``release=True`` sets each ``cache[i]`` to None once its layer is done (frees activations)."""
+        through); ``release=True`` sets each ``cache[i]`` to None once its layer is done (frees activations).
+        ``check=False`` skips checking that ``cache`` is this network's and ``dout`` fits it."""
+        if check:
+            self._check_backward(dout, cache)
         grads = {}
         with self.backend.ops.network_pass():  # the engine may reuse the arrays this pass makes
             for i in range(len(self.layers) - 1, -1, -1):
@@ -164,7 +169,27 @@ class MLP:
                 grads.update({f"{i}.{k}": v for k, v in g.items()})
         return dout, grads
 
+    def _check_backward(self, dout, cache):
+        if not isinstance(cache, Cache) or cache.net is not self:
+            raise ValueError("cache: expected the cache of this network's forward, got "
+                             + ("one of another network" if isinstance(cache, Cache) else type(cache).__name__))
+        if cache[0] is None:
+            raise ValueError("cache: already used by a backward with release=True; run forward again")
+        check_array(dout, self.backend.xp, self.dtype, self.spec.sizes[-1], "dout", owner="model")
+        if dout.shape[0] != cache.rows:
+            raise ValueError(f"dout: expected {cache.rows} rows (the forward's batch), got {dout.shape[0]}")
+
     def __repr__(self): return "MLP(" + ", ".join(repr(layer) for layer in self.layers) + ")"
+
+
+class Cache(list):
+    """What ``MLP.forward`` keeps for the backward: one cache per layer, the network that made them and
+    the number of rows of the batch (so a backward can refuse a cache from another network)."""
+
+    __slots__ = ("net", "rows")
+
+    def __init__(self, net: MLP, rows: int):
+        self.net, self.rows = net, rows  # the list itself starts empty
 
 
 def generator(noise_dim=2, data_dim=2, hidden=(128, 128), activation="relu", output=None,

@@ -35,11 +35,12 @@ class Optimizer:
         self.grad_sq = None  # Σ g² of the last step's gradients
         self.ops = None  # the engine that applies the rule (None: the gradients' backend's)
 
-    def step(self, params: dict, grads: dict):
+    def step(self, params: dict, grads: dict, check: bool = True):
+        """p ← p − δ for every parameter, from its gradient (``grads``: one for each name in ``params``, of its
+        shape and dtype; ``check=False`` skips checking that: the training step's own gradients)."""
+        if check:
+            _check_grads(params, grads)
         self.t += 1
-        for name in grads:
-            if name not in params:
-                raise KeyError(f"grads: no parameter called {name!r}")
         if grads:
             (self.ops or ops_for(next(iter(grads.values())))).apply_updates(self, params, grads)
 
@@ -63,6 +64,34 @@ class Optimizer:
                 self.slots.setdefault(slot, {})[name] = backend.asarray(a, dtype=backend.float_dtype)
 
 
+def _check_grads(params: dict, grads: dict):
+    """One clear line unless ``grads`` has one gradient for each parameter, of its shape and dtype."""
+    for name in grads:
+        if name not in params:
+            raise KeyError(f"grads: no parameter called {name!r}; have {list(params)}")
+    missing = [name for name in params if name not in grads]
+    if missing:
+        raise ValueError(f"grads: expected a gradient for every parameter, none for {missing}")
+    for name, g in grads.items():
+        p = params[name]
+        if getattr(g, "__array_namespace__", None) is None:
+            raise TypeError(f"grads[{name!r}]: expected an array, got {type(g).__name__}")
+        if tuple(g.shape) != tuple(p.shape) or g.dtype != p.dtype:
+            raise ValueError(f"grads[{name!r}]: expected shape {tuple(p.shape)} and dtype {p.dtype} (the "
+                             f"parameter's), got {tuple(g.shape)} and {g.dtype}")
+
+
+def _check_unit_interval(name, v):
+    """A number in [0, 1) (a decay rate: momentum, β, α)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v < 1.0:
+        raise ValueError(f"{name}: expected a number in [0, 1), got {v!r}")
+
+
+def _check_eps(v):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 < v < math.inf:
+        raise ValueError(f"eps: expected a positive finite number, got {v!r}")
+
+
 class SGD(Optimizer):
     """SGD with (heavy-ball) momentum, as the paper trained (Goodfellow et al. 2014; docs/MATH.md §9.1):
     v ← μ·v − lr·g;   p ← p + v."""
@@ -71,8 +100,7 @@ class SGD(Optimizer):
 
     def __init__(self, lr=0.1, momentum=0.5):
         super().__init__(lr)
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"momentum: expected 0 <= momentum < 1, got {momentum!r}")
+        _check_unit_interval("momentum", momentum)
         self.momentum = float(momentum)
         self.slot_names = ("v",) if self.momentum else ()
 
@@ -96,12 +124,12 @@ class Adam(Optimizer):
 
     def __init__(self, lr=2e-4, betas=(0.5, 0.999), eps=1e-8):
         super().__init__(lr)
-        b1, b2 = betas
-        if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
-            raise ValueError(f"betas: expected two numbers in [0, 1), got {betas!r}")
-        if eps <= 0:
-            raise ValueError(f"eps: expected a positive number, got {eps!r}")
-        self.b1, self.b2, self.eps = float(b1), float(b2), float(eps)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas: expected two numbers (β1, β2) in [0, 1), got {betas!r}")
+        _check_unit_interval("betas[0]", betas[0])
+        _check_unit_interval("betas[1]", betas[1])
+        _check_eps(eps)
+        self.b1, self.b2, self.eps = float(betas[0]), float(betas[1]), float(eps)
 
     def direction(self, g, state):
         xp = g.__array_namespace__()
@@ -124,8 +152,8 @@ class RMSProp(Optimizer):
 
     def __init__(self, lr=5e-5, alpha=0.99, eps=1e-8):
         super().__init__(lr)
-        if not 0.0 <= alpha < 1.0:
-            raise ValueError(f"alpha: expected 0 <= alpha < 1, got {alpha!r}")
+        _check_unit_interval("alpha", alpha)
+        _check_eps(eps)
         self.alpha, self.eps = float(alpha), float(eps)
 
     def direction(self, g, state):
