@@ -16,6 +16,18 @@ OPTIMIZERS = ("sgd", "adam", "rmsprop")
 # Adam's rate was tuned on the ring; SGD's trains the default ring run (0.05 diverged within
 # its first 10 steps on 3 of 4 seeds); RMSProp's is a common value.
 DEFAULT_LR = {"adam": 1e-3, "sgd": 0.02, "rmsprop": 5e-4}
+# SGD's step is lr·g, so its stable rate depends on the loss (docs/MATH.md §9.1): the least-squares
+# loss has 4× the BCE's curvature and a gradient that grows with the logit, the maximum-likelihood
+# one a gradient that grows as e^l, the hinge one a gradient that never decays. Adam and RMSProp
+# divide by the gradient's scale and keep one rate. Measured on the default run, seeds 0-3.
+SGD_LR_BY_LOSS = {"least_squares": 0.002, "maximum_likelihood": 0.001, "hinge": 0.01}
+
+
+def default_lr(optimizer: str, g_loss: str = "nonsaturating") -> float:
+    """The default learning rate of ``optimizer`` for the loss pair of generator loss ``g_loss``."""
+    if optimizer == "sgd":
+        return SGD_LR_BY_LOSS.get(g_loss, DEFAULT_LR["sgd"])
+    return DEFAULT_LR[optimizer]
 
 
 class Optimizer:
