@@ -51,6 +51,7 @@ def snapshot(gan, x, p_data):
         "gap_D": theory.integrate(np.abs(d - d_star) * w, x),
         "gap_half": theory.integrate(np.abs(d - 0.5) * w, x),
         "z": np.linspace(-2.5, 2.5, 21),
+        "x": x, "p_data": p_data,  # the grid and p_data, for the tests' own quadrature
     }
 
 

@@ -122,7 +122,8 @@ def main(argv=None):
     ax.legend()
     fig.tight_layout()
     _common.save(fig, args, "digits.png")
-    return {"d_fake": d_fake, "d_loo": d_loo, "sliced_w1": m["sliced_w1"], "seconds": t.seconds}
+    return {"d_fake": d_fake, "d_loo": d_loo, "sliced_w1": m["sliced_w1"], "seconds": t.seconds,
+            "fake": fake, "train": train}
 
 
 if __name__ == "__main__":

@@ -66,7 +66,7 @@ import numpy as np
 from . import checkpoint, diagnostics, exitcodes, game, losses, metrics, plots, training
 from .engine import keep_freed_memory
 from .data import DATASETS, ArrayDataset
-from .optim import DEFAULT_LR, OPTIMIZERS
+from .optim import DEFAULT_LR, OPTIMIZERS, SGD_LR_BY_LOSS
 from .penalties import PENALTIES
 from .training import GAN, HISTORY, MODES, DivergenceError, TrainConfig
 
@@ -200,7 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--optimizer", choices=OPTIMIZERS, help=f"the generator's, and the discriminator's unless "
                    f"--d-optimizer is given [{d['optimizer']}]")
     g.add_argument("--d-optimizer", choices=OPTIMIZERS, help="the discriminator's optimizer [as --optimizer]")
-    lrs = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items())
+    sgd = ", ".join(f"{v:g} with {k}" for k, v in SGD_LR_BY_LOSS.items())
+    lrs = ", ".join(f"{k} {v:g}" + (f" ({sgd})" if k == "sgd" else "") for k, v in DEFAULT_LR.items())
     g.add_argument("--g-lr", type=_positive_float, help=f"generator learning rate [{lrs}]")
     g.add_argument("--d-lr", type=_positive_float, help="discriminator learning rate [as --g-lr]")
     g.add_argument("--betas", type=_betas, help=f"Adam's b1,b2 [{','.join(map(str, d['betas']))}]")

@@ -13,7 +13,7 @@ from . import losses
 from .backend import Backend, Random
 from .data import PRESETS
 from .networks import MLP, MLPSpec
-from .optim import DEFAULT_LR, OPTIMIZERS, Optimizer, make_optimizer
+from .optim import OPTIMIZERS, Optimizer, default_lr, make_optimizer
 from .penalties import PENALTIES, Penalty
 
 MODES = ("fresh", "reuse", "simultaneous")
@@ -39,7 +39,7 @@ class TrainConfig:
                G's output activation; "auto": the one the dataset asks for, tanh for digits
                scaled to [−1, 1], else None), g_batch_norm, d_maxout (pieces), d_dropout, init.
     Optimizer: optimizer (sgd | adam | rmsprop) for G, d_optimizer for D (None: the same),
-               g_lr, d_lr (None: optim.DEFAULT_LR of the optimizer), betas (adam), momentum (sgd).
+               g_lr, d_lr (None: optim.default_lr of the optimizer and loss), betas (adam), momentum (sgd).
     Schedule:  lr_decay: the learning rates fall linearly from (g_lr, d_lr) at step 0 to
                lr_decay × those at step ``steps`` (1 = constant). They change only at
                multiples of log_every, so a resumed run sets the same rates at the same steps.
@@ -126,9 +126,9 @@ class TrainConfig:
         if self.clip is None and self.g_loss == "wasserstein" and self.penalty != "gp":
             self.clip = 0.01  # Arjovsky et al. 2017: the critic must stay Lipschitz
         if self.g_lr is None:
-            self.g_lr = DEFAULT_LR[self.optimizer]
+            self.g_lr = default_lr(self.optimizer, self.g_loss)
         if self.d_lr is None:
-            self.d_lr = DEFAULT_LR[self.d_optimizer or self.optimizer]
+            self.d_lr = default_lr(self.d_optimizer or self.optimizer, self.g_loss)
         if self.g_output == "auto":
             self.g_output = PRESETS[self.dataset][0].output if self.dataset in PRESETS else None
 

@@ -19,9 +19,12 @@ printed once, with the step where it first holds:
                 a row (one low evaluation can be sampling noise).
 ``exploding``   gradient norms exploding: a segment's largest ‖∇θg L_G‖ or ‖∇θd L_D‖ is more
                 than 100 times that norm's median over the run before it.
-``d_stalled``   D has stopped learning: mean D(x) and D(G(z)) both within 0.05 of ½ while the
-                sliced W1 distance is still more than half the data's own spread (the distance
-                from the data to a point mass at its mean): D ≈ ½ without p_g ≈ p_data.
+``d_stalled``   D has stopped learning: at two evaluations in a row, mean D(x) and D(G(z)) both
+                within 0.05 of ½ while the samples are still far from the data: their sliced W1
+                distance has not closed half the gap from the data's *spread* (the distance from
+                the reference to a point mass at its mean) down to its *floor* (the distance from
+                the reference to the rows G learns from, drawn alike: what p_g = p_data scores;
+                large for a small held-out set). D ≈ ½ without p_g ≈ p_data, and staying so.
 """
 
 from __future__ import annotations
@@ -65,6 +68,9 @@ class Diagnostics:
         self.reference = data.encode(data.reference(n, seed=SEED + 1).astype(np.float64))
         centre = np.broadcast_to(self.reference.mean(axis=0), self.reference.shape)
         self.spread = metrics.sliced_wasserstein1(self.reference, centre, seed=SEED)
+        own = data.encode(_training_draws(data, n, seed=SEED + 2))
+        self.floor = metrics.sliced_wasserstein1(self.reference, own, seed=SEED)
+        self._stalled_since: int | None = None  # the first evaluation of the current run of d_stalled ones
         self.g_loss = gan.config.g_loss
         self.rows: list[list[float]] = []
         self.warnings: dict[str, tuple[int, str]] = {}
@@ -130,11 +136,20 @@ class Diagnostics:
         col = {c: i for i, c in enumerate(HISTORY)}
         d_real, d_fake = (float(recent[:, col[c]].mean()) for c in ("D_real", "D_fake"))
         w1 = row["sliced_w1"]
-        if (abs(d_real - 0.5) < STALLED_D and abs(d_fake - 0.5) < STALLED_D
-                and w1 > STALLED_DISTANCE * self.spread):
-            self.warn("d_stalled", step, f"D has stopped learning: D(x) {d_real:.3f}, D(G(z)) {d_fake:.3f} ≈ ½ "
-                                         f"while the samples are far from the data (sliced W1 {w1:.3g}, the "
-                                         f"data's spread {self.spread:.3g})")
+        if abs(d_real - 0.5) < STALLED_D and abs(d_fake - 0.5) < STALLED_D and self.far(w1):
+            if self._stalled_since is not None:  # the second evaluation in a row: D has stopped, not paused
+                self.warn("d_stalled", self._stalled_since,
+                          f"D has stopped learning: D(x) {d_real:.3f}, D(G(z)) {d_fake:.3f} ≈ ½ since step "
+                          f"{self._stalled_since} while the samples are far from the data (sliced W1 {w1:.3g}; "
+                          f"the data's own rows {self.floor:.3g}, a point at its mean {self.spread:.3g})")
+            self._stalled_since = self._stalled_since or step
+        else:
+            self._stalled_since = None
+
+    def far(self, w1: float) -> bool:
+        """Whether samples at sliced W1 distance ``w1`` are still far from the data: they have closed less
+        than STALLED_DISTANCE of the gap from the spread (a point mass at the mean) to the floor."""
+        return w1 > self.floor + STALLED_DISTANCE * (self.spread - self.floor)
 
     # -- files ------------------------------------------------------------------------------
     def table(self) -> np.ndarray:
@@ -166,6 +181,16 @@ class Diagnostics:
     def summary(self) -> list[dict[str, Any]]:
         """The warnings as JSON-able dicts, in the order they fired."""
         return [{"warning": k, "step": s, "message": m} for k, (s, m) in self.warnings.items()]
+
+
+def _training_draws(data: Any, n: int, seed: int) -> np.ndarray:
+    """n draws (own generator, with replacement) of what G learns from, in the data's own scale: the
+    training rows of a data set held in an array, else fresh draws of its distribution."""
+    points = getattr(data, "points", None)
+    if points is None:
+        return data.reference(n, seed=seed)
+    rows = data.decode(data.backend.to_numpy(points).astype(np.float64))
+    return rows[np.random.default_rng(seed).integers(0, rows.shape[0], n)]
 
 
 def _stderr(message: str) -> None:

@@ -1,6 +1,7 @@
 """Layers, each a forward/backward pair written by hand (no autodiff), after CS231n's ``layers.py``:
 
-- ``out, cache = layer.forward(x, train=True)``: ``x`` of shape (N, in_features);
+- ``out, cache = layer.forward(x, train=True)``: ``x`` of shape (N, in_features), in the layer's
+  dtype (``check=False`` skips checking that: a network's pass checks its input once, not per layer);
 - ``dx, grads = layer.backward(dout, cache)``: ``dout`` = ∂L/∂out, of the shape of ``out``;
   ``dx`` = ∂L/∂x, of the shape of ``x``; ``grads`` maps each name in ``layer.params`` to ∂L/∂param,
   of that parameter's shape. ``need_dx=False`` skips ``dx`` (None; e.g. G's first layer),
@@ -29,8 +30,29 @@ def _check_positive_int(name, value):
         raise ValueError(f"{name}: expected a positive integer, got {value!r}")
 
 
+def dtype_name(dtype: Any) -> str:
+    """'float32' for numpy's, cupy's and array-api-strict's float32 alike."""
+    return getattr(dtype, "__name__", str(dtype)).rsplit(".", 1)[-1]
+
+
+def check_array(x: Any, xp: Any, dtype: Any, width: int | None = None, name: str = "x", owner: str = "layer") -> None:
+    """Raise one clear line unless x is an (N, width) array of namespace ``xp`` and ``dtype``, N >= 1
+    (width None: any). O(1): no pass over the data."""
+    shape = f"(N, {'features' if width is None else width})"
+    if getattr(x, "__array_namespace__", None) is None or x.__array_namespace__().__name__ != xp.__name__:
+        raise TypeError(f"{name}: expected an array of shape {shape} on the {owner}'s backend ({xp.__name__}), "
+                        f"got {type(x).__name__}")
+    if x.dtype != dtype:
+        raise TypeError(f"{name}: expected dtype {dtype_name(dtype)} (the {owner}'s), got {dtype_name(x.dtype)}")
+    if len(x.shape) != 2 or x.shape[0] < 1 or width is not None and x.shape[1] != width:
+        raise ValueError(f"{name}: expected shape {shape} with N >= 1, got {tuple(x.shape)}")
+
+
 class Layer:
-    """Base class: a layer without parameters (the contract above), on ``backend.xp`` and ``backend.ops``."""
+    """Base class: a layer without parameters (the contract above), on ``backend.xp`` and ``backend.ops``,
+    taking inputs of ``dtype`` (the backend's float) and width ``in_features`` (None: any)."""
+
+    in_features: int | None = None
 
     params: dict[str, Array]  # trained: name -> array
     buffers: dict[str, Array]  # not trained (BatchNorm's running statistics)
@@ -40,9 +62,13 @@ class Layer:
     def __init__(self, backend: Backend | None = None) -> None:
         self.params, self.buffers = {}, {}
         if backend is not None:
-            self.xp, self.ops = backend.xp, backend.ops
+            self.xp, self.ops, self.dtype = backend.xp, backend.ops, backend.float_dtype
 
-    def forward(self, x: Array, train: bool = True) -> tuple[Array, Cache]: raise NotImplementedError
+    def check_input(self, x: Array) -> None:
+        """One clear line unless x is an (N, in_features) array of the layer's namespace and dtype."""
+        check_array(x, self.xp, self.dtype, self.in_features)
+
+    def forward(self, x: Array, train: bool = True, check: bool = True) -> tuple[Array, Cache]: raise NotImplementedError
     def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
                  need_grads: bool = True) -> tuple[Array, Grads]: raise NotImplementedError
     def __repr__(self) -> str: return f"{type(self).__name__}()"
@@ -81,8 +107,11 @@ class Linear(Layer):
         self.in_features, self.out_features = in_features, out_features
         self.params["W"] = init_weight(backend, rng, in_features, out_features, init, dtype)
         self.params["b"] = backend.zeros((out_features,), dtype)
+        self.dtype = self.params["W"].dtype
 
-    def forward(self, x: Array, train: bool = True) -> tuple[Array, Cache]:
+    def forward(self, x: Array, train: bool = True, check: bool = True) -> tuple[Array, Cache]:
+        if check:
+            self.check_input(x)
         return self.ops.affine(x, self.params["W"], self.params["b"]), x  # x W + b
 
     def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
@@ -111,10 +140,11 @@ class Maxout(Layer):
         self.units, self.pieces = units, pieces
         self.linear = Linear(in_features, units * pieces, backend, rng, init, dtype)
         self.params = self.linear.params  # W, b are the affine pieces
+        self.in_features, self.dtype = in_features, self.linear.dtype
 
-    def forward(self, x: Array, train: bool = True) -> tuple[Array, Cache]:
+    def forward(self, x: Array, train: bool = True, check: bool = True) -> tuple[Array, Cache]:
         xp = self.xp
-        z, lin_cache = self.linear.forward(x)
+        z, lin_cache = self.linear.forward(x, check=check)
         out, winner = self.ops.maxout(xp.reshape(z, (z.shape[0], self.units, self.pieces)))  # max over pieces
         return out, (lin_cache, winner)
 
@@ -132,7 +162,9 @@ class Maxout(Layer):
 class ReLU(Layer):
     """out = max(x, 0); dx = dout·[x > 0] = dout·[out > 0] (docs/MATH.md §8.2). The cache is out."""
 
-    def forward(self, x: Array, train: bool = True) -> tuple[Array, Cache]:
+    def forward(self, x: Array, train: bool = True, check: bool = True) -> tuple[Array, Cache]:
+        if check:
+            self.check_input(x)
         out = self.ops.relu(x)  # max(x, 0)
         return out, out
 
@@ -151,7 +183,9 @@ class LeakyReLU(Layer):
             raise ValueError(f"slope: expected 0 <= slope < 1, got {slope!r}")
         self.slope = float(slope)
 
-    def forward(self, x: Array, train: bool = True) -> tuple[Array, Cache]:
+    def forward(self, x: Array, train: bool = True, check: bool = True) -> tuple[Array, Cache]:
+        if check:
+            self.check_input(x)
         out = self.ops.relu(x, self.slope)  # max(x, slope·x)
         return out, out
 
@@ -165,7 +199,9 @@ class LeakyReLU(Layer):
 class Tanh(Layer):
     """out = tanh(x); dx = dout·(1 − out²) (docs/MATH.md §8.2). The cache is out."""
 
-    def forward(self, x: Array, train: bool = True) -> tuple[Array, Cache]:
+    def forward(self, x: Array, train: bool = True, check: bool = True) -> tuple[Array, Cache]:
+        if check:
+            self.check_input(x)
         out = self.xp.tanh(x)
         return out, out
 
@@ -177,7 +213,9 @@ class Tanh(Layer):
 class Sigmoid(Layer):
     """out = σ(x); dx = dout·out·(1 − out) (docs/MATH.md §8.2). The cache is out. (Not for D's output.)"""
 
-    def forward(self, x: Array, train: bool = True) -> tuple[Array, Cache]:
+    def forward(self, x: Array, train: bool = True, check: bool = True) -> tuple[Array, Cache]:
+        if check:
+            self.check_input(x)
         out = self.ops.softplus_sigmoid(x)[1]  # σ in its stable form (docs/MATH.md §5)
         return out, out
 
@@ -196,7 +234,9 @@ class Dropout(Layer):
             raise ValueError(f"p: expected a dropout probability 0 <= p < 1, got {p!r}")
         self.p, self.rng = float(p), rng
 
-    def forward(self, x: Array, train: bool = True) -> tuple[Array, Cache]:
+    def forward(self, x: Array, train: bool = True, check: bool = True) -> tuple[Array, Cache]:
+        if check:
+            self.check_input(x)
         if not train or self.p == 0.0:
             return x, None
         keep = self.rng.uniform(x.shape, dtype=x.dtype) >= self.p
@@ -228,8 +268,11 @@ class BatchNorm(Layer):
         shape = (features,)
         self.params = {"gamma": backend.ones(shape, dtype), "beta": backend.zeros(shape, dtype)}
         self.buffers = {"running_mean": backend.zeros(shape, dtype), "running_var": backend.ones(shape, dtype)}
+        self.in_features, self.dtype = features, self.params["gamma"].dtype
 
-    def forward(self, x: Array, train: bool = True) -> tuple[Array, Cache]:
+    def forward(self, x: Array, train: bool = True, check: bool = True) -> tuple[Array, Cache]:
+        if check:
+            self.check_input(x)
         xp, m = self.xp, self.momentum
         if train:
             n = x.shape[0]

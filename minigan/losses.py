@@ -47,8 +47,18 @@ def sigmoid(l: Array) -> Array:
 
 
 def _mean(v):
-    """The mean of all entries, as sum/size (NumPy's ``mean`` costs twice a ``sum`` on small arrays)."""
-    return v.__array_namespace__().sum(v) / math.prod(v.shape)
+    """The mean of all entries as Σ (v/N), not Σ v / N (docs/MATH.md §6.6): N values near the largest float
+    overflow their sum, their N-th parts never do. (NumPy's ``mean`` costs twice a ``sum`` on small arrays.)"""
+    return v.__array_namespace__().sum(v / math.prod(v.shape))
+
+
+def _in_range(value, check, names="l_real, l_fake"):
+    """``value``; with ``check``, first one clear line if it overflowed: at logits near the largest float a
+    loss's true value can lie beyond it (e.g. sp(−l_r) + sp(l_f) ≈ 2|l|; the range of each form: docs/MATH.md §6.6)."""
+    if check and not bool(value.__array_namespace__().isfinite(value)):
+        raise ValueError(f"{names}: the loss value overflows {value.dtype} at these logits; expected logits within "
+                         "this form's range (docs/MATH.md §6.6)")
+    return value
 
 
 def check_logits(name: str, l: Array) -> None:
@@ -89,7 +99,7 @@ def value_function(l_real: Array, l_fake: Array, check: bool = True) -> DLossRes
     m, n = _sizes(l_real, l_fake, check)
     sp_r, s_r = softplus_sigmoid(-l_real)  # sp(−l_r), σ(−l_r)
     sp_f, s_f = softplus_sigmoid(l_fake)  # sp(l_f), σ(l_f)
-    return -_mean(sp_r) - _mean(sp_f), s_r * (1.0 / m), s_f * (-1.0 / n)
+    return _in_range(-_mean(sp_r) - _mean(sp_f), check), s_r * (1.0 / m), s_f * (-1.0 / n)
 
 
 def discriminator_loss(l_real: Array, l_fake: Array, real_target: float = 1.0, check: bool = True) -> DLossResult:
@@ -113,7 +123,7 @@ def discriminator_loss(l_real: Array, l_fake: Array, real_target: float = 1.0, c
         real = _mean(a * sp_r + (1.0 - a) * sp_r1)
         d_real = ((1.0 - a) * s_r1 - a * s_r) / m
     sp_f, s_f = softplus_sigmoid(l_fake)  # sp(l_f), σ(l_f)
-    return real + _mean(sp_f), d_real, s_f * (1.0 / n)
+    return _in_range(real + _mean(sp_f), check), d_real, s_f * (1.0 / n)
 
 
 def generator_minimax_loss(l_fake: Array, check: bool = True) -> GLossResult:
@@ -121,7 +131,7 @@ def generator_minimax_loss(l_fake: Array, check: bool = True) -> GLossResult:
     ∂L_G^mm/∂l_f = −σ(l_f)/n → 0 when D rejects the fakes (l_f → −∞): it saturates (docs/MATH.md §3)."""
     n = _size(l_fake, check)
     sp_f, s_f = softplus_sigmoid(l_fake)  # sp(l_f), σ(l_f)
-    return -_mean(sp_f), s_f * (-1.0 / n)
+    return _in_range(-_mean(sp_f), check, "l_fake"), s_f * (-1.0 / n)
 
 
 def generator_nonsaturating_loss(l_fake: Array, check: bool = True) -> GLossResult:
@@ -129,7 +139,7 @@ def generator_nonsaturating_loss(l_fake: Array, check: bool = True) -> GLossResu
     ∂L_G^ns/∂l_f = (σ(l_f) − 1)/n = −σ(−l_f)/n → −1/n when D rejects the fakes: no saturation."""
     n = _size(l_fake, check)
     sp, s = softplus_sigmoid(-l_fake)  # sp(−l_f), σ(−l_f)
-    return _mean(sp), s * (-1.0 / n)
+    return _in_range(_mean(sp), check, "l_fake"), s * (-1.0 / n)
 
 
 def generator_maximum_likelihood_loss(l_fake: Array, check: bool = True) -> GLossResult:
@@ -137,7 +147,7 @@ def generator_maximum_likelihood_loss(l_fake: Array, check: bool = True) -> GLos
     with D optimal, its expected gradient is KL(p_data ‖ p_g)'s (docs/MATH.md §3). ∂/∂l_f = −½·e^{l_f}/n."""
     n = _size(l_fake, check)
     e = l_fake.__array_namespace__().exp(l_fake)
-    return -0.5 * _mean(e), e * (-0.5 / n)
+    return _in_range(-0.5 * _mean(e), check, "l_fake"), e * (-0.5 / n)
 
 
 def total_loss(l_real: Array, l_fake: Array, check: bool = True) -> DLossResult:
@@ -149,7 +159,7 @@ def total_loss(l_real: Array, l_fake: Array, check: bool = True) -> DLossResult:
     sp_r, s_r = softplus_sigmoid(-l_real)  # sp(−l_r), σ(−l_r)
     sp_f, s_f = softplus_sigmoid(l_fake)  # sp(l_f), σ(l_f)
     sp_nf, s_nf = softplus_sigmoid(-l_fake)  # sp(−l_f), σ(−l_f)
-    return _mean(sp_r) + _mean(sp_f) + _mean(sp_nf), s_r * (-1.0 / m), (s_f - s_nf) / n
+    return _in_range(_mean(sp_r) + _mean(sp_f) + _mean(sp_nf), check), s_r * (-1.0 / m), (s_f - s_nf) / n
 
 
 # -- Common extensions --
@@ -160,14 +170,14 @@ def least_squares_d_loss(l_real: Array, l_fake: Array, a: float = 0.0, b: float 
     Defaults a = 0, b = 1 (the 0-1 coding; a = −1, b = 1 is the other common choice)."""
     m, n = _sizes(l_real, l_fake, check)
     r, f = l_real - b, l_fake - a
-    return 0.5 * _mean(r * r) + 0.5 * _mean(f * f), r / m, f / n
+    return _in_range(0.5 * _mean(r * r) + 0.5 * _mean(f * f), check), r / m, f / n
 
 
 def least_squares_g_loss(l_fake: Array, c: float = 1.0, check: bool = True) -> GLossResult:
     """LSGAN generator (docs/MATH.md §6.3): L_G = mean ½(l_f − c)²;   ∂/∂l_f = (l_f − c)/n."""
     n = _size(l_fake, check)
     f = l_fake - c
-    return 0.5 * _mean(f * f), f / n
+    return _in_range(0.5 * _mean(f * f), check, "l_fake"), f / n
 
 
 def hinge_d_loss(l_real: Array, l_fake: Array, check: bool = True) -> DLossResult:
@@ -179,7 +189,7 @@ def hinge_d_loss(l_real: Array, l_fake: Array, check: bool = True) -> DLossResul
     value = _mean(xp.maximum(1.0 - l_real, 0.0)) + _mean(xp.maximum(1.0 + l_fake, 0.0))
     d_real = -xp.astype(l_real < 1.0, l_real.dtype) / m
     d_fake = xp.astype(l_fake > -1.0, l_fake.dtype) / n
-    return value, d_real, d_fake
+    return _in_range(value, check), d_real, d_fake
 
 
 def hinge_g_loss(l_fake: Array, check: bool = True) -> GLossResult:
@@ -194,13 +204,13 @@ def wasserstein_d_loss(l_real: Array, l_fake: Array, check: bool = True) -> DLos
     m, n = _sizes(l_real, l_fake, check)
     xp = l_real.__array_namespace__()
     value = _mean(l_fake) - _mean(l_real)
-    return value, xp.full_like(l_real, -1.0 / m), xp.full_like(l_fake, 1.0 / n)
+    return _in_range(value, check), xp.full_like(l_real, -1.0 / m), xp.full_like(l_fake, 1.0 / n)
 
 
 def wasserstein_g_loss(l_fake: Array, check: bool = True) -> GLossResult:
     """Wasserstein generator (docs/MATH.md §6.5): L_G = −mean l_f;   ∂/∂l_f = −1/n."""
     n = _size(l_fake, check)
-    return -_mean(l_fake), l_fake.__array_namespace__().full_like(l_fake, -1.0 / n)
+    return _in_range(-_mean(l_fake), check, "l_fake"), l_fake.__array_namespace__().full_like(l_fake, -1.0 / n)
 
 
 # -- Registries: the loss pairs a training run can choose by name --

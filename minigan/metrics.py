@@ -340,6 +340,9 @@ def evaluate(gan: Evaluable, n: int = 2500, seed: int = 12345) -> dict[str, Any]
 
 def format_metrics(m: dict[str, Any]) -> str:
     """A one-line summary, e.g. ``modes 8/8, high quality 97.1 %, KL 0.012``."""
+    if not isinstance(m, dict) or not {"modes_covered", "js", "sliced_w1"} & set(m):
+        got = f"keys {sorted(m)}" if isinstance(m, dict) else type(m).__name__
+        raise ValueError(f"m: expected the metrics of evaluate() (with modes_covered, js or sliced_w1), got {got}")
     if "modes_covered" in m:
         kl = "nan" if math.isnan(m["kl"]) else f"{m['kl']:.3f}"
         return f"modes {m['modes_covered']}/{m['modes']}, high quality {100 * m['high_quality']:.1f} %, KL {kl}"

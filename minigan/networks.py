@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ._types import Array, Cache, Grads
+from ._types import Array, Grads
 from .backend import Backend, Random, get_backend
-from .layers import INITS, ACTIVATIONS, BatchNorm, Dropout, Layer, Linear, Maxout, make_activation
+from .layers import INITS, ACTIVATIONS, BatchNorm, Dropout, Layer, Linear, Maxout, check_array, make_activation
 
 OUTPUTS = (None, "tanh", "sigmoid")
 
@@ -102,13 +102,19 @@ class MLP:
         """name -> non-trainable state (BatchNorm running statistics)."""
         return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.buffers.items()}
 
-    def set_param(self, name: str, value: Array) -> None:
-        """Replace parameter ``name`` by ``value`` (same shape and dtype)."""
+    def set_param(self, name: str, value: Array, check: bool = True) -> None:
+        """Replace parameter ``name`` by ``value`` (same shape and dtype, every entry finite; ``check=False``
+        skips the finite test, a pass over the values: e.g. for the clipped parameters of a training step)."""
         layer, key = self._locate(name, "params")
         old = layer.params[key]
+        if getattr(value, "__array_namespace__", None) is None:
+            raise TypeError(f"{name}: expected an array of shape {tuple(old.shape)}, got {type(value).__name__}")
         if tuple(value.shape) != tuple(old.shape) or value.dtype != old.dtype:
             raise ValueError(f"{name}: expected shape {tuple(old.shape)} and dtype {old.dtype}, "
                              f"got {tuple(value.shape)} and {value.dtype}")
+        xp = value.__array_namespace__()
+        if check and not bool(xp.all(xp.isfinite(value))):
+            raise ValueError(f"{name}: contains NaN or inf; expected finite values")
         layer.params[key] = value
 
     def set_buffer(self, name: str, value: Array) -> None:
@@ -131,24 +137,19 @@ class MLP:
         return sum(math.prod(v.shape) for v in self.params().values())
 
     def check_input(self, x: Array, name: str = "x") -> None:
-        """Raise a clear error unless x is a (N, sizes[0]) array of the model's float dtype."""
-        if not hasattr(x, "shape") or not hasattr(x, "dtype"):
-            raise TypeError(f"{name}: expected an array of shape (N, {self.spec.sizes[0]}), got {type(x).__name__}")
-        if x.dtype != self.dtype:
-            want = getattr(self.dtype, "__name__", str(self.dtype))
-            raise TypeError(f"{name}: expected dtype {want} (the model's), got {x.dtype}")
-        if len(x.shape) != 2 or x.shape[1] != self.spec.sizes[0] or x.shape[0] < 1:
-            raise ValueError(f"{name}: expected shape (N, {self.spec.sizes[0]}) with N >= 1, got {tuple(x.shape)}")
+        """Raise a clear error unless x is a (N, sizes[0]) array of the model's backend and float dtype."""
+        check_array(x, self.backend.xp, self.dtype, self.spec.sizes[0], name, owner="model")
 
     def forward(self, x: Array, train: bool = True, check: bool = True) -> tuple[Array, Cache]:
         """out (N, sizes[-1]), cache for input x (N, sizes[0]); ``train`` switches dropout and batch norm;
-        ``check=False`` skips the input check (the training step's own arrays)."""
+        ``check=False`` skips the input check (the training step's own arrays). Each layer's input is
+        the last one's output, so only x is checked, once."""
         if check:
             self.check_input(x)
-        caches = []
+        caches = Cache(self, x.shape[0])
         with self.backend.ops.network_pass():  # the engine may reuse the arrays this pass makes
             for layer in self.layers:
-                x, c = layer.forward(x, train)
+                x, c = layer.forward(x, train, check=False)
                 caches.append(c)
         return x, caches
 
@@ -157,11 +158,14 @@ class MLP:
         return self.forward(x, train)[0]
 
     def backward(self, dout: Array, cache: Cache, need_dx: bool = True, need_grads: bool = True,
-                 release: bool = False) -> tuple[Array, Grads]:
+                 release: bool = False, check: bool = True) -> tuple[Array, Grads]:
         """dx (N, sizes[0]) and grads (name -> array of that parameter's shape) from dout = ∂L/∂out (N, sizes[-1]):
         the layers' backwards in reverse order (the chain rule; docs/MATH.md §7.1). ``need_dx=False`` skips dx
         (None), ``need_grads=False`` the parameter gradients ({}; for a pass that only carries a gradient
-        through); ``release=True`` sets each ``cache[i]`` to None once its layer is done (frees activations)."""
+        through); ``release=True`` sets each ``cache[i]`` to None once its layer is done (frees activations).
+        ``check=False`` skips checking that ``cache`` is this network's and ``dout`` fits it."""
+        if check:
+            self._check_backward(dout, cache)
         grads = {}
         with self.backend.ops.network_pass():  # the engine may reuse the arrays this pass makes
             for i in range(len(self.layers) - 1, -1, -1):
@@ -171,15 +175,37 @@ class MLP:
                 grads.update({f"{i}.{k}": v for k, v in g.items()})
         return dout, grads
 
+    def _check_backward(self, dout: Array, cache: Any) -> None:
+        if not isinstance(cache, Cache) or cache.net is not self:
+            raise ValueError("cache: expected the cache of this network's forward, got "
+                             + ("one of another network" if isinstance(cache, Cache) else type(cache).__name__))
+        if cache[0] is None:
+            raise ValueError("cache: already used by a backward with release=True; run forward again")
+        check_array(dout, self.backend.xp, self.dtype, self.spec.sizes[-1], "dout", owner="model")
+        if dout.shape[0] != cache.rows:
+            raise ValueError(f"dout: expected {cache.rows} rows (the forward's batch), got {dout.shape[0]}")
+
     def cache_rows(self, cache: Cache, rows: slice) -> Cache | None:
         """The cache of a forward pass, cut to ``rows``: what a backward pass of those rows alone
         needs, as if only they had gone forward. Every layer keeps one cache row per input row,
         except batch norm in training, whose statistics tie the rows together: then None."""
         if any(isinstance(layer, BatchNorm) and c is not None and c[2] for layer, c in zip(self.layers, cache)):
             return None
-        return [_rows(c, rows) for c in cache]
+        cut = Cache(self, len(range(*rows.indices(cache.rows))))
+        cut.extend(_rows(c, rows) for c in cache)
+        return cut
 
     def __repr__(self) -> str: return "MLP(" + ", ".join(repr(layer) for layer in self.layers) + ")"
+
+
+class Cache(list):
+    """What ``MLP.forward`` keeps for the backward: one cache per layer, the network that made them and
+    the number of rows of the batch (so a backward can refuse a cache from another network)."""
+
+    __slots__ = ("net", "rows")
+
+    def __init__(self, net: MLP, rows: int) -> None:
+        self.net, self.rows = net, rows  # the list itself starts empty
 
 
 def _rows(c: Any, rows: slice) -> Any:

@@ -21,6 +21,18 @@ OPTIMIZERS = ("sgd", "adam", "rmsprop")
 # Adam's rate was tuned on the ring; SGD's trains the default ring run (0.05 diverged within
 # its first 10 steps on 3 of 4 seeds); RMSProp's is a common value.
 DEFAULT_LR = {"adam": 1e-3, "sgd": 0.02, "rmsprop": 5e-4}
+# SGD's step is lr·g, so its stable rate depends on the loss (docs/MATH.md §9.1): the least-squares
+# loss has 4× the BCE's curvature and a gradient that grows with the logit, the maximum-likelihood
+# one a gradient that grows as e^l, the hinge one a gradient that never decays. Adam and RMSProp
+# divide by the gradient's scale and keep one rate. Measured on the default run, seeds 0-3.
+SGD_LR_BY_LOSS = {"least_squares": 0.002, "maximum_likelihood": 0.001, "hinge": 0.01}
+
+
+def default_lr(optimizer: str, g_loss: str = "nonsaturating") -> float:
+    """The default learning rate of ``optimizer`` for the loss pair of generator loss ``g_loss``."""
+    if optimizer == "sgd":
+        return SGD_LR_BY_LOSS.get(g_loss, DEFAULT_LR["sgd"])
+    return DEFAULT_LR[optimizer]
 
 
 class Optimizer:
@@ -42,11 +54,12 @@ class Optimizer:
         self.grad_sq = None  # Σ g² of the last step's gradients
         self.ops = None  # the engine that applies the rule (None: the gradients' backend's)
 
-    def step(self, params: dict[str, Array], grads: Grads) -> None:
+    def step(self, params: dict[str, Array], grads: Grads, check: bool = True) -> None:
+        """p ← p − δ for every parameter, from its gradient (``grads``: one for each name in ``params``, of its
+        shape and dtype; ``check=False`` skips checking that: the training step's own gradients)."""
+        if check:
+            _check_grads(params, grads)
         self.t += 1
-        for name in grads:
-            if name not in params:
-                raise KeyError(f"grads: no parameter called {name!r}")
         if grads:
             (self.ops or ops_for(next(iter(grads.values())))).apply_updates(self, params, grads)
 
@@ -70,6 +83,34 @@ class Optimizer:
                 self.slots.setdefault(slot, {})[name] = backend.asarray(a, dtype=backend.float_dtype)
 
 
+def _check_grads(params: dict, grads: dict) -> None:
+    """One clear line unless ``grads`` has one gradient for each parameter, of its shape and dtype."""
+    for name in grads:
+        if name not in params:
+            raise KeyError(f"grads: no parameter called {name!r}; have {list(params)}")
+    missing = [name for name in params if name not in grads]
+    if missing:
+        raise ValueError(f"grads: expected a gradient for every parameter, none for {missing}")
+    for name, g in grads.items():
+        p = params[name]
+        if getattr(g, "__array_namespace__", None) is None:
+            raise TypeError(f"grads[{name!r}]: expected an array, got {type(g).__name__}")
+        if tuple(g.shape) != tuple(p.shape) or g.dtype != p.dtype:
+            raise ValueError(f"grads[{name!r}]: expected shape {tuple(p.shape)} and dtype {p.dtype} (the "
+                             f"parameter's), got {tuple(g.shape)} and {g.dtype}")
+
+
+def _check_unit_interval(name, v):
+    """A number in [0, 1) (a decay rate: momentum, β, α)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v < 1.0:
+        raise ValueError(f"{name}: expected a number in [0, 1), got {v!r}")
+
+
+def _check_eps(v):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 < v < math.inf:
+        raise ValueError(f"eps: expected a positive finite number, got {v!r}")
+
+
 class SGD(Optimizer):
     """SGD with (heavy-ball) momentum, as the paper trained (Goodfellow et al. 2014; docs/MATH.md §9.1):
     v ← μ·v − lr·g;   p ← p + v."""
@@ -78,8 +119,7 @@ class SGD(Optimizer):
 
     def __init__(self, lr: float = 0.1, momentum: float = 0.5) -> None:
         super().__init__(lr)
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"momentum: expected 0 <= momentum < 1, got {momentum!r}")
+        _check_unit_interval("momentum", momentum)
         self.momentum = float(momentum)
         self.slot_names = ("v",) if self.momentum else ()
 
@@ -103,12 +143,12 @@ class Adam(Optimizer):
 
     def __init__(self, lr: float = 2e-4, betas: tuple[float, float] = (0.5, 0.999), eps: float = 1e-8) -> None:
         super().__init__(lr)
-        b1, b2 = betas
-        if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
-            raise ValueError(f"betas: expected two numbers in [0, 1), got {betas!r}")
-        if eps <= 0:
-            raise ValueError(f"eps: expected a positive number, got {eps!r}")
-        self.b1, self.b2, self.eps = float(b1), float(b2), float(eps)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas: expected two numbers (β1, β2) in [0, 1), got {betas!r}")
+        _check_unit_interval("betas[0]", betas[0])
+        _check_unit_interval("betas[1]", betas[1])
+        _check_eps(eps)
+        self.b1, self.b2, self.eps = float(betas[0]), float(betas[1]), float(eps)
 
     def direction(self, g: Array, state: dict[str, Array]) -> Array:
         xp = g.__array_namespace__()
@@ -131,8 +171,8 @@ class RMSProp(Optimizer):
 
     def __init__(self, lr: float = 5e-5, alpha: float = 0.99, eps: float = 1e-8) -> None:
         super().__init__(lr)
-        if not 0.0 <= alpha < 1.0:
-            raise ValueError(f"alpha: expected 0 <= alpha < 1, got {alpha!r}")
+        _check_unit_interval("alpha", alpha)
+        _check_eps(eps)
         self.alpha, self.eps = float(alpha), float(eps)
 
     def direction(self, g: Array, state: dict[str, Array]) -> Array:

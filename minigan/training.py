@@ -129,10 +129,10 @@ class GAN:
         x = self.data.sample(m)
         fake, g_cache = self.G.forward(z, check=False)
         self._batch = (x, fake)  # for a gradient penalty
-        if not keep_g_cache:
-            g_cache = None  # before D's pass: G's activations are not held through it
+        kept = g_cache if keep_g_cache else None  # before D's pass: G's activations are not held through it
+        del g_cache
         logits, d_cache = self.D.forward(self.xp.concat([x, fake], axis=0), check=False)
-        return fake, g_cache, logits, d_cache
+        return fake, kept, logits, d_cache
 
     def _d_gradient(self, logits):
         """L_D and ∂L_D/∂[l_r; l_f] for the logits of a step-3 pass."""
@@ -146,11 +146,11 @@ class GAN:
     def _update_d(self, d_grads):
         if self.d_penalty is not None:
             d_grads = {k: g + self._p_grads[k] for k, g in d_grads.items()}
-        self.d_opt.step(self.D.params(), d_grads)
+        self.d_opt.step(self.D.params(), d_grads, check=False)
         if self.config.clip is not None:  # the Wasserstein critic's weight clipping
             c = self.config.clip
             for name, p in self.D.params().items():
-                self.D.set_param(name, self.xp.clip(p, -c, c))
+                self.D.set_param(name, self.xp.clip(p, -c, c), check=False)
 
     def _generator_gradients(self, l_f, d_cache, g_cache, rows=0):
         """L_G and ∂L_G/∂θg for fake logits l_f: back through D (input gradient only), then G.
@@ -163,8 +163,8 @@ class GAN:
                 d_cache = fake_rows
             else:  # ... unless batch norm in D ties the rows: then on every row, the real ones with 0
                 dl_f = self.xp.concat([self.xp.zeros_like(dl_f), dl_f], axis=0)
-        dx, _ = self.D.backward(dl_f, d_cache, need_dx=True, need_grads=False, release=True)
-        _, g_grads = self.G.backward(dx[dx.shape[0] - l_f.shape[0]:, :], g_cache, need_dx=False, release=True)
+        dx, _ = self.D.backward(dl_f, d_cache, need_dx=True, need_grads=False, release=True, check=False)
+        _, g_grads = self.G.backward(dx[dx.shape[0] - l_f.shape[0]:, :], g_cache, need_dx=False, release=True, check=False)
         return L_G, g_grads
 
     def discriminator_step(self, keep_fakes: bool = False) -> tuple[Array, Array, tuple[Array, Cache] | None]:
@@ -175,7 +175,7 @@ class GAN:
         """
         fake, g_cache, logits, d_cache = self._real_and_fake_pass(keep_g_cache=keep_fakes)
         L_D, dl = self._d_gradient(logits)
-        _, d_grads = self.D.backward(dl, d_cache, need_dx=False, release=True)
+        _, d_grads = self.D.backward(dl, d_cache, need_dx=False, release=True, check=False)
         self._update_d(d_grads)
         return L_D, logits, ((fake, g_cache) if keep_fakes else None)
 
@@ -187,7 +187,7 @@ class GAN:
         fake, g_cache = fakes
         l_f, d_cache = self.D.forward(fake, check=False)
         L_G, g_grads = self._generator_gradients(l_f, d_cache, g_cache)
-        self.g_opt.step(self.G.params(), g_grads)
+        self.g_opt.step(self.G.params(), g_grads, check=False)
         return L_G
 
     def simultaneous_step(self) -> tuple[Array, Array, Array]:
@@ -196,10 +196,10 @@ class GAN:
         m = self.config.batch_size
         fake, g_cache, logits, d_cache = self._real_and_fake_pass(keep_g_cache=True)
         L_D, dl = self._d_gradient(logits)
-        _, d_grads = self.D.backward(dl, d_cache, need_dx=False)
+        _, d_grads = self.D.backward(dl, d_cache, need_dx=False, check=False)
         L_G, g_grads = self._generator_gradients(logits[m:, :], d_cache, g_cache, rows=m)
         self._update_d(d_grads)
-        self.g_opt.step(self.G.params(), g_grads)
+        self.g_opt.step(self.G.params(), g_grads, check=False)
         return L_D, L_G, logits
 
     def train_step(self) -> Array:
@@ -271,6 +271,10 @@ class GAN:
     def train(self, steps: int | None = None, callback: Callable[[GAN], Any] | None = None) -> GAN:
         """Run ``steps`` steps (default: config.steps); ``callback(gan)`` after each flush."""
         steps = self.config.steps if steps is None else steps
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise ValueError(f"steps: expected a non-negative integer number of steps, got {steps!r}")
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback: expected a function of the GAN or None, got {type(callback).__name__}")
         for _ in range(steps):
             self.train_step()
             if callback is not None and not self._pending:
@@ -281,6 +285,8 @@ class GAN:
     # -- using the generator --------------------------------------------------------------
     def sample(self, n: int, seed: int | None = None) -> np.ndarray:
         """n generated samples (eval mode) as a NumPy array; ``seed`` gives a separate stream."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n: expected a positive integer number of samples, got {n!r}")
         rng = self.rng if seed is None else self.backend.random(seed)
         z = rng.normal((n, self.noise_dim))
         return self.data.decode(self.backend.to_numpy(self.G.forward(z, train=False)[0]))  # the data's scale

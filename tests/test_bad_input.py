@@ -39,7 +39,7 @@ def test_float64_into_a_float32_model():
 
 def test_mlp_input_that_is_not_an_array():
     net = MLP(MLPSpec((2, 4, 1)), NP32, seed=0)
-    with pytest.raises(TypeError, match=r"x: expected an array of shape \(N, 2\), got list"):
+    with pytest.raises(TypeError, match=r"x: expected an array of shape \(N, 2\) on the model's backend \(numpy\), got list"):
         net.forward([[1.0, 2.0]])
 
 
@@ -69,6 +69,183 @@ def test_batchnorm_training_batch_of_one():
 def test_spec_is_not_an_mlpspec():
     with pytest.raises(TypeError, match="spec: expected an MLPSpec, got dict"):
         MLP({"sizes": (2, 1)}, NP32)
+
+
+# -- a layer called on its own (its public forward checks; an MLP checks its input once) -------------------
+LAYERS = {
+    "linear": lambda b: Linear(2, 3, b, b.random(0)),
+    "maxout": lambda b: Maxout(2, 3, 2, b, b.random(0)),
+    "batchnorm": lambda b: BatchNorm(2, b),
+    "relu": lambda b: make_activation("relu", b),
+    "tanh": lambda b: make_activation("tanh", b),
+    "dropout": lambda b: Dropout(0.5, b, b.random(0)),
+}
+
+
+@pytest.mark.parametrize("kind", list(LAYERS))
+def test_layer_input_that_is_not_an_array(kind):
+    with pytest.raises(TypeError, match=r"x: expected an array of shape \(N, (2|features)\) on the layer's backend "
+                                        r"\(numpy\), got list"):
+        LAYERS[kind](NP32).forward([[1.0, 2.0]])
+
+
+@pytest.mark.parametrize("kind", list(LAYERS))
+def test_layer_input_of_another_dtype_is_refused_not_upcast(backend, kind):
+    """int32 (and float64, where the device has it) into a float32 layer: a TypeError, where numpy
+    would silently compute in float64."""
+    layer = LAYERS[kind](backend)
+    with pytest.raises(TypeError, match="x: expected dtype float32 \\(the layer's\\), got int32"):
+        layer.forward(backend.asarray(np.ones((3, 2), np.int32)))
+    if backend.spec != "strict:no_float64":
+        with pytest.raises(TypeError, match="x: expected dtype float32 \\(the layer's\\), got float64"):
+            layer.forward(backend.asarray(np.ones((3, 2)), dtype=backend.xp.float64))
+
+
+def test_layer_input_of_another_backend():
+    strict = get_backend("strict")
+    with pytest.raises(TypeError, match=r"x: expected an array .* on the layer's backend \(array_api_strict\), got ndarray"):
+        Linear(2, 3, strict, strict.random(0)).forward(np.ones((3, 2), np.float32))
+
+
+@pytest.mark.parametrize("kind", ["linear", "maxout", "batchnorm"])
+def test_layer_input_of_the_wrong_width(backend, kind):
+    """Not numpy's matmul error: the layer's own width, named."""
+    with pytest.raises(ValueError, match=r"x: expected shape \(N, 2\) with N >= 1, got \(4, 3\)"):
+        LAYERS[kind](backend).forward(backend.zeros((4, 3)))
+
+
+def test_activation_input_that_is_not_2d():
+    with pytest.raises(ValueError, match=r"x: expected shape \(N, features\) with N >= 1, got \(3,\)"):
+        make_activation("relu", NP32).forward(np.ones(3, np.float32))
+
+
+def test_mlp_backward_with_the_cache_of_another_network(backend):
+    """G and D of the README, both 2 -> 8 -> 2 or 1: D's cache has G's length and G's first input
+    shape, and used to give G gradients computed from D's activations."""
+    G = MLP(MLPSpec((2, 8, 2)), backend, seed=0)
+    D = MLP(MLPSpec((2, 8, 1)), backend, seed=1)
+    z = backend.random(2).normal((4, 2))
+    _, g_cache = G.forward(z)
+    _, d_cache = D.forward(z)
+    dout = backend.zeros((4, 2))
+    with pytest.raises(ValueError, match="cache: expected the cache of this network's forward, got one of another network"):
+        G.backward(dout, d_cache)
+    with pytest.raises(ValueError, match="cache: expected the cache of this network's forward, got list"):
+        G.backward(dout, list(g_cache))
+    with pytest.raises(ValueError, match=r"dout: expected shape \(N, 2\) with N >= 1, got \(4, 1\)"):
+        G.backward(backend.zeros((4, 1)), g_cache)
+    with pytest.raises(ValueError, match=r"dout: expected 4 rows \(the forward's batch\), got 3"):
+        G.backward(backend.zeros((3, 2)), g_cache)
+    G.backward(dout, g_cache, release=True)
+    with pytest.raises(ValueError, match="cache: already used by a backward with release=True"):
+        G.backward(dout, g_cache)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_set_param_that_is_not_finite(backend, bad):
+    net = MLP(MLPSpec((2, 4, 1)), backend, seed=0)
+    before = backend.to_numpy(net.params()["0.W"]).copy()
+    value = backend.asarray(np.where(np.eye(2, 4) > 0, bad, 0.0).astype(np.float32))
+    with pytest.raises(ValueError, match="0.W: contains NaN or inf; expected finite values"):
+        net.set_param("0.W", value)
+    np.testing.assert_array_equal(backend.to_numpy(net.params()["0.W"]), before)  # unchanged
+    with pytest.raises(TypeError, match=r"0.W: expected an array of shape \(2, 4\), got list"):
+        net.set_param("0.W", [[0.0] * 4] * 2)
+
+
+# -- optimizers ---------------------------------------------------------------------------------------------
+def _params_and_grads(backend):
+    params = {"0.W": backend.zeros((2, 3)), "0.b": backend.zeros((3,))}
+    return params, {k: backend.ones(tuple(v.shape)) for k, v in params.items()}
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "rmsprop"])
+def test_optimizer_step_without_a_gradient_for_a_parameter(backend, name):
+    """Not silently skipped: a parameter left out of grads would never train."""
+    from minigan.optim import make_optimizer
+
+    params, grads = _params_and_grads(backend)
+    del grads["0.b"]
+    opt = make_optimizer(name, 0.1)
+    with pytest.raises(ValueError, match=r"grads: expected a gradient for every parameter, none for \['0.b'\]"):
+        opt.step(params, grads)
+    assert opt.t == 0 and float(backend.xp.sum(params["0.W"] * params["0.W"])) == 0.0  # nothing moved
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "rmsprop"])
+def test_optimizer_step_with_a_gradient_of_the_wrong_shape_or_dtype(backend, name):
+    from minigan.optim import make_optimizer
+
+    params, grads = _params_and_grads(backend)
+    grads["0.W"] = backend.ones((3, 3))
+    with pytest.raises(ValueError, match=r"grads\['0.W'\]: expected shape \(2, 3\) and dtype .*float32 \(the "
+                                         r"parameter's\), got \(3, 3\)"):
+        make_optimizer(name, 0.1).step(params, grads)
+    params, grads = _params_and_grads(backend)
+    grads["0.b"] = [1.0, 1.0, 1.0]
+    with pytest.raises(TypeError, match=r"grads\['0.b'\]: expected an array, got list"):
+        make_optimizer(name, 0.1).step(params, grads)
+    if backend.spec != "strict:no_float64":
+        params, grads = _params_and_grads(backend)
+        grads["0.b"] = backend.ones((3,), dtype="float64")
+        with pytest.raises(ValueError, match=r"grads\['0.b'\]: expected .* dtype .*float32 .* got \(3,\) and .*float64"):
+            make_optimizer(name, 0.1).step(params, grads)
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(betas=(0.5,)), r"betas: expected two numbers \(β1, β2\) in \[0, 1\), got \(0.5,\)"),
+    (dict(betas=0.9), r"betas: expected two numbers .* got 0.9"),
+    (dict(betas=(0.5, 0.9, 0.99)), r"betas: expected two numbers"),
+    (dict(betas=(1.0, 0.999)), r"betas\[0\]: expected a number in \[0, 1\), got 1.0"),
+    (dict(betas=(0.5, -0.1)), r"betas\[1\]: expected a number in \[0, 1\), got -0.1"),
+    (dict(betas=(math.nan, 0.9)), r"betas\[0\]: expected a number in \[0, 1\), got nan"),
+    (dict(betas=("0.5", 0.9)), r"betas\[0\]: expected a number in \[0, 1\), got '0.5'"),
+    (dict(eps=math.nan), r"eps: expected a positive finite number, got nan"),
+    (dict(eps=-1e-8), r"eps: expected a positive finite number, got -1e-08"),
+])
+def test_adam_hyper_parameters(kw, match):
+    from minigan.optim import Adam
+
+    with pytest.raises(ValueError, match=match):
+        Adam(1e-3, **kw)
+
+
+def test_rmsprop_and_sgd_hyper_parameters():
+    from minigan.optim import SGD, RMSProp
+
+    with pytest.raises(ValueError, match="eps: expected a positive finite number, got 0"):
+        RMSProp(1e-3, eps=0)
+    with pytest.raises(ValueError, match=r"alpha: expected a number in \[0, 1\), got 1"):
+        RMSProp(1e-3, alpha=1)
+    with pytest.raises(ValueError, match=r"momentum: expected a number in \[0, 1\), got nan"):
+        SGD(0.1, momentum=math.nan)
+
+
+# -- the GAN and its metrics --------------------------------------------------------------------------------
+def test_gan_sample_and_train_counts():
+    from minigan.training import GAN, TrainConfig
+
+    gan = GAN(TrainConfig(steps=1, g_hidden=(8,), d_hidden=(8,), batch_size=8))
+    for n in (-1, 0, 2.5, True, "10"):
+        with pytest.raises(ValueError, match=f"n: expected a positive integer number of samples, got {n!r}"):
+            gan.sample(n)
+    for steps in (-5, 1.5, False):
+        with pytest.raises(ValueError, match=f"steps: expected a non-negative integer number of steps, got {steps!r}"):
+            gan.train(steps)
+    with pytest.raises(TypeError, match="callback: expected a function of the GAN or None, got int"):
+        gan.train(1, callback=3)
+    assert gan.step == 0 and gan.history == []  # nothing ran
+    assert gan.train(0).step == 0
+
+
+@pytest.mark.parametrize("m,got", [({}, r"keys \[\]"), ({"n": 10, "step": 3}, r"keys \['n', 'step'\]"),
+                                   (None, "NoneType")])
+def test_format_metrics_of_something_else(m, got):
+    from minigan.metrics import format_metrics
+
+    with pytest.raises(ValueError, match=r"m: expected the metrics of evaluate\(\) \(with modes_covered, js or "
+                                         r"sliced_w1\), got " + got):
+        format_metrics(m)
 
 
 # -- loss inputs ----------------------------------------------------------------------------------------

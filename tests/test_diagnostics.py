@@ -56,7 +56,57 @@ def test_d_stalled_when_d_stays_at_one_half_far_from_the_data():
         if name.startswith(f"{last}."):
             gan.D.set_param(name, gan.xp.zeros_like(p))
     diag, _ = diagnose(gan)
-    assert "d_stalled" in diag.warnings and diag.warnings["d_stalled"][0] == 100
+    assert "d_stalled" in diag.warnings and diag.warnings["d_stalled"][0] == 100  # held at 100 and 200
+
+
+def _small_table_gan(tmp_path, rows=178, dim=13):
+    """A GAN on a file of ``rows`` skewed, correlated (log-normal) rows, the size of scikit-learn's wine
+    table, 10 % held out: 18 reference rows, 160 training rows."""
+    from minigan.backend import get_backend
+    from minigan.data import FileDataset
+
+    rng = np.random.default_rng(0)
+    x = np.exp(rng.standard_normal((rows, dim)) @ (0.4 * rng.standard_normal((dim, dim))))
+    np.save(tmp_path / "table.npy", x)
+    b = get_backend("numpy")
+    r = b.random(0)
+    data = FileDataset(b, r, str(tmp_path / "table.npy"), holdout=0.1)
+    return GAN(TrainConfig(steps=1, **SMALL), data=data, rng=r)
+
+
+def test_d_stalled_is_not_far_at_the_equilibrium_on_a_small_held_out_set(tmp_path):
+    """p_g = p_data gives D ≡ ½, and its samples — the training rows themselves — lie at the floor:
+    the distance 160 rows have from 18 held-out ones, computed here. That is more than half the
+    spread (the old threshold, which called a perfect generator far: the README's wine run), but not
+    far by the calibrated test; a point mass at the mean (W1 = the spread) still is."""
+    gan = _small_table_gan(tmp_path)
+    diag = Diagnostics(gan, 100, n=1000)
+    data = gan.data
+    ref = data.encode(data.held_out[np.random.default_rng(1).integers(0, 18, 1000)])
+    rows = gan.backend.to_numpy(data.points).astype(np.float64)
+    perfect = metrics.sliced_wasserstein1(ref, rows[np.random.default_rng(2).integers(0, 160, 1000)], seed=3)
+    assert perfect > 0.5 * diag.spread  # the old test's verdict on a perfect generator: far
+    assert not diag.far(perfect)
+    assert diag.far(diag.spread) and diag.far(0.9 * diag.spread)
+
+
+def test_d_stalled_needs_two_evaluations_in_a_row(tmp_path):
+    """D ≈ ½ far from the data at one evaluation is a pause (e.g. early in a run), not a stop: the
+    warning needs the next evaluation too, and names the first step of the two."""
+    gan = _small_table_gan(tmp_path)
+    printed = []
+    diag = Diagnostics(gan, 100, n=500, say=printed.append)
+    half = np.full((5, len(HISTORY)), 0.5)
+    apart = half.copy()
+    apart[:, HISTORY.index("D_fake")] = 0.4  # D tells them apart
+    far = diag.spread
+    for step, recent in ((100, half), (200, apart), (300, half)):
+        diag.rows.append([step, far])
+        diag._check_evaluation(step, recent)
+    assert diag.warnings == {} and printed == []
+    diag.rows.append([400, far])
+    diag._check_evaluation(400, half)
+    assert diag.warnings["d_stalled"][0] == 300 and len(printed) == 1
 
 
 def test_evaluations_are_pacgans_metrics_on_fixed_noise():

@@ -1,5 +1,5 @@
 """Loss forms: golden values, hand-computed values, finite-difference gradients (float64
-property tests), identities between the forms, and stability at logits of ±1e4."""
+property tests), identities between the forms, stability at logits of ±1e4 and the range at ±3e38."""
 
 import math
 
@@ -241,6 +241,76 @@ def test_stable_at_extreme_logits(backend64, dtype):
             h = b.to_numpy(g)
             assert np.all(np.isfinite(h)), name
             np.testing.assert_allclose(h, np.asarray(ww, np.float64), rtol=1e-6, atol=0, err_msg=name)
+
+
+# -- the range: logits of ±3e38, near float32's largest value (3.4e38) ----------------------------------
+BIG = float(np.float32(3e38))  # the float32 nearest 3e38, as the test's logits hold it
+OVER = None  # the true value is not a float32 (beyond 3.4e38): the loss must refuse it, one line
+
+
+def _values_at_big(sr, sf):
+    """Each loss's value at l_r = sr·BIG, l_f = sf·BIG (4 samples each), by hand from docs/MATH.md §6 with
+    the closed forms that hold there: e^−BIG underflows to 0, so sp(l) = max(l, 0) and σ(l) = [l > 0];
+    1 ± BIG = ±BIG (1 is far below BIG's spacing, 2^104); e^BIG and BIG² overflow. A value whose
+    magnitude exceeds float32's largest (e.g. sp(−l_r) + sp(l_f) = 2·BIG) is OVER."""
+    r, f = sr * BIG, sf * BIG
+    spx = lambda l: max(l, 0.0)  # noqa: E731
+    fit = lambda v: v if abs(v) <= float(np.finfo(np.float32).max) else OVER  # noqa: E731
+    ld = fit(spx(-r) + spx(f))
+    return {
+        "bce": ld,
+        "bce_smoothed": fit(0.9 * spx(-r) + 0.1 * spx(r) + spx(f)),
+        "value": None if ld is OVER else -ld,
+        "total": fit(spx(-r) + spx(f) + spx(-f)),
+        "least_squares": OVER, "least_squares_sym": OVER,  # ½(BIG ∓ 1)² ≈ 4.5e76
+        "hinge": fit(max(1 - r, 0.0) + max(1 + f, 0.0)),
+        "wasserstein": fit(f - r),
+        "g_minimax": -spx(f),
+        "g_nonsaturating": spx(-f),
+        "g_maximum_likelihood": OVER if f > 0 else -0.0,  # −½e^f: e^BIG overflows; e^−BIG = 0
+        "g_least_squares": OVER, "g_least_squares_c0": OVER,
+        "g_hinge": -f, "g_wasserstein": -f,
+    }
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
+@pytest.mark.parametrize("sr,sf", [(1, 1), (1, -1), (-1, 1), (-1, -1)])
+def test_values_at_logits_of_3e38(backend, sr, sf):
+    """Each mean is Σ(v/N), so it is finite wherever the value is (Σ v overflowed first: L_D was inf
+    and the Wasserstein loss inf − inf = NaN); a value beyond float32 is refused, naming the logits
+    (docs/MATH.md §6.6). The gradients are the unchanged closed forms σ/N, ±1/N, (l − t)/N."""
+    lr = backend.asarray(np.full((4, 1), sr * BIG, np.float32))
+    lf = backend.asarray(np.full((4, 1), sf * BIG, np.float32))
+    for name, want in _values_at_big(sr, sf).items():
+        if want is OVER:
+            names = "l_fake" if name.startswith("g_") else "l_real, l_fake"
+            with pytest.raises(ValueError, match=f"{names}: the loss value overflows .*float32 at these logits; "
+                                                 r"expected logits within this form's range \(docs/MATH.md §6.6\)"):
+                _form(name, lr, lf)
+            continue
+        got = _form(name, lr, lf)
+        assert float(backend.to_numpy(got[0])) == pytest.approx(want, rel=1e-6, abs=0), name
+        for g in got[1:]:
+            assert np.all(np.isfinite(backend.to_numpy(g))), name
+
+
+def test_the_mean_of_large_logits_is_not_their_overflowed_sum():
+    """L_G^mm = −mean sp(l_f) at l_f = (3, 2, 1, 3)·1e38: sp(l) = l there (e^−l underflows), so the
+    value is −(9e38)/4 = −2.25e38 (summed here in float64); Σ l_f = 9e38 overflows float32."""
+    lf = np.array([[3e38], [2e38], [1e38], [3e38]], np.float32)
+    want = -sum(float(v) for v in lf[:, 0]) / 4
+    value, grad = L.generator_minimax_loss(lf)
+    assert float(value) == pytest.approx(want, rel=1e-6)
+    np.testing.assert_array_equal(grad, np.full((4, 1), -0.25, np.float32))  # −σ(l_f)/n, σ = 1
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
+def test_overflow_unchecked_in_the_training_step_is_inf_not_nan():
+    """With check=False (the training step) nothing is refused: the value is ±inf, never NaN, and the
+    history's finite test stops the run naming the step (tests/test_training.py)."""
+    lr, lf = np.full(4, BIG, np.float32), np.full(4, -BIG, np.float32)
+    assert L.wasserstein_d_loss(lr, lf, check=False)[0] == -np.inf
+    assert L.discriminator_loss(-lr, -lf, check=False)[0] == np.inf
 
 
 def test_rejected_fakes_do_not_saturate_the_nonsaturating_loss():

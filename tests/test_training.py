@@ -20,9 +20,9 @@ def _record_grads(gan):
     for key, opt in (("G", gan.g_opt), ("D", gan.d_opt)):
         orig = opt.step
 
-        def step(params, grads, orig=orig, key=key):
+        def step(params, grads, orig=orig, key=key, **kw):
             rec[key].append({k: np.array(gan.backend.to_numpy(v), copy=True) for k, v in grads.items()})
-            return orig(params, grads)
+            return orig(params, grads, **kw)
 
         opt.step = step
     return rec
@@ -177,7 +177,7 @@ def test_divergence_found_inside_a_logging_window():
     gan = GAN(TrainConfig(**SMALL, log_every=10))
     gan.train(4)  # rows 1..4 pending
     w = gan.D.params()["0.W"]
-    gan.D.set_param("0.W", w * np.float32(np.nan))
+    gan.D.set_param("0.W", w * np.float32(np.nan), check=False)  # a NaN made on purpose
     with pytest.raises(DivergenceError, match=r"step 5: L_D is nan"):
         gan.train(3)  # steps 5-7, flushed at the end of train()
     assert len(gan.history) == 4
@@ -293,14 +293,19 @@ def test_the_redesign_left_the_training_math_as_it_was():
     np.testing.assert_allclose(gan.history_array()[-1], want, rtol=1e-12)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_sgds_default_learning_rate_does_not_diverge_on_the_default_run(seed):
+@pytest.mark.parametrize("g_loss", ["nonsaturating", "minimax", "least_squares", "maximum_likelihood", "hinge",
+                                    "wasserstein"])
+def test_sgds_default_learning_rate_does_not_diverge_on_the_default_run(g_loss):
     """SGD's old default (0.05) diverged within the first 11 steps of the default run on seeds 0, 2
-    and 3; its default now (optim.DEFAULT_LR, 0.02) trains: 200 steps stay finite on every seed.
-    (The whole 6000-step run at 0.02 reached 6-7/8 modes and 82-90 % high quality, seeds 0-3.)"""
-    gan = GAN(TrainConfig(optimizer="sgd", seed=seed, steps=6000))
-    gan.train(200)
-    assert np.isfinite(gan.history_array()).all()
+    and 3; its default now (optim.default_lr: 0.02, and per loss where its curvature or gradient asks
+    for less, docs/MATH.md §9.1) trains with each loss form: 150 steps stay finite on seeds 0-3. At
+    0.02, least squares diverged at step 2, maximum likelihood by step 10, hinge at step 10 on seed 2.
+    (The whole 6000-step nonsaturating run at 0.02 reached 6-7/8 modes, 82-90 % high quality.)"""
+    for seed in range(4):
+        gan = GAN(TrainConfig(optimizer="sgd", g_loss=g_loss, seed=seed, steps=500))
+        with np.errstate(over="ignore", invalid="ignore"):
+            gan.train(150)
+        assert np.isfinite(gan.history_array()).all(), seed
 
 
 @pytest.mark.parametrize("d_spec", [dict(maxout_pieces=3), dict(activation="leaky_relu", dropout=0.3)])
