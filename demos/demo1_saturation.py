@@ -37,7 +37,7 @@ NAME = "demo1_saturation"
 def run(loss, seed, args):
     cfg = TrainConfig(dataset="gaussian", data_params={"mean": 8.0, "std": 0.5}, noise_dim=1,
                       g_hidden=(32, 32), d_hidden=(32, 32), batch_size=128, g_loss=loss, k=args.k,
-                      optimizer="adam", d_lr=3e-3, lr_decay=1.0, seed=seed, log_every=10)
+                      optimizer="adam", d_lr=3e-3, lr_decay=1.0, seed=seed, log_every=10, penalty=None)
     # D trained ahead: alone first (Adam, to get it confident fast; G frozen), then k D steps
     # per G step; G itself is trained by ``args.optimizer``
     lr = args.lr if args.lr is not None else (0.01 if args.optimizer == "sgd" else 1e-3)

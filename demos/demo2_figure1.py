@@ -69,7 +69,8 @@ def main(argv=None):
 
     cfg = TrainConfig(dataset="gaussian", data_params={"mean": DATA_MEAN, "std": DATA_STD}, noise_dim=1,
                       g_hidden=tuple(args.g_hidden), d_hidden=(32, 32), activation="tanh", batch_size=256,
-                      g_lr=1e-2 if not args.g_hidden else 1e-3, d_lr=3e-3, lr_decay=1.0, seed=args.seed, log_every=50)
+                      g_lr=1e-2 if not args.g_hidden else 1e-3, d_lr=3e-3, lr_decay=1.0, seed=args.seed, log_every=50,
+                      penalty=None)
     gan = GAN(cfg)
     x = np.linspace(-3.0, 9.0, 1201)
     p_data = theory.Normal(DATA_MEAN, DATA_STD).pdf(x)

@@ -38,7 +38,8 @@ def main(argv=None):
         args.steps, args.eval_every = min(args.steps, 20), min(args.eval_every, 10)
     plt = _common.pyplot()
 
-    gan = GAN(TrainConfig(dataset=args.dataset, g_hidden=(128, 128), lr_decay=1.0, seed=args.seed, log_every=50))
+    gan = GAN(TrainConfig(dataset=args.dataset, g_hidden=(128, 128), lr_decay=1.0, seed=args.seed, log_every=50,
+                          penalty=None))
     evals = []
     with _common.Timer() as t:
         evals.append(evaluate(gan, n=2500))

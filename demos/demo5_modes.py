@@ -55,7 +55,7 @@ def make_spec(steps: int, seeds) -> sweep.Spec:
     # learning rates decaying linearly to 5 % by the last step, as `minigan train` does: without
     # the decay the samples keep orbiting their modes and every variant looks equally poor
     base = {"g_hidden": [64, 64, 64], "d_hidden": [64, 64, 64], "batch_size": 128, "log_every": 100,
-            "steps": steps, "lr_decay": 0.05}
+            "steps": steps, "lr_decay": 0.05, "penalty": "none"}
     axes = {"data": [{"name": ds, **DATA[ds]} for ds in DATASETS], "variant": [{"name": s, **v} for s, (_, v) in zip(SHORT, VARIANTS)],
             "seed": list(seeds)}
     # metrics on 2,500 samples at the end (metrics.evaluate's seed), one evaluation while training

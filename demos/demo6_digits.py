@@ -59,7 +59,7 @@ def main(argv=None):
 
     cfg = TrainConfig(dataset="digits", noise_dim=16, g_hidden=(128, 256), d_hidden=(256, 128),
                       activation="leaky_relu", g_output="tanh", batch_size=64, g_lr=2e-4, d_lr=2e-4,
-                      betas=(0.5, 0.999), lr_decay=1.0, seed=args.seed, log_every=100)
+                      betas=(0.5, 0.999), lr_decay=1.0, seed=args.seed, log_every=100, penalty=None)
     gan = GAN(cfg)
     with _common.Timer() as t:
         gan.train(args.steps)

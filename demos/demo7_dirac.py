@@ -181,8 +181,9 @@ def main(argv=None):
     return {"results": results, "rows": rows}
 
 
-TOY = {"non-saturating": {}, "non-saturating + R1 (γ=1)": {"penalty": "r1", "gamma": 1.0},
-       "WGAN, clipping 0.01": {"g_loss": "wasserstein"}, "WGAN-GP (λ=10)": {"g_loss": "wasserstein", "penalty": "gp"}}
+TOY = {"non-saturating": {"penalty": None}, "non-saturating + R1 (γ=1)": {"penalty": "r1", "gamma": 1.0},
+       "WGAN, clipping 0.01": {"g_loss": "wasserstein", "penalty": None},
+       "WGAN-GP (λ=10)": {"g_loss": "wasserstein", "penalty": "gp"}}
 
 
 def toy_table(args):

@@ -34,7 +34,7 @@ LOSSES = ("minimax", "nonsaturating")
 def run(g_loss, args, force_unit, out):
     """Train one run with its animation and diagnostics; return what the figure needs."""
     small = dict(g_hidden=(16, 16), d_hidden=(16, 16), batch_size=32, log_every=10) if args.quick else {}
-    gan = GAN(TrainConfig(g_loss=g_loss, k=args.k, steps=args.steps, seed=args.seed, **small))
+    gan = GAN(TrainConfig(g_loss=g_loss, k=args.k, steps=args.steps, seed=args.seed, penalty=None, **small))
     printed = []
     diag = Diagnostics(gan, max(gan.config.log_every, args.steps // 12), n=1000,
                        say=lambda m: printed.append(f"{g_loss}: {m}"))
@@ -61,7 +61,7 @@ def main(argv=None):
         args.steps = 60
     args.out.mkdir(parents=True, exist_ok=True)
     # one force unit for both runs: the median force at step 0 under the non-saturating loss
-    f0 = float(np.median(np.linalg.norm(game.snapshot(GAN(TrainConfig(seed=args.seed, **(
+    f0 = float(np.median(np.linalg.norm(game.snapshot(GAN(TrainConfig(seed=args.seed, penalty=None, **(
         dict(g_hidden=(16, 16), d_hidden=(16, 16)) if args.quick else {})))).force, axis=1)))
     runs = {g: run(g, args, f0, args.out) for g in LOSSES}
 

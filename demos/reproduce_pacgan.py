@@ -67,7 +67,7 @@ def pacgan_config(dataset: str, seed: int, train_size: int = 100_000) -> TrainCo
         d_hidden=(200, 200, 200), d_maxout=5, init="normal",
         g_loss="nonsaturating", mode="simultaneous", k=1,
         optimizer="adam", g_lr=1e-4, d_lr=1e-4, betas=(0.8, 0.999), lr_decay=1.0, batch_size=100,
-        seed=seed, log_every=100,
+        seed=seed, log_every=100, penalty=None,
     )
 
 

@@ -122,7 +122,7 @@ class PacGANConfig:
             g_hidden=self.g_hidden, g_batch_norm=True, activation="relu", d_hidden=(self.units,) * self.d_layers,
             d_maxout=self.pieces, init="normal", g_loss="nonsaturating", mode="simultaneous", k=1, optimizer="adam",
             g_lr=1e-4, d_lr=1e-4, betas=(0.8, 0.999), lr_decay=1.0, batch_size=self.batch, seed=seed,
-            backend=backend, dtype="float32")
+            backend=backend, dtype="float32", penalty=None)
 
 
 AnyConfig = BenchConfig | PacGANConfig  # what the bench times
@@ -200,7 +200,7 @@ def make_gan(cfg: AnyConfig, backend: str | Backend = "numpy", seed: int = 0,
         return gan
     tc = TrainConfig(g_loss="nonsaturating", mode="fresh", k=1, batch_size=cfg.batch, noise_dim=cfg.noise_dim,
                      optimizer="adam", g_lr=1e-4, d_lr=1e-4, betas=(0.5, 0.999), lr_decay=1.0, seed=seed,
-                     backend=b.spec, dtype="float32")
+                     backend=b.spec, dtype="float32", penalty=None)
     rng = b.random(seed)
     opts = [Adam(1e-4, betas=(0.5, 0.999)) for _ in range(2)]
     for o in opts:

@@ -46,7 +46,9 @@ class TrainConfig:
     Run:       steps, seed, backend, dtype, log_every (steps between host syncs).
 
     These defaults are ``minigan train``'s (tuned on the ring; minigan/cli.py says how): a
-    3-layer generator, Adam at 1e-3, 6000 steps, learning rates falling to 5 %.
+    3-layer generator, Adam at 1e-3, 6000 steps, learning rates falling to 5 %, and a small R1
+    penalty on D (γ = 0.03), with which every seed of 0-7 covers the ring's 8 modes (README);
+    ``penalty=None`` is the article's plain game.
     """
 
     dataset: str = "ring"
@@ -57,8 +59,8 @@ class TrainConfig:
     batch_size: int = 256
     real_target: float = 1.0
     clip: float | None = None
-    penalty: str | None = None
-    gamma: float = 10.0
+    penalty: str | None = "r1"
+    gamma: float = 0.03
     gp_weight: float = 10.0
     noise_dim: int = 2
     g_hidden: tuple[int, ...] = (128, 128, 128)

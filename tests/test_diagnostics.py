@@ -8,7 +8,7 @@ from minigan import metrics
 from minigan.diagnostics import Diagnostics
 from minigan.training import GAN, HISTORY, TrainConfig
 
-SMALL = dict(g_hidden=(32, 32), d_hidden=(32, 32), batch_size=64, log_every=25)
+SMALL = dict(g_hidden=(32, 32), d_hidden=(32, 32), batch_size=64, log_every=25, penalty=None)  # the plain game
 
 
 def diagnose(gan, every=100, n=500):
