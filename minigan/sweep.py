@@ -835,14 +835,7 @@ def summary_figure(rows: list[dict[str, Any]], spec: Spec, path: str | os.PathLi
 # --------------------------------------------------------------------------------------
 # main
 # --------------------------------------------------------------------------------------
-def _positive_int(s: str) -> int:
-    try:
-        v = int(s)
-    except ValueError:
-        v = 0
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {s!r}")
-    return v
+_positive_int = cli._positive_int  # the option type minigan train's --steps uses
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -309,17 +309,16 @@ def test_sgds_default_learning_rate_does_not_diverge_on_the_default_run(g_loss):
         assert np.isfinite(gan.history_array()).all(), seed
 
 
-@pytest.mark.parametrize("d_spec", [dict(maxout_pieces=3), dict(activation="leaky_relu", dropout=0.3)])
-def test_simultaneous_g_gradient_runs_back_through_the_fake_rows_alone(d_spec):
-    """In the simultaneous step ∂L_G/∂l_r = 0, so the backward through D runs on the fake rows of
-    the cache alone (MLP.cache_rows): the same G gradient as a D pass over the fakes by themselves,
-    for maxout (whose winners the engine keeps) and dropout (whose mask it cuts) alike."""
+def _simultaneous_step_and_its_pass(seed, **d_spec):
+    """One simultaneous float64 step of a GAN whose D is MLPSpec((2, 12, 12, 1), **d_spec), the G
+    gradient it used, and, from an untouched replica, that step's joint pass over [x; G(z)]:
+    (recorded G grads, replica, z, G's cache, D's logits, D's cache)."""
     from minigan.networks import MLP, MLPSpec
 
     b = get_backend("numpy", dtype="float64")
     gans = []
     for _ in range(2):
-        rng = b.random(4)
+        rng = b.random(seed)
         G = MLP(MLPSpec((2, 12, 12, 2)), b, rng=rng)
         D = MLP(MLPSpec((2, 12, 12, 1), **d_spec), b, rng=rng)
         gans.append(GAN(TrainConfig(mode="simultaneous", **F64), G=G, D=D, rng=rng))
@@ -329,39 +328,33 @@ def test_simultaneous_g_gradient_runs_back_through_the_fake_rows_alone(d_spec):
     z = rep.rng.normal((16, 2))
     x = rep.data.sample(16)
     fake, c_g = rep.G.forward(z)
-    out, c_d = rep.D.forward(b.xp.concat([x, fake]))  # the step's own pass: dropout's mask over all 2m rows
+    out, c_d = rep.D.forward(b.xp.concat([x, fake]))  # the step's own pass (dropout: its mask over all 2m rows)
+    return rec["G"][0], rep, z, c_g, out, c_d
+
+
+@pytest.mark.parametrize("d_spec", [dict(maxout_pieces=3), dict(activation="leaky_relu", dropout=0.3)])
+def test_simultaneous_g_gradient_runs_back_through_the_fake_rows_alone(d_spec):
+    """In the simultaneous step ∂L_G/∂l_r = 0, so the backward through D runs on the fake rows of
+    the cache alone (MLP.cache_rows): the same G gradient as a D pass over the fakes by themselves,
+    for maxout (whose winners the engine keeps) and dropout (whose mask it cuts) alike."""
+    got, rep, z, c_g, out, c_d = _simultaneous_step_and_its_pass(4, **d_spec)
     fake_cache = rep.D.cache_rows(c_d, slice(16, None))
     _, dl = losses.generator_nonsaturating_loss(out[16:])
     dx, _ = rep.D.backward(dl, fake_cache, need_grads=False)
     _, want = rep.G.backward(dx, c_g, need_dx=False)
-    _assert_grads_equal(rec["G"][0], want)
+    _assert_grads_equal(got, want)
     if "dropout" not in d_spec:  # without a random mask, a pass over the fakes alone is the same
-        _assert_grads_equal(rec["G"][0], _g_grads(rep.G, rep.D, z))
+        _assert_grads_equal(got, _g_grads(rep.G, rep.D, z))
 
 
 def test_a_discriminator_with_batch_norm_takes_every_row_back():
     """Batch norm ties a pass's rows together (its statistics): D's cache cannot be cut to the fake
     rows (cache_rows gives None), and the simultaneous step's G gradient is the one through the
     joint pass over [x; G(z)], the real rows carrying ∂L_G/∂l_r = 0."""
-    from minigan.networks import MLP, MLPSpec
-
-    b = get_backend("numpy", dtype="float64")
-    gans = []
-    for _ in range(2):
-        rng = b.random(5)
-        G = MLP(MLPSpec((2, 12, 12, 2)), b, rng=rng)
-        D = MLP(MLPSpec((2, 12, 12, 1), batch_norm=True), b, rng=rng)
-        gans.append(GAN(TrainConfig(mode="simultaneous", **F64), G=G, D=D, rng=rng))
-    gan, rep = gans
-    rec = _record_grads(gan)
-    gan.train_step()
-    z = rep.rng.normal((16, 2))
-    x = rep.data.sample(16)
-    fake, c_g = rep.G.forward(z)
-    out, c_d = rep.D.forward(b.xp.concat([x, fake]))
+    got, rep, z, c_g, out, c_d = _simultaneous_step_and_its_pass(5, batch_norm=True)
     assert rep.D.cache_rows(c_d, slice(16, None)) is None
     _, dl = losses.generator_nonsaturating_loss(out[16:])
     dx, _ = rep.D.backward(np.concatenate([np.zeros_like(dl), dl]), c_d, need_grads=False)
     _, want = rep.G.backward(dx[16:], c_g, need_dx=False)
-    _assert_grads_equal(rec["G"][0], want)
-    assert _differs(rec["G"][0], _g_grads(rep.G, rep.D, z))  # a pass over the fakes alone is another thing
+    _assert_grads_equal(got, want)
+    assert _differs(got, _g_grads(rep.G, rep.D, z))  # a pass over the fakes alone is another thing
