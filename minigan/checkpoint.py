@@ -77,6 +77,7 @@ def _state_arrays(gan: GAN) -> dict[str, Any]:
         "config": _str(json.dumps(gan.config.to_dict())),
         "backend": _str(b.spec),
         "step": np.array(gan.step, dtype=np.int64),
+        "seconds": np.array(gan.seconds, dtype=np.float64),  # wall time of training so far
         "rng": _str(gan.rng.state()),
         "history": np.asarray(gan.history, dtype=np.float64).reshape(-1, len(HISTORY)),
         "history_columns": _str(json.dumps(list(HISTORY))),
@@ -284,6 +285,9 @@ def _config(r: _Reader, backend: str | Backend | None) -> TrainConfig:
         raise r.error("entry 'config': expected a JSON object")
     if backend is not None:
         cfg["backend"] = get_backend(backend).spec
+    # a field newer than the file takes the value that file's run had, not today's default:
+    # a checkpoint without "penalty" was written before penalties existed (the default is now R1)
+    cfg.setdefault("penalty", None)
     try:
         return TrainConfig.from_dict(cfg)
     except (ValueError, TypeError) as e:
@@ -350,6 +354,9 @@ def load(path: str | os.PathLike[str], backend: str | Backend | None = None, dat
     except ValueError as e:
         raise r.error(f"entry 'rng': {e}") from None
     gan.step = step
+    seconds = r.arrays.get("seconds")  # absent from checkpoints written before it was kept
+    ok = seconds is not None and seconds.shape == () and seconds.dtype.kind == "f" and bool(np.isfinite(seconds))
+    gan.seconds = float(seconds) if seconds is not None and ok else 0.0
     gan.history = history.tolist()
     gan._pending = []
     return gan

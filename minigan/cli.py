@@ -722,7 +722,8 @@ def train_in_folder(gan: GAN, out: str, args: argparse.Namespace, command: str,
         result = None
     else:
         result = metrics.evaluate(gan, n=args.eval_samples or EVAL_SAMPLES)
-        result.update(train_seconds=round(seconds, 3), steps_trained=steps_run, warnings=diag.summary())
+        # train_seconds: the whole run's training time, every resume included (the checkpoint keeps it)
+        result.update(train_seconds=round(gan.seconds, 3), steps_trained=steps_run, warnings=diag.summary())
         with open(os.path.join(out, "metrics.json"), "w") as f:
             json.dump(_json_ready(result), f, indent=1)
     written = [os.path.join(out, n) for n in ("history.csv", "evals.csv", "checkpoint.npz", "run.json")]

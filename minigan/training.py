@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -113,6 +114,7 @@ class GAN:
                             smoothing)
         self.d_penalty = d_penalty if d_penalty is not None else c.build_penalty(self.rng)
         self.step = 0
+        self.seconds = 0.0  # wall time spent in train(), over every resume (kept by checkpoints)
         self.history: list[list[float]] = []  # host rows, one per step, columns HISTORY
         self._pending: list[Array] = []  # device rows not yet copied to the host
 
@@ -275,11 +277,14 @@ class GAN:
             raise ValueError(f"steps: expected a non-negative integer number of steps, got {steps!r}")
         if callback is not None and not callable(callback):
             raise TypeError(f"callback: expected a function of the GAN or None, got {type(callback).__name__}")
+        t0, before = time.perf_counter(), self.seconds
         for _ in range(steps):
             self.train_step()
             if callback is not None and not self._pending:
+                self.seconds = before + time.perf_counter() - t0
                 callback(self)
         self.flush()
+        self.seconds = before + time.perf_counter() - t0
         return self
 
     # -- using the generator --------------------------------------------------------------

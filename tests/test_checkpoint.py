@@ -253,8 +253,25 @@ def test_a_checkpoint_from_before_the_engine_room_loads_and_trains():
     gan = checkpoint.load(path)
     c = gan.config
     assert gan.step == 5 and (c.g_hidden, c.lr_decay, c.steps, c.g_output, c.g_lr) == ((12, 12), 1.0, 0, None, 1e-3)
+    assert c.penalty is None and gan.d_penalty is None  # written before penalties (and the R1 default) existed
+    assert gan.seconds == 0.0  # nor did it keep the training time
     last = [1.45277357, 0.47435653, 0.43843016, -1.45277357, 1.89120376, 0.79689932, 0.66419315, 0.52265465,
             2.47635341]
     np.testing.assert_allclose(gan.history_array()[-1], last, rtol=1e-7)
     gan.train(2)
     assert gan.step == 7 and np.isfinite(gan.history_array()).all()
+
+
+def test_the_training_time_is_kept_across_a_resume(tmp_path):
+    """GAN.seconds (wall time spent in train) goes into the checkpoint and on from there: a resumed
+    run's clock starts where the saved one stopped."""
+    gan = GAN(TrainConfig(**CFG))
+    assert gan.seconds == 0.0
+    gan.train(3)
+    spent = gan.seconds
+    assert spent > 0.0
+    path = checkpoint.save(gan, tmp_path / "run.npz")
+    back = checkpoint.load(path)
+    assert back.seconds == spent
+    back.train(2)
+    assert back.seconds > spent
