@@ -148,6 +148,9 @@ def test_kill_9_during_checkpoint_saves_then_resume_finishes_the_same_run(tmp_pa
         assert p.returncode == -signal.SIGKILL
         left += temporaries(out)
         gan = checkpoint.load(ckpt)  # whole, whatever the moment
+        record(f"kill -9 #{i + 1} during a save ({'new run' if i == 0 else '--resume'}, --checkpoint-every 1)",
+               p.returncode, f"(none) checkpoint at step {gan.step} loads; {len(temporaries(out))} .tmp left",
+               gan.step > last)
         assert last < gan.step < STEPS and gan.history_array().shape == (gan.step, len(HISTORY))
         assert minigan.load(out).step == gan.step
         last = gan.step
@@ -158,8 +161,8 @@ def test_kill_9_during_checkpoint_saves_then_resume_finishes_the_same_run(tmp_pa
     assert_same_run(ckpt, reference)
     same = cli.write_history_csv(reference.history, str(tmp_path / "reference.csv"))
     assert (out / "history.csv").read_bytes() == Path(same).read_bytes()
-    record(f"kill -9 x3 during saves (steps {last} last), then --resume", r.returncode,
-           r.stderr.strip() or "(none: finished)", True)
+    record("--resume after the 3 kills", r.returncode, r.stderr.strip() or "(none) the uninterrupted run's "
+           "checkpoint and history.csv, byte for byte; no .tmp left", True)
     r = minigan_cmd("eval", out, "-n", 200)
     assert r.returncode == 0 and f"step {STEPS}" in r.stdout, r.stderr
 
@@ -336,6 +339,8 @@ def test_random_byte_flips_are_refused_or_load_the_same_networks(earlier, tmp_pa
             for name, p in getattr(good, net).params().items():
                 np.testing.assert_array_equal(np.asarray(getattr(got, net).params()[name]), np.asarray(p))
     assert refused > 100  # most of the file is checksummed array data
+    record("150 seeded single-bit flips anywhere (minigan.load, in process)", "-",
+           f"{refused} refused naming the file, {150 - refused} loaded the very same networks", True)
 
 
 # -- values no option can take ---------------------------------------------------------------------
