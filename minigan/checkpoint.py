@@ -120,7 +120,10 @@ def save(gan: GAN, path: str | os.PathLike[str]) -> str:
             raise ValueError(f"gan: {key} contains NaN or inf; not saving a diverged state to {path}")
     arrays["manifest"] = _str(json.dumps({k: _describe(a) for k, a in arrays.items()}))
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    except OSError as e:  # a read-only folder: name the checkpoint, not the temporary file
+        raise OSError(e.errno, e.strerror or str(e), path) from None
     umask = os.umask(0)
     os.umask(umask)
     try:

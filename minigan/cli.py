@@ -21,7 +21,9 @@ The output folder (``--out``, default ``runs/<dataset>-<g_loss>-<mode>-seed<seed
                     also drawn in losses.png; warnings go to the terminal and metrics.json
     animation.gif   with ``--animate``: the game figure and the losses so far, every
                     ``--animate-every`` steps (``game.Animation``)
-    run.json        the configuration, the learning-rate schedule and the command
+    run.json        the configuration, the learning-rate schedule and the command, written
+                    (atomically) with the run's first checkpoint: a run that fails before it
+                    leaves the run.json that was there
 
 The defaults (one set for every dataset) were tuned so that the default run covers the
 ring's 8 modes with high-quality samples in well under a minute on 2 CPU cores: a 3-layer
@@ -104,6 +106,16 @@ def _positive_int(s: str) -> int:
     if v <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {s!r}")
     return v
+
+
+def _at_most(limit: int) -> Callable[[str], int]:
+    """A positive integer up to ``limit``: a value too large for the machine is refused, not a traceback."""
+    def parse(s: str) -> int:
+        v = _positive_int(s)
+        if v > limit:
+            raise argparse.ArgumentTypeError(f"{v} is more than minigan takes (at most {limit:,})")
+        return v
+    return parse
 
 
 def _int(s: str) -> int:
@@ -227,8 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"steps between host syncs (history, NaN check, progress) [{d['log_every']}]")
     g.add_argument("--checkpoint-every", type=_positive_int,
                    help=f"steps between checkpoints [{DEFAULT_CHECKPOINT_EVERY}]")
-    g.add_argument("--eval-samples", type=_positive_int, help=f"generated samples for the final metrics [{EVAL_SAMPLES}]")
-    g.add_argument("--threads", type=_positive_int,
+    g.add_argument("--eval-samples", type=_at_most(10**7),
+                   help=f"generated samples for the final metrics [{EVAL_SAMPLES}]")
+    g.add_argument("--threads", type=_at_most(1024),
                    help="threads of numpy's BLAS during training (needs threadpoolctl; the networks are "
                         "small, so 1 is fastest, and many times faster on a busy machine) [1]")
     g.add_argument("--eval-every", type=_positive_int,
@@ -384,6 +397,20 @@ def write_history_csv(history: Any, path: str) -> str:
     return path
 
 
+def _write_atomic(path: str, text: str) -> str:
+    """``text`` to ``path`` through ``path.tmp`` and a rename: the old file stays whole if this fails."""
+    tmp = path + ".tmp"
+    try:
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as e:
+        if os.path.isfile(tmp):
+            os.remove(tmp)
+        raise OSError(e.errno, e.strerror or str(e), path) from None
+    return path
+
+
 def read_history_csv(path: str | os.PathLike[str]) -> np.ndarray:
     """The (steps, len(HISTORY)) array written by ``write_history_csv`` (step column dropped)."""
     with open(path) as f:
@@ -531,7 +558,8 @@ class _StopFlag:
 # The training loop of the command
 # --------------------------------------------------------------------------------------
 def train_run(gan: GAN, total: int, ckpt_path: str, ckpt_every: int, progress: Progress | None = None,
-              stop: _StopFlag | None = None, watchers: Iterable[Callable[[GAN], Any]] = ()) -> int | None:
+              stop: _StopFlag | None = None, watchers: Iterable[Callable[[GAN], Any]] = (),
+              on_save: Callable[[], Any] | None = None) -> int | None:
     """Train ``gan`` up to step ``total`` in segments that end at every multiple of ``log_every``
     (where the learning-rate schedule of TrainConfig.lr_decay moves, so a resumed run matches an
     uninterrupted one) and of ``ckpt_every``. A checkpoint is written at each multiple of
@@ -540,6 +568,7 @@ def train_run(gan: GAN, total: int, ckpt_path: str, ckpt_every: int, progress: P
 
     After each segment (the history synced to the host) each of ``watchers`` is called with
     the GAN: the diagnostics and the animation, which so never act inside the step loop.
+    ``on_save()`` is called after each checkpoint is written.
 
     Returns the step of the last checkpoint written (None if none). Raises DivergenceError
     (with the last checkpoint's step in ``.last_checkpoint``) and stops early when
@@ -564,9 +593,13 @@ def train_run(gan: GAN, total: int, ckpt_path: str, ckpt_every: int, progress: P
             if gan.step % ckpt_every == 0 or gan.step == total:
                 _save_finite(gan, ckpt_path)
                 last_ckpt = gan.step
+                if on_save is not None:
+                    on_save()
         if last_ckpt != gan.step:  # stopped early: keep the state reached
             _save_finite(gan, ckpt_path)
             last_ckpt = gan.step
+            if on_save is not None:
+                on_save()
     except DivergenceError as e:
         e.last_checkpoint = last_ckpt
         raise
@@ -662,13 +695,22 @@ def train_in_folder(gan: GAN, out: str, args: argparse.Namespace, command: str,
     total = c.steps
     ckpt_path = os.path.join(out, "checkpoint.npz")
     for name in glob.glob(os.path.join(glob.escape(out), ".checkpoint.npz.*.tmp")) + [
-            os.path.join(out, "history.csv.tmp")]:
+            os.path.join(out, "history.csv.tmp"), os.path.join(out, "run.json.tmp"),
+            os.path.join(out, "evals.csv.tmp"), os.path.join(out, "metrics.json.tmp")]:
         if os.path.isfile(name):  # left by a run killed while writing: its previous file is intact
             os.remove(name)
     ckpt_every = args.checkpoint_every or DEFAULT_CHECKPOINT_EVERY
-    with open(os.path.join(out, "run.json"), "w") as f:
-        json.dump({"command": command, "config": c.to_dict(),
-                   "resumed_from": args.resume, "resumed_at_step": gan.step if args.resume else None}, f, indent=1)
+    record = json.dumps({"command": command, "config": c.to_dict(), "resumed_from": args.resume,
+                         "resumed_at_step": gan.step if args.resume else None}, indent=1)
+    recorded = False
+
+    def write_record() -> None:
+        """run.json, written with this run's first checkpoint (or its end), atomically: a run that
+        fails before it has changed nothing leaves the folder's run.json as it was (issue 10)."""
+        nonlocal recorded
+        if not recorded:
+            _write_atomic(os.path.join(out, "run.json"), record)
+            recorded = True
 
     say(f"{_title(c)}: steps {gan.step}..{total} on {gan.backend.spec}"
         f"{'' if c.lr_decay == 1.0 else f', learning rates decaying linearly to {c.lr_decay:g}x'} -> {out}")
@@ -687,7 +729,7 @@ def train_in_folder(gan: GAN, out: str, args: argparse.Namespace, command: str,
             if anim is not None and gan.step < total:
                 anim.add_frame(gan)  # the game where this run starts
             last_ckpt = train_run(gan, total, ckpt_path, ckpt_every, progress, stop,
-                                  [w for w in (diag, anim) if w is not None])
+                                  [w for w in (diag, anim) if w is not None], write_record)
     except DivergenceError as e:
         progress.close()
         where = (f"the last good checkpoint (step {e.last_checkpoint}) is intact: {ckpt_path}"
@@ -695,6 +737,7 @@ def train_in_folder(gan: GAN, out: str, args: argparse.Namespace, command: str,
                  (f"the checkpoint it resumed from is intact: {args.resume}" if args.resume
                   else "no checkpoint was written before it"))
         print(f"{PROG}: error: {e}; {where}", file=sys.stderr)
+        write_record()
         write_history_csv(gan.history, os.path.join(out, "history.csv"))
         diag.write_csv(os.path.join(out, "evals.csv"))
         if anim is not None:
@@ -712,6 +755,7 @@ def train_in_folder(gan: GAN, out: str, args: argparse.Namespace, command: str,
     progress.close()
     seconds = time.perf_counter() - t0
     steps_run = gan.step - step0
+    write_record()
     write_history_csv(gan.history, os.path.join(out, "history.csv"))
     diag.write_csv(os.path.join(out, "evals.csv"))
     gif = anim.close() if anim is not None else None
@@ -724,8 +768,7 @@ def train_in_folder(gan: GAN, out: str, args: argparse.Namespace, command: str,
         result = metrics.evaluate(gan, n=args.eval_samples or EVAL_SAMPLES)
         # train_seconds: the whole run's training time, every resume included (the checkpoint keeps it)
         result.update(train_seconds=round(gan.seconds, 3), steps_trained=steps_run, warnings=diag.summary())
-        with open(os.path.join(out, "metrics.json"), "w") as f:
-            json.dump(_json_ready(result), f, indent=1)
+        _write_atomic(os.path.join(out, "metrics.json"), json.dumps(_json_ready(result), indent=1))
     written = [os.path.join(out, n) for n in ("history.csv", "evals.csv", "checkpoint.npz", "run.json")]
     if result is not None:
         written.append(os.path.join(out, "metrics.json"))

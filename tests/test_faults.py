@@ -1,0 +1,370 @@
+"""Fault injection (issue 10): every fault as a user meets it, ``python -m minigan ...`` in a
+subprocess, asserting the exit code (``minigan.exitcodes``), a one-line message without a
+traceback, and that no earlier output was lost or changed (the bytes of an earlier run's
+checkpoint.npz, history.csv and run.json before and after).
+
+The probes: ``kill -9`` during checkpoint saves and Ctrl-C, then ``--resume``; a file-size limit
+(``RLIMIT_FSIZE`` in the child); a read-only output folder; two writers into one folder;
+truncated, bit-flipped, foreign and incomplete checkpoints given to ``eval``, ``sample`` and
+``train --resume``; values no option can take.
+
+Set ``MINIGAN_FAULT_TABLE=FILE`` to have each probe append a row ``probe | exit code | first line of
+the message | earlier outputs intact`` to FILE.
+"""
+
+import hashlib
+import json
+import os
+import random
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minigan
+from minigan import checkpoint, cli, exitcodes
+from minigan.training import GAN, HISTORY, TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+NETS = ["--g-hidden", "8", "--d-hidden", "8", "--batch-size", "16", "--eval-samples", "200", "--no-plots", "-q"]
+KEPT = ("checkpoint.npz", "history.csv", "run.json")
+STEPS = 1000  # the runs that are killed and interrupted, then resumed
+TABLE = os.environ.get("MINIGAN_FAULT_TABLE")
+
+
+def minigan_cmd(*args, prefix=(), **kw):
+    """``python -m minigan ARGS`` from this checkout, as a user runs it (after ``prefix``)."""
+    return subprocess.run([*prefix, sys.executable, "-m", "minigan", *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, **kw)
+
+
+def start(*args):
+    return subprocess.Popen([sys.executable, "-m", "minigan", *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def digest(folder):
+    """sha256 of the outputs that must never be lost or changed by a failed command."""
+    return {n: hashlib.sha256((Path(folder) / n).read_bytes()).hexdigest() for n in KEPT
+            if (Path(folder) / n).is_file()}
+
+
+def temporaries(folder):
+    return sorted(p.name for p in Path(folder).iterdir() if p.name.endswith(".tmp"))
+
+
+def one_line(r, code, *names, probe=None, intact=None):
+    """Exit ``code``, no traceback, and one error line (argparse puts its usage lines before it,
+    ``minigan train`` its pointer to --help after it) that names each of ``names``. Returns it."""
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    errors = [i for i, line in enumerate(lines) if ": error: " in line]
+    record(probe, r.returncode, lines[errors[0]] if errors else (lines[0] if lines else ""), intact)
+    assert r.returncode == code, r.stderr
+    assert "Traceback" not in r.stderr and len(errors) == 1, r.stderr
+    usage, after = lines[:errors[0]], lines[errors[0] + 1:]
+    assert (not usage or usage[0].startswith("usage: ")) and len(after) <= 1, r.stderr
+    if after:
+        assert after[0].endswith("--help lists the options)"), r.stderr
+    for name in names:
+        assert str(name) in lines[errors[0]], (name, lines[errors[0]])
+    return lines[errors[0]]
+
+
+def record(probe, code, line, intact):
+    if TABLE and probe:
+        with open(TABLE, "a") as f:
+            f.write(f"| {probe} | {code} | `{line}` | {'-' if intact is None else ('yes' if intact else 'no')} |\n")
+
+
+def tiny(steps=STEPS):
+    return TrainConfig(steps=steps, g_hidden=(8,), d_hidden=(8,), batch_size=16, log_every=1)
+
+
+@pytest.fixture(scope="module")
+def earlier(tmp_path_factory):
+    """A finished earlier run (4 steps, a checkpoint at each, constant learning rates so that it
+    may be extended): each test works on its own copy."""
+    out = tmp_path_factory.mktemp("earlier") / "run"
+    r = minigan_cmd("train", *NETS, "--steps", 4, "--log-every", 1, "--checkpoint-every", 1, "--lr-decay", 1,
+                    "--out", out)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+@pytest.fixture
+def run_copy(earlier, tmp_path):
+    out = tmp_path / "run"
+    shutil.copytree(earlier, out)
+    return out, digest(out)
+
+
+@pytest.fixture(scope="module")
+def reference():
+    """The run that the killed and interrupted ones must end up as, trained in one go in Python."""
+    return GAN(tiny()).train(STEPS)
+
+
+def assert_same_run(path, ref):
+    gan = checkpoint.load(path)
+    assert gan.step == ref.step
+    np.testing.assert_array_equal(gan.history_array(), ref.history_array())
+    for name, p in ref.G.params().items():
+        np.testing.assert_array_equal(np.asarray(gan.G.params()[name]), np.asarray(p))
+
+
+# -- kill -9 during a save, Ctrl-C ----------------------------------------------------------------
+def test_kill_9_during_checkpoint_saves_then_resume_finishes_the_same_run(tmp_path, reference):
+    """Three SIGKILLs, each a seeded random time into the run and then at the next save in progress
+    (its temporary file seen): the checkpoint loads every time, never goes back a step, the folder is
+    not locked by the dead process, and --resume finishes the very run of an uninterrupted one,
+    with no temporary file left."""
+    rng = random.Random(10)
+    out = tmp_path / "run"
+    ckpt = out / "checkpoint.npz"
+    new = ["train", *NETS, "--steps", STEPS, "--log-every", 1, "--checkpoint-every", 1, "--out", out]
+    last, left = 0, []
+    for i in range(3):
+        p = start(*(new if i == 0 else ["train", "--resume", ckpt, "--checkpoint-every", 1, "--no-plots", "-q"]))
+        try:
+            deadline = time.monotonic() + 60
+            while not ckpt.exists() or (i > 0 and checkpoint.load(ckpt).step == last):
+                assert p.poll() is None and time.monotonic() < deadline, p.stderr.read()
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0.0, 0.4))
+            while not temporaries(out):  # a save in progress
+                assert p.poll() is None and time.monotonic() < deadline, f"kill {i}: the run ended before it"
+                time.sleep(0.0005)
+            p.send_signal(signal.SIGKILL)
+        finally:
+            p.kill()
+            p.communicate()
+        assert p.returncode == -signal.SIGKILL
+        left += temporaries(out)
+        gan = checkpoint.load(ckpt)  # whole, whatever the moment
+        record(f"kill -9 #{i + 1} during a save ({'new run' if i == 0 else '--resume'}, --checkpoint-every 1)",
+               p.returncode, f"(none) checkpoint at step {gan.step} loads; {len(temporaries(out))} .tmp left",
+               gan.step > last)
+        assert last < gan.step < STEPS and gan.history_array().shape == (gan.step, len(HISTORY))
+        assert minigan.load(out).step == gan.step
+        last = gan.step
+    assert left  # at least one kill did land inside a save (its temporary left behind)
+    r = minigan_cmd("train", "--resume", ckpt, "--no-plots", "-q")
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert temporaries(out) == []
+    assert_same_run(ckpt, reference)
+    same = cli.write_history_csv(reference.history, str(tmp_path / "reference.csv"))
+    assert (out / "history.csv").read_bytes() == Path(same).read_bytes()
+    record("--resume after the 3 kills", r.returncode, r.stderr.strip() or "(none) the uninterrupted run's "
+           "checkpoint and history.csv, byte for byte; no .tmp left", True)
+    r = minigan_cmd("eval", out, "-n", 200)
+    assert r.returncode == 0 and f"step {STEPS}" in r.stdout, r.stderr
+
+
+def test_ctrl_c_exits_130_with_a_checkpoint_to_resume(tmp_path, reference):
+    out = tmp_path / "run"
+    ckpt = out / "checkpoint.npz"
+    p = start("train", *NETS, "--steps", STEPS, "--log-every", 1, "--checkpoint-every", 5, "--out", out)
+    try:
+        deadline = time.monotonic() + 60
+        while not ckpt.exists():
+            assert p.poll() is None and time.monotonic() < deadline, p.stderr.read()
+            time.sleep(0.005)
+        time.sleep(random.Random(130).uniform(0.0, 0.2))
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=60)
+    finally:
+        p.kill()
+    gan = checkpoint.load(ckpt)  # the state reached, saved on the way out
+    lines = err.splitlines()
+    kept = cli.read_history_csv(out / "history.csv").shape == (gan.step, len(HISTORY))
+    record("Ctrl-C (SIGINT) during a run", p.returncode, lines[0] if lines else "", kept)
+    assert p.returncode == exitcodes.INTERRUPTED == 130
+    assert lines == [f"minigan train: interrupted at step {gan.step}; resume with: minigan train --resume {ckpt}"]
+    assert 5 <= gan.step < STEPS and kept
+    assert json.loads((out / "run.json").read_text())["config"]["steps"] == STEPS
+    r = minigan_cmd("train", "--resume", ckpt, "--no-plots", "-q")
+    assert r.returncode == 0 and temporaries(out) == [], r.stderr
+    assert_same_run(ckpt, reference)
+
+
+# -- files that cannot be written: exit 3, the earlier run intact ---------------------------------
+@pytest.mark.parametrize("limit", [300, 20_000])  # below run.json's size; below the checkpoint's
+def test_a_file_size_limit_exits_3_and_leaves_the_earlier_run(run_copy, limit):
+    out, before = run_copy
+    r = minigan_cmd("train", "--resume", out / "checkpoint.npz", "--steps", 8, "--no-plots", "-q",
+                    preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
+    intact = digest(out) == before
+    line = one_line(r, exitcodes.WRITE_ERROR, f"cannot write {out / 'checkpoint.npz'}", "File too large",
+                    probe=f"file-size limit {limit} B (ulimit -f), --resume", intact=intact)
+    assert line.endswith("files written before (the last checkpoint among them) are as they were")
+    assert intact and temporaries(out) == []
+    assert checkpoint.load(out / "checkpoint.npz").step == 4
+
+
+def test_a_folder_where_the_checkpoint_should_be_exits_3(tmp_path):
+    other = tmp_path / "other"
+    (other / "checkpoint.npz").mkdir(parents=True)
+    r = minigan_cmd("train", *NETS, "--steps", 2, "--log-every", 2, "--out", other, "--overwrite")
+    one_line(r, exitcodes.WRITE_ERROR, f"cannot write {other / 'checkpoint.npz'}",
+             probe="a folder named checkpoint.npz in --out", intact=(other / "checkpoint.npz").is_dir())
+    assert (other / "checkpoint.npz").is_dir() and temporaries(other) == []
+
+
+def _without_dac_override(folder):
+    """Root writes into a 0555 folder by its capability CAP_DAC_OVERRIDE: run the command without it
+    (util-linux's setpriv), or skip where that cannot be done."""
+    prefix = ("setpriv", "--inh-caps=-dac_override", "--bounding-set=-dac_override")
+    if os.geteuid() == 0 and shutil.which(prefix[0]):
+        r = subprocess.run([*prefix, sys.executable, "-c", "import os, sys; sys.exit(os.access(sys.argv[1], os.W_OK))",
+                            str(folder)], capture_output=True)
+        if r.returncode == 0:
+            return prefix
+    pytest.skip("this user may write into a 0555 folder (root, and no setpriv to drop CAP_DAC_OVERRIDE)")
+
+
+def test_a_read_only_folder_exits_3_and_is_left_as_it_was(run_copy, tmp_path):
+    out, before = run_copy
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for d in (out, empty):
+        d.chmod(0o555)
+    try:
+        prefix = _without_dac_override(out) if os.access(out, os.W_OK) else ()
+        r = minigan_cmd("train", "--resume", out / "checkpoint.npz", "--steps", 8, "--no-plots", "-q",
+                        prefix=prefix)
+        one_line(r, exitcodes.WRITE_ERROR, f"cannot write {out / 'checkpoint.npz'}", "Permission denied",
+                 probe="read-only folder (0555) of an earlier run, --resume", intact=digest(out) == before)
+        assert digest(out) == before and temporaries(out) == []
+        r = minigan_cmd("train", *NETS, "--steps", 2, "--out", empty, prefix=prefix)
+        one_line(r, exitcodes.WRITE_ERROR, str(empty), "Permission denied",
+                 probe="read-only empty folder (0555) as --out", intact=not any(empty.iterdir()))
+        assert not any(empty.iterdir())
+    finally:
+        for d in (out, empty):
+            d.chmod(0o755)
+
+
+# -- two writers -----------------------------------------------------------------------------------
+def test_a_second_writer_is_refused_and_the_folder_is_the_first_runs(tmp_path):
+    out = tmp_path / "run"
+    first_args = ["train", *NETS, "--steps", 3000, "--log-every", 50, "--checkpoint-every", 500, "--out", out]
+    first = start(*first_args)
+    try:
+        deadline = time.monotonic() + 60
+        while not (out / "checkpoint.npz").exists():  # the first holds the lock and has saved
+            assert first.poll() is None and time.monotonic() < deadline, first.stderr.read()
+            time.sleep(0.01)
+        second = minigan_cmd("train", *NETS, "--steps", 7, "--seed", 5, "--out", out, "--overwrite")
+        still_running = first.poll() is None
+        _, err = first.communicate(timeout=120)
+    finally:
+        first.kill()
+    assert still_running  # (else the probe proved nothing: make the first run longer)
+    assert first.returncode == 0, err
+    cfg = json.loads((out / "run.json").read_text())
+    gan = checkpoint.load(out / "checkpoint.npz")
+    mine = (cfg["config"]["steps"], cfg["config"]["seed"], gan.step, gan.config.seed,
+            json.loads((out / "metrics.json").read_text())["step"]) == (3000, 0, 3000, 0, 3000)
+    mine = mine and cli.read_history_csv(out / "history.csv").shape == (3000, len(HISTORY))
+    one_line(second, exitcodes.USAGE, f"--out: {out} is being written by another minigan train (pid {first.pid})",
+             probe="a second writer into a folder in use (--overwrite)", intact=mine)
+    assert mine and temporaries(out) == []
+    assert cfg["command"] == "minigan train " + " ".join(map(str, first_args[1:]))
+
+
+# -- broken checkpoints: exit 2 naming the file, never a silent wrong load ---------------------------
+def _break(path, kind):
+    data = path.read_bytes()
+    if kind == "truncated":
+        path.write_bytes(data[: len(data) * 2 // 3])
+    elif kind == "flipped bytes":  # three seeded bytes inside G's first weight matrix
+        with zipfile.ZipFile(path) as z:
+            info = z.getinfo("G/param/0.W.npy")
+        start_ = info.header_offset + 30 + len(info.filename) + len(info.extra)
+        b = bytearray(data)
+        for i in random.Random(3).sample(range(start_ + 128, start_ + info.compress_size), 3):
+            b[i] ^= 0xFF
+        path.write_bytes(bytes(b))
+    elif kind == "not an npz":
+        path.write_bytes(b"step,L_D\n1,1.38\n")
+    elif kind == "missing a key":
+        with np.load(path) as z:
+            arrays = {k: z[k] for k in z.files if k != "G/param/0.W"}
+        with open(path, "wb") as f:
+            np.savez(f, **arrays)
+
+
+@pytest.mark.parametrize("kind", ["truncated", "flipped bytes", "not an npz", "missing a key"])
+def test_a_broken_checkpoint_exits_2_naming_it(run_copy, tmp_path, kind):
+    out, before = run_copy
+    ckpt = out / "checkpoint.npz"
+    _break(ckpt, kind)
+    broken = digest(out)
+    assert broken["checkpoint.npz"] != before["checkpoint.npz"]
+    samples = tmp_path / "s.npy"
+    for args in (["eval", ckpt, "-n", 200], ["sample", ckpt, "-n", 5, "--out", samples],
+                 ["train", "--resume", ckpt, "--steps", 8, "--no-plots", "-q"]):
+        r = minigan_cmd(*args)
+        one_line(r, exitcodes.USAGE, ckpt, probe=f"checkpoint {kind}: minigan {args[0]}"
+                 f"{' --resume' if args[0] == 'train' else ''}", intact=digest(out) == broken)
+        assert digest(out) == broken and not samples.exists() and temporaries(out) == []
+
+
+def test_random_byte_flips_are_refused_or_load_the_same_networks(earlier, tmp_path):
+    """Any byte of the file, 150 seeded flips: each either refused with the path named or loaded
+    to the very same networks (a flip in a field the loader does not need); never a silent wrong load."""
+    good = minigan.load(earlier)
+    data = (earlier / "checkpoint.npz").read_bytes()
+    rng = random.Random(777)
+    path = tmp_path / "flipped.npz"
+    refused = 0
+    for _ in range(150):
+        b = bytearray(data)
+        b[rng.randrange(len(b))] ^= 1 << rng.randrange(8)
+        path.write_bytes(bytes(b))
+        try:
+            got = minigan.load(path)
+        except ValueError as e:
+            assert str(path) in str(e)
+            refused += 1
+            continue
+        for net in ("G", "D"):
+            for name, p in getattr(good, net).params().items():
+                np.testing.assert_array_equal(np.asarray(getattr(got, net).params()[name]), np.asarray(p))
+    assert refused > 100  # most of the file is checksummed array data
+    record("150 seeded single-bit flips anywhere (minigan.load, in process)", "-",
+           f"{refused} refused naming the file, {150 - refused} loaded the very same networks", True)
+
+
+# -- values no option can take ---------------------------------------------------------------------
+@pytest.mark.parametrize("argv, line", [
+    (["--seed", "-1"], "--seed: expected an integer in [0, 2**63), got -1"),
+    (["--batch-size", "99999999999999999999999"], "--batch-size: 99999999999999999999999 is more than minigan takes"),
+    (["--threads", "99999999999999999999999"], "--threads: 99999999999999999999999 is more than minigan takes"),
+    (["--eval-samples", "99999999999999999999999"], "--eval-samples: 99999999999999999999999 is more than"),
+    (["--k", "100000000000000000000000"], "--k: 100000000000000000000000 is more than minigan takes (at most 1,000)"),
+    (["--k", "1e23"], "--k"),
+    (["--g-hidden", "100000,100000"], "--g-hidden: (100000, 100000) makes more than 1,000,000,000 weights"),
+    (["--optimizer", "sgd", "--betas", "0.5,0.9"], "--betas: a setting of adam, but this run uses sgd"),
+    (["--momentum", "0.9"], "--momentum: a setting of sgd, but this run uses adam"),
+])
+def test_values_that_cannot_fit_or_do_not_apply_are_refused_naming_the_flag(run_copy, argv, line):
+    """Each was a traceback, a hang or silently ignored (issue 10, item 8): now one line, exit 2,
+    and the run in --out (here replaced with --overwrite, had the options been good) untouched."""
+    out, before = run_copy
+    r = minigan_cmd("train", *argv, "--steps", 2, "--out", out, "--overwrite", "-q")
+    one_line(r, exitcodes.USAGE, line, probe="train " + " ".join(argv), intact=digest(out) == before)
+    assert digest(out) == before
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "2"])
+def test_gradcheck_refuses_a_threshold_that_passes_nothing(value):
+    r = minigan_cmd("gradcheck", "--threshold", value)
+    one_line(r, exitcodes.USAGE, "--threshold: expected a number in (0, 1)", probe=f"gradcheck --threshold {value}")
