@@ -186,3 +186,20 @@ def test_the_command_line_builds_the_penalty(monkeypatch):
                                                          "--gp-weight", "5", "--steps", "1"]))
     assert gan.config.clip is None and repr(gan.d_penalty) == "Penalty('gp', 5)"
     assert cli.main(["--penalty", "r3", "--steps", "1"]) == 2
+    # the default run carries R1 at γ = 0.03; --penalty none is the plain game
+    gan, _ = cli._new_run(cli.build_parser().parse_args(["--steps", "1"]))
+    assert (gan.config.penalty, gan.config.gamma) == ("r1", 0.03) and repr(gan.d_penalty) == "Penalty('r1', 0.03)"
+    gan, _ = cli._new_run(cli.build_parser().parse_args(["--penalty", "none", "--steps", "1"]))
+    assert gan.config.penalty is None and gan.d_penalty is None
+
+
+def test_resume_keeps_the_penalty_the_run_had(tmp_path):
+    """--resume refuses --penalty none on a run trained with R1, and takes it on a run without one."""
+    from minigan import cli
+
+    base = ["--steps", "2", "--log-every", "1", "--lr-decay", "1", "--no-plots", "-q"]
+    assert cli.main([*base, "--out", str(tmp_path / "r1")]) == 0
+    assert cli.main([*base, "--penalty", "none", "--out", str(tmp_path / "plain")]) == 0
+    more = ["--steps", "3", "--no-plots", "-q", "--penalty", "none", "--resume"]
+    assert cli.main([*more, str(tmp_path / "r1" / "checkpoint.npz")]) == 2
+    assert cli.main([*more, str(tmp_path / "plain" / "checkpoint.npz")]) == 0
