@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import io
 import json
 import math
 import os
@@ -385,16 +386,10 @@ def write_history_csv(history: Any, path: str) -> str:
     """history (steps, len(HISTORY)) -> CSV with the header ``step,<HISTORY>``, steps from 1."""
     h = np.asarray(history, dtype=np.float64).reshape(-1, len(HISTORY))
     table = np.concatenate([np.arange(1, h.shape[0] + 1, dtype=np.float64)[:, None], h], axis=1)
-    fmt = ["%d"] + ["%.9g"] * len(HISTORY)
-    tmp = path + ".tmp"
-    try:
-        np.savetxt(tmp, table, fmt=fmt, delimiter=",", header=",".join(("step", *HISTORY)), comments="")
-        os.replace(tmp, path)
-    except OSError as e:
-        if os.path.isfile(tmp):
-            os.remove(tmp)
-        raise OSError(e.errno, e.strerror or str(e), path) from None
-    return path
+    text = io.StringIO()
+    np.savetxt(text, table, fmt=["%d"] + ["%.9g"] * len(HISTORY), delimiter=",",
+               header=",".join(("step", *HISTORY)), comments="")
+    return _write_atomic(path, text.getvalue())
 
 
 def _write_atomic(path: str, text: str) -> str:
