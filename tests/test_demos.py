@@ -2,6 +2,7 @@
 and returns numbers that obey what its figure claims where that holds at any size
 (e.g. V(D, G) ≤ C(G) for every D, Theorem 1's two computations agree)."""
 
+import dataclasses
 import importlib
 import math
 import sys
@@ -142,6 +143,34 @@ def test_reproduce_pacgan(demo, tmp_path, capsys):
     cfg = demo("reproduce_pacgan").pacgan_config("ring", 0)
     assert (cfg.g_hidden, cfg.d_hidden, cfg.d_maxout, cfg.g_batch_norm) == ((400,) * 4, (200,) * 3, 5, True)
     assert (cfg.g_lr, cfg.betas[0], cfg.batch_size, cfg.mode) == (1e-4, 0.8, 100, "simultaneous")
+
+
+def test_pacgan_monitoring_refresh_moves_only_the_running_statistics(demo):
+    """Their epoch-end monitoring pass replayed: each batch moves the first batch norm's running
+    mean by 0.05 towards the batch mean of z @ W + b (computed here by hand), and nothing else
+    of the GAN changes."""
+    rp = demo("reproduce_pacgan")
+    from minigan.layers import BatchNorm
+    from minigan.training import GAN
+
+    cfg = dataclasses.replace(rp.pacgan_config("ring", 0, train_size=1000), g_hidden=(8, 8), d_hidden=(4,),
+                              dtype="float64")
+    gan = GAN(cfg)
+    gan.train(3)
+    params = {k: np.array(v) for k, v in gan.G.params().items()}
+    bn = [layer for layer in gan.G.layers if isinstance(layer, BatchNorm)]
+    W, b = (np.array(a) for a in (gan.G.layers[0].params["W"], gan.G.layers[0].params["b"]))
+    want = np.array(bn[0].buffers["running_mean"])
+    rng = gan.backend.random(7)
+    for _ in range(2):
+        z = np.array(rng.normal((100, 2)))
+        want = 0.95 * want + 0.05 * (z @ W + b).mean(axis=0)
+    step = gan.step
+    rp.monitoring_refresh(gan, batches=2, seed=7)
+    np.testing.assert_allclose(bn[0].buffers["running_mean"], want, rtol=1e-12, atol=1e-15)
+    assert gan.step == step
+    for k, v in gan.G.params().items():
+        np.testing.assert_array_equal(v, params[k], err_msg=k)
 
 
 def test_demo8_game(demo, tmp_path):
