@@ -12,9 +12,10 @@ the core calls a method of an ``Ops`` object instead of writing the operation ou
   multiply instead of ``where``; over dout, when the pass made dout.
 - ``maxout(z)`` = (max_p z[n, j, p], the winning piece) and ``maxout_grad(dout, winner, pieces)`` =
   dout[n, j] at the winning piece, 0 elsewhere (``maxout_pick``: another array at the winners).
-  How ``winner`` names the piece is the ops' own affair (plain: the piece's index). NumpyOps: the max as a chain of ``maximum`` over
-  the pieces and the winner counted from it (no reduction over a short last axis, no ``argmax``);
-  the backward as a scatter into a zero array (no one-hot ``where``).
+  ``winner`` is the piece's index p (plain: argmax's integers). NumpyOps: one copy to piece-major
+  order, then the max as a chain of ``maximum`` over the pieces and the winner counted from it in
+  int8 (no reduction over a short last axis, no ``argmax``); the backward as a scatter into a zero
+  array (no one-hot ``where``).
 - ``softplus_sigmoid(l)`` = (sp(l), σ(l)) in their stable forms (docs/MATH.md §5). CupyOps
   (opt-in): one kernel.
 - ``apply_updates(opt, params, grads)``: p ← p − ``opt.direction(g)`` for every parameter.
@@ -162,6 +163,7 @@ class NumpyOps(Ops):
 
         super().__init__(numpy)
         self._ones: dict[Any, Array] = {}  # (N, dtype) -> a vector of N ones, for sum_rows
+        self._unit_starts: dict[Any, Array] = {}  # (N, U, P) -> each unit's first flat index, for maxout
         # Inside a network pass, the arrays the products made (id -> weak reference): each is seen
         # only by the pass, which hands it from one layer to the next, so the layer after may
         # overwrite it (an activation over the pre-activation, a mask over the gradient) instead
@@ -231,37 +233,47 @@ class NumpyOps(Ops):
 
     def maxout(self, z: Array) -> tuple[Array, Array]:
         # NumPy reduces over a short last axis (the P pieces) one row at a time, and argmax
-        # likewise: for PacGAN's D both took ~10× longer than this chain of whole-array operations.
+        # likewise: for PacGAN's D both took ~10× longer than whole-array operations. So: one
+        # strided copy to piece-major (P, N, U), then contiguous passes: the max as a chain of
+        # maximum, and the first winner p = the number of leading pieces that are not the max,
+        # counted in int8 (a byte a unit, not the 8 of an index).
         np = self.xp
         n, units, pieces = z.shape
-        out = np.maximum(z[:, :, 0], z[:, :, 1]) if pieces > 1 else z[:, :, 0].copy()
+        zp = np.ascontiguousarray(np.moveaxis(z, 2, 0))  # zp[p] = z[:, :, p]
+        out = np.maximum(zp[0], zp[1]) if pieces > 1 else zp[0]
         for p in range(2, pieces):
-            np.maximum(out, z[:, :, p], out=out)
-        # the first winner p = the number of leading pieces that are not the max: count them, as
-        # the column j·P + p of the winning piece (rows stay independent: a cache cut to some rows
-        # still routes its gradient)
-        behind = z[:, :, 0] != out
-        winner = np.arange(0, units * pieces, pieces, dtype=np.intp) + behind  # (N, U)
+            np.maximum(out, zp[p], out=out)
+        if pieces > 127:  # a count that does not fit a byte
+            return out, np.argmax(z, axis=-1)
+        behind = zp[0] != out
+        winner = behind.view(np.int8).copy()  # bool is one byte, 0 or 1
         for p in range(1, pieces - 1):
-            behind &= z[:, :, p] != out
-            winner += behind
+            behind &= zp[p] != out
+            winner += behind.view(np.int8)
         return out, winner
 
     def maxout_grad(self, dout: Array, winner: Array, pieces: int) -> Array:
         # a scatter into a zero array: 10× faster than the one-hot where
-        n, width = winner.shape[0], winner.shape[1] * pieces
-        dz = self.xp.zeros(n * width, dtype=dout.dtype)
-        dz[self._flat(winner, width)] = dout.reshape(-1)
-        return dz.reshape(n, width)
+        n, units = winner.shape
+        dz = self.xp.zeros(n * units * pieces, dtype=dout.dtype)
+        dz[self._flat(winner, pieces)] = dout.reshape(-1)
+        return dz.reshape(n, units * pieces)
 
     def maxout_pick(self, z: Array, winner: Array) -> Array:
         n, units, pieces = z.shape
-        return z.reshape(-1)[self._flat(winner, units * pieces)].reshape(n, units)
+        return z.reshape(-1)[self._flat(winner, pieces)].reshape(n, units)
 
-    def _flat(self, winner, width):
-        """Row n's column c as the flat index n·width + c, for each winner (N, U) → (N·U,)."""
-        np = self.xp
-        return (winner + np.arange(0, winner.shape[0] * width, width, dtype=np.intp)[:, None]).reshape(-1)
+    def _flat(self, winner, pieces):
+        """The flat index (n·U + j)·P + winner[n, j] of each unit's winning piece, (N·U,)."""
+        n, units = winner.shape
+        key = (n, units, pieces)
+        start = self._unit_starts.get(key)  # (n·U + j)·P, the same for every step of a shape
+        if start is None:
+            if len(self._unit_starts) > 16:  # a few shapes recur (the batch, its fake rows)
+                self._unit_starts.clear()
+            start = self._unit_starts[key] = self.xp.arange(0, n * units * pieces, pieces,
+                                                            dtype=self.xp.intp).reshape(n, units)
+        return (start + winner).reshape(-1)
 
     def apply_updates(self, opt: Any, params: dict[str, Array], grads: Grads) -> None:
         _flat_updates(self.xp, opt, params, grads, BLOCK, adam=_adam_inplace)

@@ -289,11 +289,12 @@ def test_a_network_pass_never_changes_its_inputs_or_returned_arrays(monkeypatch,
             _same(backend, grads[k], grads2[k], exact=False)
 
 
-@pytest.mark.parametrize("pieces", [1, 2, 5])
+@pytest.mark.parametrize("pieces", [1, 2, 5, 130])
 def test_maxout_max_winner_and_scatter(backend, pieces):
-    """NumpyOps.maxout (a chain of maximum, the winner counted) and maxout_grad (a scatter) against
-    the plain max/argmax/one-hot, exactly (the same values are picked): on random pieces and on
-    ties, where the first winning piece takes the gradient, as argmax picks it."""
+    """NumpyOps.maxout (a chain of maximum, the winner counted in int8; argmax beyond 127 pieces)
+    and maxout_grad (a scatter) against the plain max/argmax/one-hot, exactly (the same values are
+    picked): on random pieces and on ties, where the first winning piece takes the gradient, as
+    argmax picks it; then a cache cut to rows 2..4 routes those rows' gradients alike."""
     fast, plain = _pair(backend)
     xp, rng = backend.xp, backend.random(5)
     z = rng.normal((7, 4, pieces))
@@ -319,3 +320,7 @@ def test_maxout_max_winner_and_scatter(backend, pieces):
     np.testing.assert_array_equal(backend.to_numpy(plain.maxout_pick(w, win_p)),
                                   np.take_along_axis(backend.to_numpy(w), idx[..., None], -1)[..., 0])
     assert xp.isdtype(out_f.dtype, "real floating") and out_f.dtype == z.dtype
+    if isinstance(fast, engine.NumpyOps):
+        np.testing.assert_array_equal(np.asarray(win_f), idx)  # the winner is the piece's index
+    g_rows = fast.maxout_grad(dout[2:5, :], win_f[2:5, :], pieces)  # another shape: its own unit starts
+    _same(backend, g_rows, g_p[2:5, :], exact=True)
