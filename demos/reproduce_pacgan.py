@@ -144,6 +144,29 @@ def trial_result(folder, row, trial: int, steps_per_epoch: int, eval_samples: in
             "means": np.asarray(means).tolist()}
 
 
+def status(out, steps: int, eval_samples: int) -> dict:
+    """Where an unfinished run stands: each trial's latest checkpoint scored on ``eval_samples``
+    samples, as trained and after ``monitoring_refresh`` (a markdown table; nothing is trained or
+    written)."""
+    runs = sorted((out / "runs").glob("*/checkpoint.npz")) if (out / "runs").is_dir() else []
+    if not runs:
+        print(f"no checkpoint under {out / 'runs'} yet")
+        return {}
+    cell = (lambda m: f"{m['modes_covered']} · {100 * m['high_quality']:.1f} · {m['kl']:.2f}")
+    print("| data | trial (seed) | step | as trained: modes · % HQ · KL | refreshed: modes · % HQ · KL |")
+    print("|---|---|---|---|---|")
+    found = {}
+    for path in runs:
+        gan = minigan.load(path)
+        pacgan_batchnorm(gan)
+        seed, ds = gan.config.seed, gan.config.dataset.removeprefix("pacgan_")
+        before = evaluate(gan, eval_samples)
+        after = evaluate(monitoring_refresh(gan, seed=seed), eval_samples)
+        print(f"| {ds} | {seed} | {gan.step:,} of {steps:,} | {cell(before)} | {cell(after)} |")
+        found[path.parent.name] = {"step": gan.step, "as_trained": before, "refreshed": after}
+    return found
+
+
 def _duration(seconds) -> str:
     if not seconds:
         return "-"
@@ -172,6 +195,8 @@ def main(argv=None):
     p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
                    help="processes of the sweep's Dask LocalCluster (1: one after another)")
     p.add_argument("--full", action="store_true", help="their whole protocol: 400 epochs, 10 trials")
+    p.add_argument("--status", action="store_true",
+                   help="train nothing: score each trial's latest checkpoint, as trained and refreshed")
     args = p.parse_args(argv)
     if args.full:
         args.epochs, args.trials = 400.0, 10
@@ -186,6 +211,8 @@ def main(argv=None):
           f"= {steps} steps each, {args.train_size} training points, {args.eval_samples} eval samples, "
           f"{args.workers} worker(s)", flush=True)
     out = args.out / f"sweep_{args.epochs:g}ep_{args.train_size}pts_{args.eval_samples}eval"
+    if args.status:
+        return status(out, steps, args.eval_samples)
     with _common.Timer() as t:
         res = sweep.run_sweep(spec, out, use_dask=None if args.workers > 1 else False, workers=args.workers,
                               prepare=pacgan_batchnorm, figure=False, command=f"demos/{NAME}.py")

@@ -140,6 +140,17 @@ def test_reproduce_pacgan(demo, tmp_path, capsys):
     assert set(res["summary"]) == {"ring", "grid"}
     text = capsys.readouterr().out
     assert "6.3 ± 0.5" in text and "17.3 ± 0.8" in text  # the published GAN row is printed beside ours
+    # --status scores the same checkpoints again, training nothing: the run's own final numbers,
+    # as trained and refreshed
+    status = run(demo, "reproduce_pacgan", tmp_path, "--status")[0]
+    assert "| ring | 0 | 1 of 1 |" in capsys.readouterr().out
+    for r in res["results"]:
+        got = status[f"seed=0,dataset=pacgan_{r['dataset']}"]
+        assert got["step"] == r["steps"] == 1
+        assert 100 * got["as_trained"]["high_quality"] == r["curve"][-1]["hq"]
+        assert got["as_trained"]["modes_covered"] == r["curve"][-1]["modes"]
+        assert (got["refreshed"]["modes_covered"], 100 * got["refreshed"]["high_quality"]) == (
+            r["refreshed"]["modes"], r["refreshed"]["hq"])
     cfg = demo("reproduce_pacgan").pacgan_config("ring", 0)
     assert (cfg.g_hidden, cfg.d_hidden, cfg.d_maxout, cfg.g_batch_norm) == ((400,) * 4, (200,) * 3, 5, True)
     assert (cfg.g_lr, cfg.betas[0], cfg.batch_size, cfg.mode) == (1e-4, 0.8, 100, "simultaneous")
