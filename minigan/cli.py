@@ -18,12 +18,15 @@ The output folder (``--out``, default ``runs/<dataset>-<g_loss>-<mode>-seed<seed
                     of G's loss on each (``game.game_figure``; 1-D and 2-D data)
     evals.csv       every ``--eval-every`` steps: modes covered and high-quality fraction
                     (ring, grid) and the sliced W1 distance (``diagnostics.Diagnostics``),
-                    also drawn in losses.png; warnings go to the terminal and metrics.json
+                    also drawn in losses.png; warnings go to the terminal and metrics.json;
+                    written with each checkpoint, so a killed run keeps what its checkpoint
+                    covers and ``--resume`` takes it back (and the warnings that had fired)
     animation.gif   with ``--animate``: the game figure and the losses so far, every
                     ``--animate-every`` steps (``game.Animation``)
-    run.json        the configuration, the learning-rate schedule and the command, written
-                    (atomically) with the run's first checkpoint: a run that fails before it
-                    leaves the run.json that was there
+    run.json        the configuration, the learning-rate schedule, the command and the run's
+                    ``--checkpoint-every``/``--eval-every``/``--eval-samples`` (``--resume``
+                    keeps each one not given again), written (atomically) with the run's first
+                    checkpoint: a run that fails before it leaves the run.json that was there
 
 The defaults (one set for every dataset) were tuned so that the default run covers the
 ring's 8 modes with high-quality samples in well under a minute on 2 CPU cores: a 3-layer
@@ -376,7 +379,25 @@ def _resumed_run(args: argparse.Namespace) -> tuple[GAN, str]:
     out = args.out or os.path.dirname(os.path.abspath(args.resume))
     if args.lr_decay is not None:
         c.lr_decay = args.lr_decay
+    _inherit_run_settings(args, os.path.join(os.path.dirname(os.path.abspath(args.resume)), "run.json"))
     return gan, out
+
+
+RUN_SETTINGS = ("checkpoint_every", "eval_every", "eval_samples")  # kept in run.json under "run"
+
+
+def _inherit_run_settings(args: argparse.Namespace, record: str) -> None:
+    """On --resume, each of RUN_SETTINGS not given takes the value the run was started with (its
+    run.json), so the resumed run checkpoints and evaluates as an uninterrupted one would."""
+    try:
+        with open(record) as f:
+            settings = json.load(f).get("run") or {}
+    except (OSError, ValueError, AttributeError):
+        return  # no record (or an older one): the defaults
+    for name in RUN_SETTINGS:
+        value = settings.get(name)
+        if getattr(args, name, None) is None and isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            setattr(args, name, value)
 
 
 # --------------------------------------------------------------------------------------
@@ -552,6 +573,13 @@ class _StopFlag:
 # --------------------------------------------------------------------------------------
 # The training loop of the command
 # --------------------------------------------------------------------------------------
+def segment_ends(step: int, log_every: int, ckpt_every: int) -> list[int]:
+    """The steps up to ``step`` after which ``train_run`` calls its watchers when it runs from 0
+    to at least ``step``: every multiple of ``log_every`` and of ``ckpt_every``, and ``step``."""
+    ends = set(range(log_every, step + 1, log_every)) | set(range(ckpt_every, step + 1, ckpt_every))
+    return sorted(ends | {step}) if step > 0 else []
+
+
 def train_run(gan: GAN, total: int, ckpt_path: str, ckpt_every: int, progress: Progress | None = None,
               stop: _StopFlag | None = None, watchers: Iterable[Callable[[GAN], Any]] = (),
               on_save: Callable[[], Any] | None = None) -> int | None:
@@ -620,7 +648,8 @@ def _watchers(gan: GAN, args: argparse.Namespace, out: str, total: int, progress
     evals = os.path.join(out, "evals.csv")
     if args.resume and os.path.exists(evals):
         try:
-            diag.read_csv(evals, upto=gan.step)
+            ends = segment_ends(gan.step, gan.config.log_every, args.checkpoint_every or DEFAULT_CHECKPOINT_EVERY)
+            diag.read_csv(evals, upto=gan.step, history=gan.history, ends=ends)
         except ValueError as e:
             say(f"note: {e}; the evaluations start again")
     if not args.animate:
@@ -695,7 +724,9 @@ def train_in_folder(gan: GAN, out: str, args: argparse.Namespace, command: str,
         if os.path.isfile(name):  # left by a run killed while writing: its previous file is intact
             os.remove(name)
     ckpt_every = args.checkpoint_every or DEFAULT_CHECKPOINT_EVERY
-    record = json.dumps({"command": command, "config": c.to_dict(), "resumed_from": args.resume,
+    settings = {"checkpoint_every": ckpt_every, "eval_every": args.eval_every or DEFAULT_EVAL_EVERY,
+                "eval_samples": args.eval_samples or EVAL_SAMPLES}
+    record = json.dumps({"command": command, "config": c.to_dict(), "run": settings, "resumed_from": args.resume,
                          "resumed_at_step": gan.step if args.resume else None}, indent=1)
     recorded = False
 
@@ -716,6 +747,14 @@ def train_in_folder(gan: GAN, out: str, args: argparse.Namespace, command: str,
             "OPENBLAS_NUM_THREADS=1 is much faster for these small networks (or: pip install threadpoolctl)")
     progress = Progress(total, gan.step, args.quiet)
     diag, anim = _watchers(gan, args, out, total, progress, say)
+
+    def on_checkpoint() -> None:
+        """After each checkpoint: run.json (once) and evals.csv up to the checkpoint's step, so a
+        run killed where it cannot write anything (kill -9, a dead sweep worker) keeps every
+        evaluation its checkpoint covers, and --resume takes them back."""
+        write_record()
+        diag.write_csv(os.path.join(out, "evals.csv"))
+
     t0, step0 = time.perf_counter(), gan.step
     status = exitcodes.OK
     try:
@@ -724,7 +763,7 @@ def train_in_folder(gan: GAN, out: str, args: argparse.Namespace, command: str,
             if anim is not None and gan.step < total:
                 anim.add_frame(gan)  # the game where this run starts
             last_ckpt = train_run(gan, total, ckpt_path, ckpt_every, progress, stop,
-                                  [w for w in (diag, anim) if w is not None], write_record)
+                                  [w for w in (diag, anim) if w is not None], on_checkpoint)
     except DivergenceError as e:
         progress.close()
         where = (f"the last good checkpoint (step {e.last_checkpoint}) is intact: {ckpt_path}"

@@ -30,7 +30,7 @@ printed once, with the step where it first holds:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -169,14 +169,41 @@ class Diagnostics:
         os.replace(tmp, path)
         return str(path)
 
-    def read_csv(self, path: str | os.PathLike[str], upto: int) -> None:
-        """Take back the rows of an earlier ``write_csv`` up to step ``upto`` (a resumed run)."""
+    def read_csv(self, path: str | os.PathLike[str], upto: int, history: Any = None, ends: Sequence[int] = ()) -> None:
+        """Take back the rows of an earlier ``write_csv`` up to step ``upto`` (a resumed run). Given
+        the run's ``history`` and ``ends`` (the steps after which it called the diagnostics), the
+        warnings are derived again, silently, as they fired then: a resumed run reports those of
+        an uninterrupted one."""
         with open(path) as f:
             header = f.readline().strip().split(",")
             lines = [line.split(",") for line in f.read().split()]
         if header != ["step", *self.columns]:
             raise ValueError(f"{path}: expected the header step,{','.join(self.columns)}, got {','.join(header)}")
-        self.rows = [[float(v) for v in r] for r in lines if float(r[0]) <= upto]
+        rows = [[int(float(r[0]))] + [float(v) for v in r[1:]] for r in lines if float(r[0]) <= upto]
+        self.rows = rows
+        if history is not None:
+            self._replay(np.asarray(history, dtype=np.float64).reshape(-1, len(HISTORY)), rows, ends)
+
+    def _replay(self, h: np.ndarray, rows: list[list[float]], ends: Sequence[int]) -> None:
+        """The checks of ``__call__`` again over the history ``h`` cut at ``ends``, the evaluations
+        ``rows`` taken where they were made instead of made anew; nothing is printed."""
+        say, self.say = self.say, (lambda message: None)
+        at = {int(r[0]): r for r in rows}
+        self.rows, self.warnings, self._stalled_since, self.seen = [], {}, None, 0
+        try:
+            for end in ends:
+                new, before = h[self.seen:end], h[:self.seen]
+                first, self.seen = self.seen + 1, end
+                if new.shape[0]:
+                    self._check_segment(new, before, first)
+                if end in at:
+                    self.rows.append(at[end])
+                    self._check_evaluation(end, new if new.shape[0] else h[end - 1:end])
+        finally:
+            self.say = say
+        self.seen = h.shape[0]
+        if len(self.rows) != len(rows):  # evaluations off the given ends: keep them, without warnings
+            self.rows, self.warnings, self._stalled_since = rows, {}, None
 
     def summary(self) -> list[dict[str, Any]]:
         """The warnings as JSON-able dicts, in the order they fired."""

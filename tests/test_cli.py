@@ -4,6 +4,7 @@ Tiny runs (8-unit networks, m = 16, tens of steps) called in-process through ``c
 one subprocess checks the real ``python -m minigan train`` entry.
 """
 
+import argparse
 import json
 import math
 import re
@@ -369,3 +370,23 @@ def test_the_command_trains_the_same_numbers_as_python(tmp_path):
     assert cli.main(["--steps", "60", "--out", str(out), "--no-plots", "-q"]) == 0
     ref = GAN(TrainConfig(steps=60)).train(60)
     np.testing.assert_array_equal(checkpoint.load(out / "checkpoint.npz").history_array(), ref.history_array())
+
+
+def test_segment_ends_are_where_train_run_calls_its_watchers():
+    """By hand: log_every 100 and checkpoints every 150, up to step 320."""
+    assert cli.segment_ends(320, 100, 150) == [100, 150, 200, 300, 320]
+    assert cli.segment_ends(300, 100, 1000) == [100, 200, 300]
+    assert cli.segment_ends(0, 100, 1000) == []
+
+
+def test_resume_takes_the_runs_settings_unless_given(tmp_path):
+    """run.json keeps --checkpoint-every, --eval-every and --eval-samples; --resume takes each one
+    not given again, and a given one wins."""
+    (tmp_path / "run.json").write_text(json.dumps({"run": {"checkpoint_every": 50, "eval_every": 25,
+                                                           "eval_samples": 300}}))
+    args = argparse.Namespace(checkpoint_every=None, eval_every=10, eval_samples=None)
+    cli._inherit_run_settings(args, str(tmp_path / "run.json"))
+    assert (args.checkpoint_every, args.eval_every, args.eval_samples) == (50, 10, 300)
+    args = argparse.Namespace(checkpoint_every=None, eval_every=None, eval_samples=None)
+    cli._inherit_run_settings(args, str(tmp_path / "missing.json"))  # no record: the defaults stay
+    assert (args.checkpoint_every, args.eval_every, args.eval_samples) == (None, None, None)

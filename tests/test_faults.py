@@ -167,6 +167,44 @@ def test_kill_9_during_checkpoint_saves_then_resume_finishes_the_same_run(tmp_pa
     assert r.returncode == 0 and f"step {STEPS}" in r.stdout, r.stderr
 
 
+def test_kill_9_keeps_the_evaluations_and_warnings_of_the_run(tmp_path):
+    """evals.csv is written with every checkpoint, and a resumed run keeps the run's
+    --checkpoint-every and --eval-every (run.json) and derives its warnings again from the
+    evaluations it takes back: after kill -9 at step 700 or later, --resume (no other option) ends
+    with the evals.csv of an uninterrupted run, byte for byte, and the same warnings (before: every
+    evaluation before the resume point was lost, the resumed run evaluated every 500 steps, and
+    the warnings that had fired were forgotten)."""
+    steps, every = 3000, ["--eval-every", 50, "--checkpoint-every", 50]
+    whole = tmp_path / "whole"
+    r = minigan_cmd("train", *NETS, "--steps", steps, *every, "--out", whole)
+    assert r.returncode == 0, r.stderr
+    warned = json.loads((whole / "metrics.json").read_text())["warnings"]
+    assert [w["step"] for w in warned] == [300, 600]  # both fire before the kill (seed 0's run)
+    out = tmp_path / "run"
+    ckpt = out / "checkpoint.npz"
+    p = start("train", *NETS, "--steps", steps, *every, "--out", out)
+    try:
+        deadline = time.monotonic() + 60
+        while not ckpt.exists() or checkpoint.load(ckpt).step < 700:
+            assert p.poll() is None and time.monotonic() < deadline, p.stderr.read()
+            time.sleep(0.01)
+        p.send_signal(signal.SIGKILL)
+    finally:
+        p.kill()
+        p.communicate()
+    step = checkpoint.load(ckpt).step
+    kept = np.loadtxt(out / "evals.csv", delimiter=",", skiprows=1, ndmin=2)
+    assert 700 <= step < steps and list(kept[:, 0]) == list(range(50, int(kept[-1, 0]) + 1, 50))
+    assert kept[-1, 0] >= step - 50  # the evaluations up to the checkpoint (or the one before it)
+    r = minigan_cmd("train", "--resume", ckpt, "--no-plots", "-q")
+    assert r.returncode == 0, r.stderr
+    assert "warning" not in r.stderr  # fired before the kill: not again
+    assert (out / "evals.csv").read_bytes() == (whole / "evals.csv").read_bytes()
+    assert json.loads((out / "metrics.json").read_text())["warnings"] == warned
+    record("kill -9 after step 700, then --resume (--eval-every 50)", r.returncode,
+           "(none) evals.csv byte-identical to an uninterrupted run's; the same warnings", True)
+
+
 def test_ctrl_c_exits_130_with_a_checkpoint_to_resume(tmp_path, reference):
     out = tmp_path / "run"
     ckpt = out / "checkpoint.npz"
