@@ -157,9 +157,10 @@ def test_reproduce_pacgan(demo, tmp_path, capsys):
 
 
 def test_pacgan_monitoring_refresh_moves_only_the_running_statistics(demo):
-    """Their epoch-end monitoring pass replayed: each batch moves the first batch norm's running
-    mean by 0.05 towards the batch mean of z @ W + b (computed here by hand), and nothing else
-    of the GAN changes."""
+    """Their epoch-end monitoring pass replayed, as Blocks keeps the statistics: each batch moves
+    the first batch norm's population mean by 0.05 towards the batch mean of z @ W + b, and its
+    divisor by 0.05 towards sqrt(biased variance + ε) (both computed here by hand); the layer then
+    divides by exactly that divisor, and nothing else of the GAN changes."""
     rp = demo("reproduce_pacgan")
     from minigan.layers import BatchNorm
     from minigan.training import GAN
@@ -171,14 +172,17 @@ def test_pacgan_monitoring_refresh_moves_only_the_running_statistics(demo):
     params = {k: np.array(v) for k, v in gan.G.params().items()}
     bn = [layer for layer in gan.G.layers if isinstance(layer, BatchNorm)]
     W, b = (np.array(a) for a in (gan.G.layers[0].params["W"], gan.G.layers[0].params["b"]))
-    want = np.array(bn[0].buffers["running_mean"])
+    mean = np.array(bn[0].buffers["running_mean"])
+    div = np.sqrt(np.array(bn[0].buffers["running_var"]) * 0.99 + bn[0].eps)
     rng = gan.backend.random(7)
     for _ in range(2):
-        z = np.array(rng.normal((100, 2)))
-        want = 0.95 * want + 0.05 * (z @ W + b).mean(axis=0)
+        x = np.array(rng.normal((100, 2))) @ W + b
+        mean = 0.95 * mean + 0.05 * x.mean(axis=0)
+        div = 0.95 * div + 0.05 * np.sqrt(x.var(axis=0) + bn[0].eps)  # numpy's var: the biased one
     step = gan.step
     rp.monitoring_refresh(gan, batches=2, seed=7)
-    np.testing.assert_allclose(bn[0].buffers["running_mean"], want, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(bn[0].buffers["running_mean"], mean, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(np.sqrt(bn[0].buffers["running_var"] + bn[0].eps), div, rtol=1e-12)
     assert gan.step == step
     for k, v in gan.G.params().items():
         np.testing.assert_array_equal(v, params[k], err_msg=k)
