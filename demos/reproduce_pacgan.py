@@ -27,8 +27,10 @@ synthetic_data_experiments/2D{Ring,Grid}_GAN&PacGAN), as used here:
                running statistics) and "refreshed" (that monitoring pass replayed on the final
                checkpoint, the statistics kept as Blocks keeps them: ``monitoring_refresh``)
 
-Published GAN row (Table 1): ring 6.3 ± 0.5 modes, 98.2 ± 0.2 % high quality, KL 0.45 ± 0.09;
-grid 17.3 ± 0.8 modes, 94.8 ± 0.7 %, KL 0.70 ± 0.07.
+Published GAN row (Table 1, mean ± standard error over 10 trials, as its caption says; the
+spread of single trials is about √10 = 3.2 times wider): ring 6.3 ± 0.5 modes, 98.2 ± 0.2 % high
+quality, KL 0.45 ± 0.09; grid 17.3 ± 0.8 modes, 94.8 ± 0.7 %, KL 0.70 ± 0.07. Ours are given the
+same way.
 
 The full protocol is 400,000 steps per trial (hours per trial on a CPU: about 75 ms a step
 on one core). Defaults are a quick run (1 epoch, 1 trial); ``--full`` sets 400 epochs and
@@ -61,7 +63,8 @@ from minigan.metrics import evaluate
 from minigan.training import TrainConfig
 
 NAME = "reproduce_pacgan"
-PUBLISHED = {  # Lin et al. 2018, Table 1, row "GAN": (mean, std)
+PUBLISHED_TRIALS = 10
+PUBLISHED = {  # Lin et al. 2018, Table 1, row "GAN": (mean, standard error over PUBLISHED_TRIALS trials)
     "ring": {"modes": (6.3, 0.5), "hq": (98.2, 0.2), "kl": (0.45, 0.09)},
     "grid": {"modes": (17.3, 0.8), "hq": (94.8, 0.7), "kl": (0.70, 0.07)},
 }
@@ -192,15 +195,25 @@ def _duration(seconds) -> str:
 
 
 def summarize(results, datasets, refreshed: bool = False):
-    """{dataset: {metric: (mean, std, n)}} of the final evaluation of each trial (``refreshed``:
-    after ``monitoring_refresh``)."""
+    """{dataset: {metric: (mean, standard error, n)}} of the final evaluation of each trial
+    (``refreshed``: after ``monitoring_refresh``); the standard error is s/√n with the sample
+    standard deviation s, as in their table, and NaN for a single trial."""
     out = {}
     for ds in datasets:
         finals = [r["refreshed"] if refreshed else r["curve"][-1] for r in results
                   if r["dataset"] == ds and r["curve"] and (r["refreshed"] or not refreshed)]
-        out[ds] = {k: (float(np.mean([f[k] for f in finals])), float(np.std([f[k] for f in finals])), len(finals))
-                   for k in ("modes", "hq", "kl")} if finals else {}
+        out[ds] = {k: _mean_se([f[k] for f in finals]) for k in ("modes", "hq", "kl")} if finals else {}
     return out
+
+
+def _mean_se(values) -> tuple[float, float, int]:
+    v = np.asarray(values, dtype=np.float64)
+    se = float(np.std(v, ddof=1) / np.sqrt(v.size)) if v.size > 1 else float("nan")
+    return float(np.mean(v)), se, int(v.size)
+
+
+def _pm(mean: float, se: float, digits: int) -> str:
+    return f"{mean:.{digits}f}" if np.isnan(se) else f"{mean:.{digits}f} ± {se:.{digits}f}"
 
 
 def main(argv=None):
@@ -248,9 +261,10 @@ def main(argv=None):
             if not s:
                 rows.append([ds, how, "-", "", "-", "", "-", ""])
                 continue
-            rows.append([ds, how, f"{s['modes'][0]:.1f} ± {s['modes'][1]:.1f}", f"{pub['modes'][0]} ± {pub['modes'][1]}",
-                         f"{s['hq'][0]:.1f} ± {s['hq'][1]:.1f}", f"{pub['hq'][0]} ± {pub['hq'][1]}",
-                         f"{s['kl'][0]:.2f} ± {s['kl'][1]:.2f}", f"{pub['kl'][0]} ± {pub['kl'][1]}  (n = {s['modes'][2]})"])
+            rows.append([ds, how, _pm(*s["modes"][:2], 1), f"{pub['modes'][0]} ± {pub['modes'][1]}",
+                         _pm(*s["hq"][:2], 1), f"{pub['hq'][0]} ± {pub['hq'][1]}",
+                         _pm(*s["kl"][:2], 2), f"{pub['kl'][0]} ± {pub['kl'][1]}  (n = {s['modes'][2]})"])
+    print("mean ± standard error over the trials (their table's convention)")
     print(_common.table(["data", "evaluation", "modes (minigan)", "modes (paper)", "% HQ (minigan)", "% HQ (paper)",
                          "KL (minigan)", "KL (paper)"], rows))
     trial_rows = []
@@ -292,9 +306,11 @@ def main(argv=None):
             for r in rs:
                 ep = [c["epoch"] for c in r["curve"]]
                 ax.plot(ep, [c[key] for c in r["curve"]], "o-", ms=2.5, lw=1, alpha=0.8)
-            mu, sd = pub[key]
-            ax.axhspan(mu - sd, mu + sd, color="C3", alpha=0.25)
-            ax.axhline(mu, color="C3", lw=1, label=f"PacGAN Table 1 (GAN): {mu} ± {sd}")
+            mu, se = pub[key]
+            sd = se * np.sqrt(PUBLISHED_TRIALS)  # where their single trials lay
+            ax.axhspan(mu - sd, mu + sd, color="C3", alpha=0.12, label="their trials' spread (s.e. × √10)")
+            ax.axhspan(mu - se, mu + se, color="C3", alpha=0.3)
+            ax.axhline(mu, color="C3", lw=1, label=f"PacGAN Table 1 (GAN): {mu} ± {se} (s.e.)")
             ax.set(xlabel="epoch (1,000 steps)", ylabel=label, title=f"{ds}: {label}, {len(rs)} trial(s)")
             ax.legend(loc="lower right", fontsize=6.5)
     fig.tight_layout()

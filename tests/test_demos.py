@@ -156,6 +156,16 @@ def test_reproduce_pacgan(demo, tmp_path, capsys):
     assert (cfg.g_lr, cfg.betas[0], cfg.batch_size, cfg.mode) == (1e-4, 0.8, 100, "simultaneous")
 
 
+def test_pacgan_summary_is_mean_and_standard_error(demo):
+    """Their Table 1 gives mean ± standard error over 10 trials (its caption); ours likewise, by
+    hand: values 1, 2, 3 → mean 2, s = 1, s.e. = 1/√3; one trial has no standard error."""
+    rp = demo("reproduce_pacgan")
+    mean, se, n = rp._mean_se([1.0, 2.0, 3.0])
+    assert (mean, n) == (2.0, 3) and se == pytest.approx(1 / math.sqrt(3), rel=1e-12)
+    assert math.isnan(rp._mean_se([5.0])[1]) and rp._pm(5.0, float("nan"), 1) == "5.0"
+    assert rp._pm(2.0, 1 / math.sqrt(3), 2) == "2.00 ± 0.58"
+
+
 def test_pacgan_monitoring_refresh_moves_only_the_running_statistics(demo):
     """Their epoch-end monitoring pass replayed, as Blocks keeps the statistics: each batch moves
     the first batch norm's population mean by 0.05 towards the batch mean of z @ W + b, and its
