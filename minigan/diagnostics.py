@@ -29,6 +29,7 @@ printed once, with the step where it first holds:
 
 from __future__ import annotations
 
+import heapq
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -45,6 +46,39 @@ SEED = 777  # the evaluation's own noise and reference data
 SATURATED_L_D, SATURATED_D_FAKE = 0.1, 0.05
 EXPLODING_FACTOR = 100.0
 STALLED_D, STALLED_DISTANCE = 0.05, 0.5
+
+
+class _RunningMedian:
+    """The median of every number added so far, as ``np.median`` gives it (the mean of the two
+    middle ones for an even count), in O(log n) a number: the lower half in a max-heap, the upper
+    half in a min-heap, their sizes equal or the lower one larger by one."""
+
+    def __init__(self, values: Any = ()) -> None:
+        v = sorted(float(x) for x in np.asarray(values, dtype=np.float64).ravel())
+        k = (len(v) + 1) // 2
+        self.lo = [-x for x in v[:k]]  # negated: heapq's min-heap as a max-heap
+        self.hi = v[k:]
+        heapq.heapify(self.lo)
+        heapq.heapify(self.hi)
+
+    def __len__(self) -> int:
+        return len(self.lo) + len(self.hi)
+
+    def add(self, values: Any) -> None:
+        for x in np.asarray(values, dtype=np.float64).ravel().tolist():
+            if self.lo and x > -self.lo[0]:
+                heapq.heappush(self.hi, x)
+            else:
+                heapq.heappush(self.lo, -x)
+            if len(self.lo) > len(self.hi) + 1:
+                heapq.heappush(self.hi, -heapq.heappop(self.lo))
+            elif len(self.hi) > len(self.lo):
+                heapq.heappush(self.lo, -heapq.heappop(self.hi))
+
+    def median(self) -> float:
+        if len(self.lo) > len(self.hi):
+            return -self.lo[0]
+        return (-self.lo[0] + self.hi[0]) / 2
 
 
 class Diagnostics:
@@ -75,6 +109,7 @@ class Diagnostics:
         self.rows: list[list[float]] = []
         self.warnings: dict[str, tuple[int, str]] = {}
         self.seen = len(gan.history)  # history rows already looked at
+        self._norms = self._norm_medians(np.asarray(gan.history, dtype=np.float64).reshape(-1, len(HISTORY)))
         self.say = say if say is not None else _stderr
 
     # -- one evaluation ---------------------------------------------------------------------
@@ -90,17 +125,18 @@ class Diagnostics:
         return out
 
     def __call__(self, gan: GAN) -> None:
-        h = np.asarray(gan.history, dtype=np.float64).reshape(-1, len(HISTORY))
-        new, before = h[self.seen:], h[:self.seen]
+        # only the rows since the last call are read: a run of 400,000 steps calls this 4,000 times
+        new = np.asarray(gan.history[self.seen:], dtype=np.float64).reshape(-1, len(HISTORY))
         first = self.seen + 1  # the step of new[0]
-        self.seen = h.shape[0]
+        self.seen += new.shape[0]
         if new.shape[0]:
-            self._check_segment(new, before, first)
+            self._check_segment(new, first)
         last = self.rows[-1][0] if self.rows else 0
         if gan.step // self.every > last // self.every:  # a multiple of ``every`` was passed
             row = self.evaluate(gan)
             self.rows.append([gan.step, *(row[c] for c in self.columns)])
-            self._check_evaluation(gan.step, new if new.shape[0] else h[-1:])
+            recent = new if new.shape[0] else np.asarray(gan.history[-1:], dtype=np.float64).reshape(-1, len(HISTORY))
+            self._check_evaluation(gan.step, recent)
 
     # -- the warnings -----------------------------------------------------------------------
     def warn(self, name: str, step: int, message: str) -> None:
@@ -108,7 +144,14 @@ class Diagnostics:
             self.warnings[name] = (int(step), message)
             self.say(f"warning: step {step}: {message}")
 
-    def _check_segment(self, new: np.ndarray, before: np.ndarray, first: int) -> None:
+    @staticmethod
+    def _norm_medians(h: np.ndarray) -> dict[str, _RunningMedian]:
+        """The gradient-norm columns of the history rows ``h``, each as a running median."""
+        return {name: _RunningMedian(h[:, HISTORY.index(name)]) for name in ("grad_norm_G", "grad_norm_D")}
+
+    def _check_segment(self, new: np.ndarray, first: int) -> None:
+        """The checks on the history rows ``new`` (steps ``first``...), then ``new`` joins the
+        medians of the rows before."""
         col = {c: i for i, c in enumerate(HISTORY)}
         mean = new.mean(axis=0)
         if self.g_loss == "minimax" and mean[col["L_D"]] < SATURATED_L_D and mean[col["D_fake"]] < SATURATED_D_FAKE:
@@ -116,14 +159,16 @@ class Diagnostics:
                       f"D wins and G's gradient vanishes: L_D {mean[col['L_D']]:.3g}, D(G(z)) "
                       f"{mean[col['D_fake']]:.3g} under the minimax loss, whose gradient is −D(G(z)) "
                       "(docs/MATH.md §3; try --g-loss nonsaturating)")
-        if before.shape[0] >= new.shape[0]:
+        if len(self._norms["grad_norm_G"]) >= new.shape[0]:
             for name, net in (("grad_norm_G", "G"), ("grad_norm_D", "D")):
-                base = float(np.median(before[:, col[name]]))
+                base = self._norms[name].median()  # np.median of the column over every row before
                 peak = int(np.argmax(new[:, col[name]]))
                 if base > 0 and new[peak, col[name]] > EXPLODING_FACTOR * base:
                     self.warn("exploding", first + peak,
                               f"gradient norms exploding: ‖∇{net}‖ = {new[peak, col[name]]:.3g}, "
                               f"{new[peak, col[name]] / base:.0f}× its median so far ({base:.3g})")
+        for name, median in self._norms.items():
+            median.add(new[:, col[name]])
 
     def _check_evaluation(self, step: int, recent: np.ndarray) -> None:
         row = dict(zip(self.columns, self.rows[-1][1:]))
@@ -190,20 +235,22 @@ class Diagnostics:
         say, self.say = self.say, (lambda message: None)
         at = {int(r[0]): r for r in rows}
         self.rows, self.warnings, self._stalled_since, self.seen = [], {}, None, 0
+        self._norms = self._norm_medians(h[:0])
         try:
             for end in ends:
-                new, before = h[self.seen:end], h[:self.seen]
+                new = h[self.seen:end]
                 first, self.seen = self.seen + 1, end
                 if new.shape[0]:
-                    self._check_segment(new, before, first)
+                    self._check_segment(new, first)
                 if end in at:
                     self.rows.append(at[end])
                     self._check_evaluation(end, new if new.shape[0] else h[end - 1:end])
         finally:
             self.say = say
+        if len(self.rows) != len(rows) or self.seen != h.shape[0]:  # not the run's own ends: keep the
+            self.rows, self.warnings, self._stalled_since = rows, {}, None  # evaluations, without warnings
+            self._norms = self._norm_medians(h)
         self.seen = h.shape[0]
-        if len(self.rows) != len(rows):  # evaluations off the given ends: keep them, without warnings
-            self.rows, self.warnings, self._stalled_since = rows, {}, None
 
     def summary(self) -> list[dict[str, Any]]:
         """The warnings as JSON-able dicts, in the order they fired."""

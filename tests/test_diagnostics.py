@@ -129,3 +129,23 @@ def test_no_warning_on_the_default_run():
     diag, printed = diagnose(gan, every=500, n=1000)
     assert diag.warnings == {} and printed == []
     assert [r[1] for r in diag.rows][-1] == 8  # and it did learn: all modes at the end
+
+
+def test_running_median_is_numpys_median_after_every_addition():
+    """The exploding check's baseline, kept as two heaps, against np.median of everything so far:
+    equal after each batch of additions (odd and even counts, ties, negative numbers, a start
+    from existing values)."""
+    from minigan.diagnostics import _RunningMedian
+
+    rng = np.random.default_rng(3)
+    start = rng.normal(size=7)
+    r, seen = _RunningMedian(start), list(start)
+    assert r.median() == np.median(seen) and len(r) == 7
+    for size in (1, 2, 5, 100, 1, 3):
+        batch = np.round(rng.normal(size=size), 1)  # rounded: ties
+        r.add(batch)
+        seen += list(batch)
+        assert len(r) == len(seen) and r.median() == np.median(seen)
+    empty = _RunningMedian()
+    empty.add([2.0, 4.0])
+    assert empty.median() == 3.0

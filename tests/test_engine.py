@@ -324,3 +324,30 @@ def test_maxout_max_winner_and_scatter(backend, pieces):
         np.testing.assert_array_equal(np.asarray(win_f), idx)  # the winner is the piece's index
     g_rows = fast.maxout_grad(dout[2:5, :], win_f[2:5, :], pieces)  # another shape: its own unit starts
     _same(backend, g_rows, g_p[2:5, :], exact=True)
+
+
+def test_numpy_flushes_subnormal_optimizer_state_every_flush_every_steps():
+    """NumpyOps sets the optimizer state's subnormal numbers to 0 at every FLUSH_EVERY-th step and
+    only then: a first moment stuck at the smallest subnormal (0.8 · 1 ulp rounds back to 1 ulp,
+    checked here) is 0 after that step; normal numbers are untouched; the plain ops never flush."""
+    ulp = np.float32(np.finfo(np.float32).smallest_subnormal)
+    assert np.float32(0.8) * ulp == ulp  # why it sticks: the decay rounds back to where it was
+    tiny = np.finfo(np.float32).tiny
+    for ops, flushes in ((engine.NumpyOps(), True), (engine.Ops(np), False)):
+        opt = make_optimizer("adam", 1e-3, betas=(0.8, 0.999))
+        opt.ops = ops
+        p = {"W": np.ones((4, 3), dtype=np.float32)}
+        zero = {"W": np.zeros((4, 3), dtype=np.float32)}
+        opt.step(p, zero)
+        m = opt.slots["m"]["W"]
+        m[0, 0], m[0, 1], m[0, 2] = ulp, -3 * ulp, 2 * tiny  # two subnormal, one normal
+        opt.t = engine.FLUSH_EVERY - 2
+        opt.step(p, zero)  # step FLUSH_EVERY - 1: no flush
+        assert opt.slots["m"]["W"][0, 0] == ulp
+        opt.step(p, zero)  # step FLUSH_EVERY
+        m = opt.slots["m"]["W"]
+        if flushes:
+            decayed = np.float32(0.8) * (np.float32(0.8) * np.float32(2 * tiny))  # two steps of β1·m, still normal
+            assert (m[0, 0], m[0, 1]) == (0.0, 0.0) and m[0, 2] == decayed
+        else:
+            assert m[0, 0] == ulp and m[0, 1] == -2 * ulp  # -3 → -2.4 → -2 ulp, then 0.8·2 rounds back to 2
