@@ -216,6 +216,11 @@ def _pm(mean: float, se: float, digits: int) -> str:
     return f"{mean:.{digits}f}" if np.isnan(se) else f"{mean:.{digits}f} ± {se:.{digits}f}"
 
 
+def _pm_sd(mean: float, se: float, n: int, digits: int) -> str:
+    """``mean ± se (sd s)``: the standard error and the trials' standard deviation s = se·√n."""
+    return _pm(mean, se, digits) + ("" if np.isnan(se) else f" (sd {se * np.sqrt(n):.{digits}f})")
+
+
 def main(argv=None):
     p = _common.parser(NAME, __doc__.splitlines()[0])
     p.add_argument("--epochs", type=float, default=1.0, help="epochs of 1,000 steps (their protocol: 400)")
@@ -261,10 +266,11 @@ def main(argv=None):
             if not s:
                 rows.append([ds, how, "-", "", "-", "", "-", ""])
                 continue
-            rows.append([ds, how, _pm(*s["modes"][:2], 1), f"{pub['modes'][0]} ± {pub['modes'][1]}",
-                         _pm(*s["hq"][:2], 1), f"{pub['hq'][0]} ± {pub['hq'][1]}",
-                         _pm(*s["kl"][:2], 2), f"{pub['kl'][0]} ± {pub['kl'][1]}  (n = {s['modes'][2]})"])
-    print("mean ± standard error over the trials (their table's convention)")
+            rows.append([ds, how, _pm_sd(*s["modes"], 1), _pm_sd(*pub["modes"], PUBLISHED_TRIALS, 1),
+                         _pm_sd(*s["hq"], 1), _pm_sd(*pub["hq"], PUBLISHED_TRIALS, 1),
+                         _pm_sd(*s["kl"], 2), _pm_sd(*pub["kl"], PUBLISHED_TRIALS, 2) + f"  (n = {s['modes'][2]})"])
+    print("mean ± standard error over the trials (their table's convention), "
+          "and in brackets the trials' standard deviation (theirs: s.e. × √10)")
     print(_common.table(["data", "evaluation", "modes (minigan)", "modes (paper)", "% HQ (minigan)", "% HQ (paper)",
                          "KL (minigan)", "KL (paper)"], rows))
     trial_rows = []

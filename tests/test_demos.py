@@ -164,6 +164,9 @@ def test_pacgan_summary_is_mean_and_standard_error(demo):
     assert (mean, n) == (2.0, 3) and se == pytest.approx(1 / math.sqrt(3), rel=1e-12)
     assert math.isnan(rp._mean_se([5.0])[1]) and rp._pm(5.0, float("nan"), 1) == "5.0"
     assert rp._pm(2.0, 1 / math.sqrt(3), 2) == "2.00 ± 0.58"
+    # the trials' standard deviation beside it: s = s.e.·√n = 1; their ring modes 0.5·√10 = 1.58
+    assert rp._pm_sd(mean, se, n, 2) == "2.00 ± 0.58 (sd 1.00)"
+    assert rp._pm_sd(6.3, 0.5, 10, 1) == "6.3 ± 0.5 (sd 1.6)" and rp._pm_sd(5.0, float("nan"), 1, 1) == "5.0"
 
 
 def test_pacgan_monitoring_refresh_moves_only_the_running_statistics(demo):
