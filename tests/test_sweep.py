@@ -1,7 +1,8 @@
 """``minigan sweep`` (minigan/sweep.py): a spec of tiny runs (8-unit networks, m = 16, 60 steps) on a
 two-worker Dask LocalCluster with one configuration made to diverge and one worker killed mid-run,
-the same sweep without Dask, a sweep interrupted mid-run (Ctrl-C in-process; kill -9 of the command)
-and run again, and bad specs (one line, exit code 2)."""
+the same sweep without Dask and on a cluster started apart (``--scheduler``), a sweep interrupted
+mid-run (Ctrl-C in-process; kill -9 of the command) and run again, and bad specs (one line, exit
+code 2)."""
 
 import functools
 import json
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from minigan import sweep
+from minigan import exitcodes, sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = {"g_hidden": [8], "d_hidden": [8], "batch_size": 16, "steps": 60, "log_every": 10}
@@ -290,3 +291,24 @@ def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys, monkeypatch):
     assert sweep.main([str(path), "--out", str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:9", "-q"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--scheduler: cannot reach a Dask scheduler at tcp://127.0.0.1:9" in err
+
+
+def test_an_existing_cluster_runs_the_sweep(reference, tmp_path):
+    """``minigan sweep --scheduler ADDRESS`` run as a user runs it (a subprocess) against a cluster
+    started apart from it (here: a scheduler on TCP and one worker, in this test's process): the
+    runs go to that cluster's worker, and the table and histories are the reference sweep's."""
+    distributed = pytest.importorskip("dask.distributed")
+    ref, _ = reference
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps({"base": BASE, "axes": AXES, "run": RUN}))
+    out = tmp_path / "out"
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
+                                  dashboard_address=":0") as cluster:
+        cmd = [sys.executable, "-m", "minigan", "sweep", str(path), "--out", str(out), "--no-plots",
+               "--scheduler", cluster.scheduler_address]
+        r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == exitcodes.FAILED, r.stderr  # the two absurd runs diverge, as in the reference
+    trained_by = {(out / "runs" / p.name / ".lock").read_text() for p in SPEC.points()}
+    assert f"6 run(s) on {cluster.scheduler_address}" in r.stdout
+    check_against(out, ref)
+    assert trained_by == {f"pid {os.getpid()}"}  # the cluster's worker trained them, not the command's process
