@@ -50,6 +50,7 @@ from __future__ import annotations
 import _common  # noqa: F401  (first: thread limits, sys.path)
 
 import json
+import math
 import os
 
 import numpy as np
@@ -221,6 +222,12 @@ def _pm_sd(mean: float, se: float, n: int, digits: int) -> str:
     return _pm(mean, se, digits) + ("" if np.isnan(se) else f" (sd {se * np.sqrt(n):.{digits}f})")
 
 
+def _z(ours, theirs) -> float:
+    """(mean − mean') / √(se² + se'²) of two (mean, standard error) pairs: how far apart two means
+    are in the standard error of their difference (|z| > 2 is a difference the trials resolve)."""
+    return (ours[0] - theirs[0]) / math.hypot(ours[1], theirs[1])
+
+
 def main(argv=None):
     p = _common.parser(NAME, __doc__.splitlines()[0])
     p.add_argument("--epochs", type=float, default=1.0, help="epochs of 1,000 steps (their protocol: 400)")
@@ -273,6 +280,12 @@ def main(argv=None):
           "and in brackets the trials' standard deviation (theirs: s.e. × √10)")
     print(_common.table(["data", "evaluation", "modes (minigan)", "modes (paper)", "% HQ (minigan)", "% HQ (paper)",
                          "KL (minigan)", "KL (paper)"], rows))
+    for ds in args.datasets:
+        for how, s in (("as trained", summary[ds]), ("refreshed", summary_refreshed[ds])):
+            if s and s["modes"][2] > 1:
+                diffs = ", ".join(f"{label} {_z(s[k][:2], PUBLISHED[ds][k]):+.1f}"
+                                  for k, label in (("modes", "modes"), ("hq", "% HQ"), ("kl", "KL")))
+                print(f"{ds}, {how}: minigan − paper in combined standard errors: {diffs}")
     trial_rows = []
     for r in results:
         f, g = (r["curve"][-1] if r["curve"] else None), r["refreshed"]

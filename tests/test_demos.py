@@ -167,6 +167,8 @@ def test_pacgan_summary_is_mean_and_standard_error(demo):
     # the trials' standard deviation beside it: s = s.e.·√n = 1; their ring modes 0.5·√10 = 1.58
     assert rp._pm_sd(mean, se, n, 2) == "2.00 ± 0.58 (sd 1.00)"
     assert rp._pm_sd(6.3, 0.5, 10, 1) == "6.3 ± 0.5 (sd 1.6)" and rp._pm_sd(5.0, float("nan"), 1, 1) == "5.0"
+    # two means 1 apart with standard errors 0.3 and 0.4: their difference has s.e. 0.5, so z = 2
+    assert rp._z((2.0, 0.3), (1.0, 0.4)) == pytest.approx(2.0, rel=1e-12)
 
 
 def test_pacgan_monitoring_refresh_moves_only_the_running_statistics(demo):
