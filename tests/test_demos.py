@@ -171,6 +171,17 @@ def test_pacgan_summary_is_mean_and_standard_error(demo):
     assert rp._z((2.0, 0.3), (1.0, 0.4)) == pytest.approx(2.0, rel=1e-12)
 
 
+
+def test_pacgan_late_median_is_over_the_last_epochs_without_the_final_point(demo):
+    """Epoch-end scores at epochs 1-9 (modes e mod 3, % HQ e) and a final point at 10: over the last
+    5 epochs the evaluations at 6, 7, 8, 9 count (modes 0, 1, 2, 0 → 0.5; % HQ → 7.5)."""
+    rp = demo("reproduce_pacgan")
+    curve = [{"epoch": e, "modes": e % 3, "hq": float(e), "kl": None} for e in range(1, 10)]
+    curve.append({"epoch": 10, "modes": 99, "hq": 99.0, "kl": 0.1})
+    assert rp._late_median(curve, 5) == {"modes": 0.5, "hq": 7.5, "n": 4}
+    assert rp._late_median(curve[-1:], 5) is None and rp._late_median([], 5) is None
+
+
 def test_pacgan_monitoring_refresh_moves_only_the_running_statistics(demo):
     """Their epoch-end monitoring pass replayed, as Blocks keeps the statistics: each batch moves
     the first batch norm's population mean by 0.05 towards the batch mean of z @ W + b, and its
