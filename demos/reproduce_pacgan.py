@@ -165,9 +165,8 @@ def trial_result(folder, row, trial: int, steps_per_epoch: int, eval_samples: in
         refreshed = {"modes": m["modes_covered"], "hq": 100 * m["high_quality"], "kl": m["kl"]}
     samples = saved.sample(eval_samples, seed=1000 + seed) if saved is not None and not diverged else np.zeros((0, 2))
     return {"dataset": ds, "trial": trial, "seed": seed, "curve": curve, "late_median": _late_median(curve),
-            "steps": row["step"],
-            "seconds": row["train_seconds"], "diverged": diverged, "refreshed": refreshed, "samples": samples.tolist(),
-            "means": np.asarray(means).tolist()}
+            "steps": row["step"], "seconds": row["train_seconds"], "diverged": diverged, "refreshed": refreshed,
+            "samples": samples.tolist(), "means": np.asarray(means).tolist()}
 
 
 def status(out, steps: int, eval_samples: int) -> dict:
@@ -226,12 +225,11 @@ def _pm_sd(mean: float, se: float, n: int, digits: int) -> str:
     return _pm(mean, se, digits) + ("" if np.isnan(se) else f" (sd {se * np.sqrt(n):.{digits}f})")
 
 
-def _late_median(curve, epochs: float | None = None) -> dict | None:
+def _late_median(curve, epochs: float = LATE_EPOCHS) -> dict | None:
     """The median modes and % high quality of the epoch-end evaluations in the last ``epochs``
     epochs of a trial (as trained; the final point, on --eval-samples samples, excluded): a final
     checkpoint is one draw from a score that moves between epochs (docs/MATH.md §8.5), this its
     typical value. None without such evaluations."""
-    epochs = LATE_EPOCHS if epochs is None else epochs
     late = [c for c in curve[:-1] if c["epoch"] > curve[-1]["epoch"] - epochs] if curve else []
     if not late:
         return None
