@@ -1,7 +1,7 @@
 """Each matrix product of a bench config's step, numpy (OpenBLAS) against PyTorch, shape by shape.
 
 ``minigan bench`` gives the step's GEMM floor for both libraries; this script says which
-products make the difference. Every product of ``minigan.bench.step_gemms`` (forward x @ W,
+products make the difference. Every product of ``minigan.app.bench.step_gemms`` (forward x @ W,
 dW = xᵀ @ dout, dx = dout @ Wᵀ, as the layers call them) is timed alone on random float32
 operands. numpy and PyTorch run in separate processes, one library each, alternating by round:
 in one process the idle threads of one library's pool spin while the other works, and both
@@ -41,7 +41,7 @@ def _time_products(lib: str, config: str, threads: int) -> dict[str, float]:
         from minigan.engine import keep_freed_memory
 
         keep_freed_memory()
-    from minigan import bench
+    from minigan.app import bench
 
     rng = np.random.default_rng(0)
     out = {}
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(_time_products(args.child, args.config, args.threads)))
         return 0
 
-    from minigan import bench
+    from minigan.app import bench
 
     runs: dict[str, list[dict[str, float]]] = {"numpy": [], "torch": []}
     for r in range(args.rounds):

@@ -20,7 +20,7 @@ geometry and its tight modes, and its runs learn in 2,000 steps, where the varia
 
     python demos/demo5_modes.py [--steps 2000] [--seeds 3] [--workers 2]   (--full: 5000 steps, 5 seeds)
 
-The runs go through ``minigan.sweep`` (each one an ordinary run folder under
+The runs go through ``minigan.app.sweep`` (each one an ordinary run folder under
 ``<out>/sweep_<steps>steps/runs/``, on a Dask LocalCluster when dask is installed): run the demo
 again and finished runs are reused, an interrupted one resumes from its checkpoint.
 """
@@ -34,7 +34,7 @@ import os
 import numpy as np
 
 import minigan
-from minigan import sweep
+from minigan.app import sweep
 
 NAME = "demo5_modes"
 VARIANTS = [
@@ -64,7 +64,7 @@ def make_spec(steps: int, seeds) -> sweep.Spec:
 
 
 def run_all(args):
-    """Train every (dataset, variant, seed) through ``minigan.sweep`` (a Dask LocalCluster of
+    """Train every (dataset, variant, seed) through ``minigan.app.sweep`` (a Dask LocalCluster of
     ``--workers`` processes, or one after another with one worker or without Dask); a run
     already in the output folder is reused. Returns (dataset, variant, seed, metrics, samples) each."""
     spec = make_spec(args.steps, range(args.seed, args.seed + args.seeds))

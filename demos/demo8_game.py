@@ -6,9 +6,9 @@ generator step, Algorithm 1) trained twice on the 8-Gaussian ring, once per gene
     minimax          L_G = mean log(1 − D(G(z))),   force on a sample ∝ D(G(z))      (docs/MATH.md §3)
     non-saturating   L_G = −mean log D(G(z)),        force on a sample ∝ 1 − D(G(z))
 
-Each run writes an animation of the game (``minigan.game.Animation``: D(x) over the plane, the
+Each run writes an animation of the game (``minigan.figures.game.Animation``: D(x) over the plane, the
 samples, and the force −∂ℓ/∂G(z) of the run's own loss on each, computed with D's hand-written
-input gradient), the game at its last step, and its diagnostics (``minigan.diagnostics``: modes
+input gradient), the game at its last step, and its diagnostics (``minigan.app.diagnostics``: modes
 covered, high-quality fraction and sliced W1 every 250 steps, and the warnings that fired).
 Both animations draw forces on the same scale F₀, so their arrows compare.
 
@@ -23,8 +23,8 @@ import json
 
 import numpy as np
 
-from minigan import game
-from minigan.diagnostics import Diagnostics
+from minigan.figures import game
+from minigan.app.diagnostics import Diagnostics
 from minigan.training import GAN, HISTORY, TrainConfig
 
 NAME = "demo8_game"

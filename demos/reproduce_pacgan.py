@@ -38,7 +38,7 @@ on one core). Defaults are a quick run (1 epoch, 1 trial); ``--full`` sets 400 e
 
     python demos/reproduce_pacgan.py [--epochs 1] [--trials 1] [--workers 2] [--full]
 
-The trials go through ``minigan.sweep``: each an ordinary run folder under ``<out>/sweep_.../runs/``
+The trials go through ``minigan.app.sweep``: each an ordinary run folder under ``<out>/sweep_.../runs/``
 (checkpointed every epoch), on a Dask LocalCluster when dask is installed. Hours-long trials
 survive an interruption: run the same command again and finished trials are reused, unfinished
 ones resume from their last epoch. The curves come from each run's evals.csv (every epoch, on
@@ -58,7 +58,7 @@ import os
 import numpy as np
 
 import minigan
-from minigan import sweep
+from minigan.app import sweep
 from minigan.backend import get_backend
 from minigan.data import make_dataset
 from minigan.layers import BatchNorm

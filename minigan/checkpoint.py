@@ -360,8 +360,7 @@ def load(path: str | os.PathLike[str], backend: str | Backend | None = None, dat
     seconds = r.arrays.get("seconds")  # absent from checkpoints written before it was kept
     ok = seconds is not None and seconds.shape == () and seconds.dtype.kind == "f" and bool(np.isfinite(seconds))
     gan.seconds = float(seconds) if seconds is not None and ok else 0.0
-    gan.history = history.tolist()
-    gan._pending = []
+    gan.set_history(history.tolist())
     return gan
 
 

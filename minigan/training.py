@@ -46,9 +46,18 @@ HISTORY = ("L_D", "L_G", "L_G_ns", "V", "total", "D_real", "D_fake", "grad_norm_
 
 
 class DivergenceError(FloatingPointError):
-    """A loss or gradient became NaN or inf; the message names the step and the quantity."""
+    """Training diverged: at ``step`` the quantity ``quantity`` (a column of ``HISTORY`` or a
+    parameter's name) is ``value`` (NaN or inf; None for a parameter with some entry not finite).
+    ``last_checkpoint``: the step of the last checkpoint written before it (set by the run driver)."""
 
-    last_checkpoint: int | None = None  # the step of the last checkpoint written before it (set by the caller)
+    def __init__(self, step: int, quantity: str, value: float | None = None,
+                 last_checkpoint: int | None = None) -> None:
+        self.step, self.quantity, self.value, self.last_checkpoint = step, quantity, value, last_checkpoint
+        what = "not finite" if value is None else str(value)
+        super().__init__(f"step {step}: {quantity} is {what} (training diverged)")
+
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable with its attributes (a sweep's worker process)
+        return (type(self), (self.step, self.quantity, self.value, self.last_checkpoint))
 
 
 # D's gradient penalty: (D, x_real, x_fake) -> (P, ∂P/∂θd by parameter name), e.g. penalties.Penalty
@@ -267,7 +276,7 @@ class GAN:
         if bad.any():
             r, col = np.argwhere(bad)[0]
             self.history.extend(rows[:r].tolist())
-            raise DivergenceError(f"step {first + r}: {HISTORY[col]} is {rows[r, col]} (training diverged)")
+            raise DivergenceError(first + int(r), HISTORY[col], float(rows[r, col]))
         self.history.extend(rows.tolist())
 
     def train(self, steps: int | None = None, callback: Callable[[GAN], Any] | None = None) -> GAN:
@@ -300,6 +309,12 @@ class GAN:
         """D(x) = σ(logit) for a NumPy array x (N, dim) in the data's own scale, eval mode."""
         xb = self.backend.asarray(self.data.encode(np.asarray(x, dtype=np.float64)), dtype=self.backend.float_dtype)
         return self.backend.to_numpy(losses.sigmoid(self.D.forward(xb, train=False)[0]))[:, 0]
+
+    def set_history(self, rows: list[list[float]]) -> None:
+        """Replace the history by ``rows`` (host rows, columns HISTORY) and drop the rows not yet
+        copied from the device (a checkpoint being loaded into this GAN)."""
+        self.history = [list(r) for r in rows]
+        self._pending = []
 
     def history_array(self) -> np.ndarray:
         """The history so far, (steps, len(HISTORY))."""

@@ -26,6 +26,15 @@ def _one_blas_thread():
     with threadpool_limits(limits=1, user_api="blas"):
         yield
 
+
+
+@pytest.fixture(autouse=True)
+def _in_a_fresh_folder(tmp_path_factory, monkeypatch):
+    """Every test runs in an empty folder of its own, so the suite passes whatever the folder it
+    is started from holds (a user's ``runs/`` from the Quickstart included)."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
 from minigan.backend import BackendUnavailable, get_backend
 
 BACKENDS = ["numpy", "strict", "strict:device1", "strict:no_float64", "cupy"]

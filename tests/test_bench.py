@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from minigan import bench
+from minigan.app import bench
 from minigan.backend import get_backend
 
 TINY = bench.CONFIGS["tiny"]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from minigan import metrics
-from minigan.diagnostics import Diagnostics
+from minigan.app.diagnostics import Diagnostics
 from minigan.training import GAN, HISTORY, TrainConfig
 
 SMALL = dict(g_hidden=(32, 32), d_hidden=(32, 32), batch_size=64, log_every=25, penalty=None)  # the plain game
@@ -135,7 +135,7 @@ def test_running_median_is_numpys_median_after_every_addition():
     """The exploding check's baseline, kept as two heaps, against np.median of everything so far:
     equal after each batch of additions (odd and even counts, ties, negative numbers, a start
     from existing values)."""
-    from minigan.diagnostics import _RunningMedian
+    from minigan.app.diagnostics import _RunningMedian
 
     rng = np.random.default_rng(3)
     start = rng.normal(size=7)

@@ -9,7 +9,8 @@ bodies run here with NumPy (``engine.run_source``); the compiled kernels run whe
 import numpy as np
 import pytest
 
-from minigan import bench, engine, losses
+from minigan import engine, losses
+from minigan.app import bench
 from minigan.backend import BackendUnavailable, get_backend
 from minigan.networks import MLP, MLPSpec
 from minigan.optim import Adam, make_optimizer
@@ -97,7 +98,7 @@ def _adam_inputs(dtype, n=300, seed=1):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_adam_in_place_and_its_kernel_body_are_adams_formula(dtype):
-    """engine._adam_inplace and the CuPy kernel's text (run with NumPy) give Adam.direction's
+    """engine.adam_inplace and the CuPy kernel's text (run with NumPy) give Adam.direction's
     moments and move bit for bit: the same operations in the same order."""
     g, m, v = _adam_inputs(dtype)
     opt = Adam(lr=1e-3, betas=(0.5, 0.999))
@@ -105,10 +106,10 @@ def test_adam_in_place_and_its_kernel_body_are_adams_formula(dtype):
     state = {"m": m.copy(), "v": v.copy()}
     delta = opt.direction(g.copy(), state)
     g2, m2, v2 = g.copy(), m.copy(), v.copy()
-    engine._adam_inplace(opt, g2, m2, v2)
+    engine.adam_inplace(opt, g2, m2, v2)
     t = np.dtype(dtype).type
     names = ("b1", "omb1", "b2", "omb2", "c1", "c2", "lr", "eps")
-    scalars = dict(zip(names, (t(c) for c in engine._adam_scalars(opt))))
+    scalars = dict(zip(names, (t(c) for c in engine.adam_scalars(opt))))
     out = engine.run_source(engine.ADAM_SOURCE, g=g.copy(), m=m.copy(), v=v.copy(), **scalars)
     for got in ((g2, m2, v2), (out["g"], out["m"], out["v"])):
         for a, want, name in zip(got, (delta, state["m"], state["v"]), ("delta", "m", "v")):
@@ -205,7 +206,7 @@ def test_cupy_fused_kernels_match_the_plain_formulas():
     opt = Adam(lr=1e-3, betas=(0.5, 0.999))
     opt.t = 7
     outs = []
-    for adam in (fused._adam_fused, engine._adam_inplace):
+    for adam in (fused._adam_fused, engine.adam_inplace):
         gg, mm, vv = g.copy(), m.copy(), v.copy()
         adam(opt, gg, mm, vv)
         outs.append([cp.asnumpy(a) for a in (gg, mm, vv)])

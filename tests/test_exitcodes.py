@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from minigan import exitcodes
-from minigan.__main__ import main, usage
+from minigan.app import exitcodes
+from minigan.app.main import main, usage
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 INTRO = "Exit codes, the same for every command"
@@ -45,10 +45,10 @@ def test_every_command_module_uses_the_shared_names():
     ``return <0, 1, 2, 3 or 130>`` in a function named *main or returning ``int`` is an error."""
     import ast
 
-    from minigan.__main__ import COMMANDS
+    from minigan.app.main import COMMANDS
 
-    modules = {"minigan.__main__"} | {module for module, _, _ in COMMANDS.values()}
-    assert {"minigan.cli", "minigan.saved", "minigan.gradcheck", "minigan.bench"} <= modules
+    modules = {"minigan.app.main"} | {module for module, _, _ in COMMANDS.values()}
+    assert {"minigan.app.train", "minigan.app.sample_eval", "minigan.app.gradcheck_command", "minigan.app.bench"} <= modules
     bare = []
     for module in sorted(modules):
         path = README.parent / (module.replace(".", "/") + ".py")

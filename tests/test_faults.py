@@ -1,5 +1,5 @@
 """Fault injection (issue 10): every fault as a user meets it, ``python -m minigan ...`` in a
-subprocess, asserting the exit code (``minigan.exitcodes``), a one-line message without a
+subprocess, asserting the exit code (``minigan.app.exitcodes``), a one-line message without a
 traceback, and that no earlier output was lost or changed (the bytes of an earlier run's
 checkpoint.npz, history.csv and run.json before and after).
 
@@ -29,7 +29,9 @@ import numpy as np
 import pytest
 
 import minigan
-from minigan import checkpoint, cli, exitcodes
+from minigan import checkpoint
+from minigan.app import exitcodes
+from minigan.app import train as cli
 from minigan.training import GAN, HISTORY, TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,7 +4,8 @@ smoke tests of the game figure (2-D and 1-D) and the GIF of ``minigan train --an
 import numpy as np
 import pytest
 
-from minigan import cli, game, plots
+from minigan.app import train as cli
+from minigan.figures import game, plots
 from minigan.training import GAN, TrainConfig
 
 needs_mpl = pytest.mark.skipif(not plots.available(), reason="matplotlib not installed")

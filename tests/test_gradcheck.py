@@ -10,6 +10,7 @@ import pytest
 
 from minigan import gradcheck as gc
 from minigan import losses as L
+from minigan.app.gradcheck_command import main as gradcheck_main
 from minigan.backend import get_backend
 from minigan.layers import LeakyReLU, Linear, Maxout, ReLU, Tanh
 from minigan.networks import MLP, MLPSpec, discriminator, generator
@@ -216,7 +217,7 @@ def test_run_all_passes_on_every_float64_backend(backend64):
 
 
 def test_main_prints_the_table_and_exits_zero(capsys):
-    rc = gc.main(["--backend", "numpy", "--batch", "3", "--width", "3", "--depth", "1", "--entries", "4"])
+    rc = gradcheck_main(["--backend", "numpy", "--batch", "3", "--width", "3", "--depth", "1", "--entries", "4"])
     out = capsys.readouterr().out
     assert rc == 0
     assert "component" in out and "max rel error" in out and "65/65 passed" in out
@@ -225,7 +226,7 @@ def test_main_prints_the_table_and_exits_zero(capsys):
 
 def test_main_exits_nonzero_on_a_failure(monkeypatch, capsys):
     monkeypatch.setattr(Tanh, "backward", lambda self, dout, cache, need_dx=True, need_grads=True: (dout, {}))
-    rc = gc.main(["--batch", "3", "--width", "3", "--depth", "1", "--entries", "4"])
+    rc = gradcheck_main(["--batch", "3", "--width", "3", "--depth", "1", "--entries", "4"])
     out = capsys.readouterr().out
     assert rc == 1
     assert "layer Tanh" in out and "FAIL (x)" in out
@@ -239,7 +240,7 @@ def test_main_exits_nonzero_on_a_failure(monkeypatch, capsys):
     (["--entries", "-1"], "entries: expected 0"),
 ])
 def test_main_bad_options_exit_2(argv, match, capsys):
-    assert gc.main(argv) == 2
+    assert gradcheck_main(argv) == 2
     assert match in capsys.readouterr().err
 
 

@@ -177,7 +177,7 @@ def test_wgan_gp_turns_clipping_off_and_trains():
 
 
 def test_the_command_line_builds_the_penalty(monkeypatch):
-    from minigan import cli
+    from minigan.app import train as cli
 
     monkeypatch.delenv("MINIGAN_BACKEND", raising=False)
     gan, _ = cli._new_run(cli.build_parser().parse_args(["--penalty", "r1", "--gamma", "2", "--steps", "1"]))
@@ -195,7 +195,7 @@ def test_the_command_line_builds_the_penalty(monkeypatch):
 
 def test_resume_keeps_the_penalty_the_run_had(tmp_path):
     """--resume refuses --penalty none on a run trained with R1, and takes it on a run without one."""
-    from minigan import cli
+    from minigan.app import train as cli
 
     base = ["--steps", "2", "--log-every", "1", "--lr-decay", "1", "--no-plots", "-q"]
     assert cli.main([*base, "--out", str(tmp_path / "r1")]) == 0

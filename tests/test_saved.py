@@ -191,8 +191,8 @@ def test_bad_data_paths_get_one_line(tmp_path):
 
 def test_sample_that_cannot_be_written_exits_3(run_dir, tmp_path):
     """Like every command's write error (minigan/exitcodes.py): one line naming the file, code 3."""
-    from minigan.__main__ import main
-    from minigan.exitcodes import WRITE_ERROR
+    from minigan.app.main import main
+    from minigan.app.exitcodes import WRITE_ERROR
 
     d, _ = run_dir
     target = tmp_path / "no" / "such" / "folder" / "s.npy"

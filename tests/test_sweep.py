@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from minigan import exitcodes, sweep
+from minigan.app import exitcodes, sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = {"g_hidden": [8], "d_hidden": [8], "batch_size": 16, "steps": 60, "log_every": 10}
