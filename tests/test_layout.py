@@ -18,6 +18,7 @@ LEVELS = {
     "networks": 3, "losses": 3, "optim": 3, "penalties": 3,
     "config": 4,
     "training": 5,
+    "second_order": 4,
     "checkpoint": 6, "gradcheck": 6,
     "figures": 7,  # the subpackage: minigan/figures/*
     "app": 8,  # the subpackage: minigan/app/* (the workshop)
