@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from . import losses
+from ._checks import check_fraction, check_int, check_positive, is_int, is_number
 from .backend import Backend, Random
 from .data import PRESETS
 from .networks import MLP, MLPSpec
@@ -19,8 +20,15 @@ from .penalties import PENALTIES, Penalty
 MODES = ("fresh", "reuse", "simultaneous")
 
 # What a run can hold on one machine: beyond these, numbers are typos (or hang or exhaust memory).
-LIMITS = {"k": 1000, "batch_size": 10**6, "noise_dim": 10**5, "steps": 10**9, "log_every": 10**9,
-          "width": 10**5, "params": 10**9}
+LIMITS = {
+    "k": 1000,
+    "batch_size": 10**6,
+    "noise_dim": 10**5,
+    "steps": 10**9,
+    "log_every": 10**9,
+    "width": 10**5,
+    "params": 10**9,
+}
 
 
 @dataclass
@@ -45,7 +53,7 @@ class TrainConfig:
                multiples of log_every, so a resumed run sets the same rates at the same steps.
     Run:       steps, seed, backend, dtype, log_every (steps between host syncs).
 
-    These defaults are ``minigan train``'s (tuned on the ring; minigan/cli.py says how): a
+    These defaults are ``minigan train``'s (tuned on the ring; minigan/app/train.py says how): a
     3-layer generator, Adam at 1e-3, 6000 steps, learning rates falling to 5 %, and a small R1
     penalty on D (γ = 0.03), with which every seed of 0-7 covers the ring's 8 modes (README);
     ``penalty=None`` is the article's plain game.
@@ -91,40 +99,10 @@ class TrainConfig:
         if self.mode not in MODES:
             raise ValueError(f"mode: expected one of {MODES}, got {self.mode!r}")
         losses.get_generator_loss(self.g_loss)
-        for name in ("k", "batch_size", "noise_dim", "steps", "log_every"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v <= 0 and not (name == "steps" and v == 0):
-                raise ValueError(f"{name}: expected a positive integer, got {v!r}")
-            if v > LIMITS[name]:
-                raise ValueError(f"{name}: {v} is more than minigan takes (at most {LIMITS[name]:,})")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
-            raise ValueError(f"seed: expected an integer in [0, 2**63), got {self.seed!r}")
-        for name in ("g_hidden", "d_hidden"):
-            widths = getattr(self, name)
-            if any(isinstance(w, bool) or not isinstance(w, int) or not 0 < w <= LIMITS["width"] for w in widths):
-                raise ValueError(f"{name}: expected widths from 1 to {LIMITS['width']:,}, got {widths!r}")
-            sizes = (self.noise_dim, *widths) if name == "g_hidden" else widths
-            if sum(a * b for a, b in zip(sizes[:-1], sizes[1:])) > LIMITS["params"]:
-                raise ValueError(f"{name}: {widths!r} makes more than {LIMITS['params']:,} weights, more than a "
-                                 "network here can hold")
-        if not 0.0 < self.real_target <= 1.0:
-            raise ValueError(f"real_target: expected 0 < real_target <= 1, got {self.real_target!r}")
-        if self.real_target != 1.0 and losses.PAIRED_D_LOSS[self.g_loss] != "bce":
-            raise ValueError(f"real_target: label smoothing applies to the bce losses, not g_loss={self.g_loss!r}")
-        for name in ("optimizer", "d_optimizer"):
-            v = getattr(self, name)
-            if v not in OPTIMIZERS and not (name == "d_optimizer" and v is None):
-                raise ValueError(f"{name}: expected one of {OPTIMIZERS}, got {v!r}")
-        if not 0.0 < self.lr_decay <= 1.0:
-            raise ValueError(f"lr_decay: expected 0 < lr_decay <= 1, got {self.lr_decay!r}")
-        if self.clip is not None and not self.clip > 0:
-            raise ValueError(f"clip: expected None or a positive number, got {self.clip!r}")
-        if self.penalty not in (None, *PENALTIES):
-            raise ValueError(f"penalty: expected None or one of {PENALTIES}, got {self.penalty!r}")
-        for name in ("gamma", "gp_weight"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < float("inf"):
-                raise ValueError(f"{name}: expected a positive number, got {v!r}")
+        self._check_counts()
+        self._check_networks()
+        self._check_game()
+        self._check_optimizers()
         if self.clip is None and self.g_loss == "wasserstein" and self.penalty != "gp":
             self.clip = 0.01  # Arjovsky et al. 2017: the critic must stay Lipschitz
         if self.g_lr is None:
@@ -134,21 +112,96 @@ class TrainConfig:
         if self.g_output == "auto":
             self.g_output = PRESETS[self.dataset][0].output if self.dataset in PRESETS else None
 
+    def _check_counts(self) -> None:
+        """k, batch_size, noise_dim, steps (0 allowed: a GAN built, not trained), log_every, seed."""
+        for name in ("k", "batch_size", "noise_dim", "steps", "log_every"):
+            v = check_int(name, getattr(self, name), 0 if name == "steps" else 1, what="a positive integer")
+            if v > LIMITS[name]:
+                raise ValueError(f"{name}: {v} is more than minigan takes (at most {LIMITS[name]:,})")
+            setattr(self, name, v)
+        self.seed = check_int("seed", self.seed, 0, 2**63 - 1, what="an integer in [0, 2**63)")
+
+    def _check_networks(self) -> None:
+        """The hidden widths, and each network's number of weights."""
+        for name in ("g_hidden", "d_hidden"):
+            widths = getattr(self, name)
+            if not all(is_int(w) and 0 < w <= LIMITS["width"] for w in widths):
+                raise ValueError(f"{name}: expected widths from 1 to {LIMITS['width']:,}, got {widths!r}")
+            widths = tuple(int(w) for w in widths)
+            setattr(self, name, widths)
+            sizes = (self.noise_dim, *widths) if name == "g_hidden" else widths
+            if sum(a * b for a, b in zip(sizes[:-1], sizes[1:])) > LIMITS["params"]:
+                raise ValueError(
+                    f"{name}: {widths!r} makes more than {LIMITS['params']:,} weights, more than a "
+                    "network here can hold"
+                )
+
+    def _check_game(self) -> None:
+        """real_target (bce losses only), clip, the penalty and its weights, lr_decay."""
+        if not (is_number(self.real_target) and 0.0 < self.real_target <= 1.0):
+            raise ValueError(f"real_target: expected 0 < real_target <= 1, got {self.real_target!r}")
+        if self.real_target != 1.0 and losses.PAIRED_D_LOSS[self.g_loss] != "bce":
+            raise ValueError(
+                f"real_target: label smoothing applies to the bce losses, not g_loss={self.g_loss!r}"
+            )
+        if not (is_number(self.lr_decay) and 0.0 < self.lr_decay <= 1.0):
+            raise ValueError(f"lr_decay: expected 0 < lr_decay <= 1, got {self.lr_decay!r}")
+        if self.clip is not None:
+            check_positive("clip", self.clip, "None or a positive number")
+        if self.penalty not in (None, *PENALTIES):
+            raise ValueError(f"penalty: expected None or one of {PENALTIES}, got {self.penalty!r}")
+        for name in ("gamma", "gp_weight"):
+            check_positive(name, getattr(self, name), "a positive number")
+
+    def _check_optimizers(self) -> None:
+        """The optimizers' names, learning rates (None: the default), betas and momentum."""
+        for name in ("optimizer", "d_optimizer"):
+            v = getattr(self, name)
+            if v not in OPTIMIZERS and not (name == "d_optimizer" and v is None):
+                raise ValueError(f"{name}: expected one of {OPTIMIZERS}, got {v!r}")
+        for name in ("g_lr", "d_lr"):
+            if getattr(self, name) is not None:
+                check_positive(name, getattr(self, name))
+        if len(self.betas) != 2 or not all(is_number(b) and 0.0 <= b < 1.0 for b in self.betas):
+            raise ValueError(f"betas: expected two numbers (β1, β2) in [0, 1), got {self.betas!r}")
+        check_fraction("momentum", self.momentum, "[0, 1)")
+
     # -- the parts a GAN is built from, where it is not given them ----------------------------
     def build_generator(self, data_dim: int, backend: Backend, rng: Random) -> MLP:
         """G: noise (N, noise_dim) → samples (N, data_dim), hidden layers g_hidden."""
-        return MLP(MLPSpec((self.noise_dim, *self.g_hidden, data_dim), activation=self.activation,
-                           output=self.g_output, batch_norm=self.g_batch_norm, init=self.init), backend, rng=rng)
+        return MLP(
+            MLPSpec(
+                (self.noise_dim, *self.g_hidden, data_dim),
+                activation=self.activation,
+                output=self.g_output,
+                batch_norm=self.g_batch_norm,
+                init=self.init,
+            ),
+            backend,
+            rng=rng,
+        )
 
     def build_discriminator(self, data_dim: int, backend: Backend, rng: Random) -> MLP:
         """D: samples (N, data_dim) → logits (N, 1), hidden layers d_hidden (maxout, dropout)."""
-        return MLP(MLPSpec((data_dim, *self.d_hidden, 1), activation=self.activation, maxout_pieces=self.d_maxout,
-                           dropout=self.d_dropout, init=self.init), backend, rng=rng)
+        return MLP(
+            MLPSpec(
+                (data_dim, *self.d_hidden, 1),
+                activation=self.activation,
+                maxout_pieces=self.d_maxout,
+                dropout=self.d_dropout,
+                init=self.init,
+            ),
+            backend,
+            rng=rng,
+        )
 
     def build_penalty(self, rng: Random) -> Penalty | None:
         """D's gradient penalty (None: none); gp draws its interpolation weights from ``rng``."""
-        return None if self.penalty is None else Penalty(self.penalty, self.gp_weight if self.penalty == "gp"
-                                                         else self.gamma, rng)
+        return (
+            None
+            if self.penalty is None
+            else Penalty(self.penalty, self.gp_weight if self.penalty == "gp" else self.gamma, rng)
+        )
 
     def build_optimizer(self, net: str) -> Optimizer:
         """The optimizer of G (``net="g"``) or D (``"d"``)."""
@@ -171,5 +224,3 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"config: unknown keys {sorted(unknown)}")
         return cls(**d)
-
-
