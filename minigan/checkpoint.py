@@ -43,16 +43,16 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-
 from typing import Any
 
 import numpy as np
 
+from ._checks import check_int
 from ._types import ArrayLike
 from ._version import __version__
 from .backend import Backend, Random, get_backend
 from .data import Dataset, make_dataset
+from .files import atomic_write
 from .losses import sigmoid
 from .networks import MLP, MLPSpec
 from .optim import Optimizer
@@ -61,6 +61,15 @@ from .training import GAN, HISTORY, TrainConfig
 
 FORMAT = "minigan-checkpoint"
 FORMAT_VERSION = 1
+
+
+class NotFiniteState(ValueError):
+    """``save`` refused a state holding NaN or inf: ``key`` names the entry (e.g. ``G/param/0.W``),
+    ``path`` the checkpoint that was not written."""
+
+    def __init__(self, key: str, path: str) -> None:
+        self.key, self.path = key, path
+        super().__init__(f"gan: {key} contains NaN or inf; not saving a diverged state to {path}")
 
 
 def _str(s: str) -> np.ndarray:
@@ -83,9 +92,19 @@ def _state_arrays(gan: GAN) -> dict[str, Any]:
         "history_columns": _str(json.dumps(list(HISTORY))),
         "G/spec": _str(json.dumps(gan.G.spec.to_dict())),
         "D/spec": _str(json.dumps(gan.D.spec.to_dict())),
-        "data": _str(json.dumps({"dim": gan.data.dim, "from_config": gan.data_from_config,
-                                 **({"shift": gan.data.shift.tolist(), "scale": gan.data.scale.tolist()}
-                                    if hasattr(gan.data, "shift") and hasattr(gan.data, "scale") else {})})),
+        "data": _str(
+            json.dumps(
+                {
+                    "dim": gan.data.dim,
+                    "from_config": gan.data_from_config,
+                    **(
+                        {"shift": gan.data.shift.tolist(), "scale": gan.data.scale.tolist()}
+                        if hasattr(gan.data, "shift") and hasattr(gan.data, "scale")
+                        else {}
+                    ),
+                }
+            )
+        ),
         "minigan_version": _str(__version__),
     }
     for net_name, net in (("G", gan.G), ("D", gan.D)):
@@ -108,7 +127,9 @@ def save(gan: GAN, path: str | os.PathLike[str]) -> str:
     """Write the whole state of ``gan`` to ``path`` (a ``.npz`` file), atomically.
 
     Pending history rows are flushed first (this may raise ``DivergenceError``, in which
-    case nothing is written). Returns the path.
+    case nothing is written); a state with NaN or inf raises ``NotFiniteState`` and writes
+    nothing. The file is flushed to the disk before it replaces the old one
+    (``files.atomic_write``). Returns the path; an OSError names ``path``.
     """
     if not isinstance(gan, GAN):
         raise TypeError(f"gan: expected a GAN, got {type(gan).__name__}")
@@ -117,29 +138,9 @@ def save(gan: GAN, path: str | os.PathLike[str]) -> str:
     arrays = _state_arrays(gan)
     for key, a in arrays.items():
         if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
-            raise ValueError(f"gan: {key} contains NaN or inf; not saving a diverged state to {path}")
+            raise NotFiniteState(key, path)
     arrays["manifest"] = _str(json.dumps({k: _describe(a) for k, a in arrays.items()}))
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    except OSError as e:  # a read-only folder: name the checkpoint, not the temporary file
-        raise OSError(e.errno, e.strerror or str(e), path) from None
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.chmod(tmp, 0o666 & ~umask)  # as any other output file (mkstemp makes it 0600)
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        if isinstance(e, OSError):  # name the checkpoint, not the temporary file or nothing
-            raise OSError(e.errno, e.strerror or str(e), path) from None
-        raise
-    return path
+    return atomic_write(path, lambda f: np.savez(f, **arrays), fsync=True)
 
 
 # --------------------------------------------------------------------------------------
@@ -192,7 +193,9 @@ class _Reader:
     def integer(self, key: str) -> int:
         a = self.get(key)
         if a.shape != () or a.dtype.kind not in "iu":
-            raise self.error(f"entry {key!r}: expected an integer scalar, got dtype {a.dtype} and shape {a.shape}")
+            raise self.error(
+                f"entry {key!r}: expected an integer scalar, got dtype {a.dtype} and shape {a.shape}"
+            )
         return int(a)
 
 
@@ -210,19 +213,26 @@ def _check_manifest(r: _Reader) -> None:
     for key, want in manifest.items():
         got = _describe(r.arrays[key])
         if got != list(want):
-            raise r.error(f"entry {key!r}: expected shape {tuple(want[0])} and dtype {want[1]}, "
-                          f"got shape {tuple(got[0])} and dtype {got[1]}")
+            raise r.error(
+                f"entry {key!r}: expected shape {tuple(want[0])} and dtype {want[1]}, "
+                f"got shape {tuple(got[0])} and dtype {got[1]}"
+            )
 
 
 def _load_net(r: _Reader, prefix: str, net: MLP, backend: Backend, dtype_name: str) -> None:
     """Set every parameter and buffer of ``net`` from ``<prefix>/param|buffer/<name>``."""
-    for kind, live, setter in (("param", net.params(), net.set_param), ("buffer", net.buffers(), net.set_buffer)):
+    for kind, live, setter in (
+        ("param", net.params(), net.set_param),
+        ("buffer", net.buffers(), net.set_buffer),
+    ):
         keys = {k for k in r.arrays if k.startswith(f"{prefix}/{kind}/")}
         want = {f"{prefix}/{kind}/{name}" for name in live}
         if keys != want:
             diff = sorted(want - keys) or sorted(keys - want)
-            raise r.error(f"{prefix} {kind}s do not match the network the config builds "
-                          f"({'missing' if want - keys else 'unexpected'}: {', '.join(diff)})")
+            raise r.error(
+                f"{prefix} {kind}s do not match the network the config builds "
+                f"({'missing' if want - keys else 'unexpected'}: {', '.join(diff)})"
+            )
         for name, cur in live.items():
             a = r.arrays[f"{prefix}/{kind}/{name}"]
             _check_array(r, f"{prefix}/{kind}/{name}", a, tuple(cur.shape), dtype_name)
@@ -253,14 +263,15 @@ def _read_optimizer(r: _Reader, prefix: str) -> Optimizer:
     return opt
 
 
-def _load_slots(r: _Reader, prefix: str, opt: Optimizer, params: dict[str, Any], backend: Backend,
-                dtype_name: str) -> None:
+def _load_slots(
+    r: _Reader, prefix: str, opt: Optimizer, params: dict[str, Any], backend: Backend, dtype_name: str
+) -> None:
     """Set the optimizer's state arrays ``<prefix>/<slot>/<param>``, each checked against the parameter."""
     state: dict[str, Any] = {"t": opt.t}
     for key in r.arrays:
         if not key.startswith(prefix + "/") or key in (f"{prefix}/config", f"{prefix}/t"):
             continue
-        slot, _, name = key[len(prefix) + 1:].partition("/")
+        slot, _, name = key[len(prefix) + 1 :].partition("/")
         if name not in params:
             raise r.error(f"entry {key!r}: no parameter called {name!r} in the network")
         _check_array(r, key, r.arrays[key], tuple(params[name].shape), dtype_name)
@@ -275,7 +286,9 @@ def _open(path: str | os.PathLike[str]) -> _Reader:
         raise r.error(f"not a minigan checkpoint (no 'format' entry saying {FORMAT!r})")
     version = r.integer("version")
     if version > FORMAT_VERSION:
-        raise r.error(f"format version {version} is newer than this minigan reads ({FORMAT_VERSION}): upgrade minigan")
+        raise r.error(
+            f"format version {version} is newer than this minigan reads ({FORMAT_VERSION}): upgrade minigan"
+        )
     if version < 1:
         raise r.error(f"format version {version} is not a valid version")
     _check_manifest(r)
@@ -320,7 +333,9 @@ def _networks(r: _Reader, config: TrainConfig, rng: Random | None = None) -> lis
     return nets
 
 
-def load(path: str | os.PathLike[str], backend: str | Backend | None = None, data: ArrayLike | None = None) -> GAN:
+def load(
+    path: str | os.PathLike[str], backend: str | Backend | None = None, data: ArrayLike | None = None
+) -> GAN:
     """The GAN saved in ``path``, ready to train on; ``backend`` (a name or Backend)
     overrides the one in its config (default: the one it was trained on). A run whose data was
     given in Python (``GAN(data=...)``) needs it again: ``data``.
@@ -332,8 +347,10 @@ def load(path: str | os.PathLike[str], backend: str | Backend | None = None, dat
     config = _config(r, backend)
     info = r.json("data") if "data" in r.arrays else {"from_config": True}
     if data is None and not info.get("from_config", True):
-        raise r.error("the run trained on data given in Python (GAN(data=...)): pass it again, "
-                      "checkpoint.load(path, data=...)")
+        raise r.error(
+            "the run trained on data given in Python (GAN(data=...)): pass it again, "
+            "checkpoint.load(path, data=...)"
+        )
     rng = get_backend(config.backend, dtype=config.dtype).random(config.seed)  # the run's: restored below
     fresh = rng.state()
     G, D = _networks(r, config, rng)
@@ -350,15 +367,22 @@ def load(path: str | os.PathLike[str], backend: str | Backend | None = None, dat
     if r.json("history_columns") != list(HISTORY):
         raise r.error(f"entry 'history_columns': expected {list(HISTORY)}")
     if history.dtype != np.float64 or history.shape != (step, len(HISTORY)):
-        raise r.error(f"entry 'history': expected float64 of shape ({step}, {len(HISTORY)}), "
-                      f"got {history.dtype} of shape {history.shape}")
+        raise r.error(
+            f"entry 'history': expected float64 of shape ({step}, {len(HISTORY)}), "
+            f"got {history.dtype} of shape {history.shape}"
+        )
     try:
         gan.rng.set_state(r.string("rng"))
     except ValueError as e:
         raise r.error(f"entry 'rng': {e}") from None
     gan.step = step
     seconds = r.arrays.get("seconds")  # absent from checkpoints written before it was kept
-    ok = seconds is not None and seconds.shape == () and seconds.dtype.kind == "f" and bool(np.isfinite(seconds))
+    ok = (
+        seconds is not None
+        and seconds.shape == ()
+        and seconds.dtype.kind == "f"
+        and bool(np.isfinite(seconds))
+    )
     gan.seconds = float(seconds) if seconds is not None and ok else 0.0
     gan.set_history(history.tolist())
     return gan
@@ -374,8 +398,9 @@ class SavedGAN:
     finite training set is not redrawn), or None for data that was given in Python.
     """
 
-    def __init__(self, config: TrainConfig, G: MLP, D: MLP, step: int, info: dict[str, Any],
-                 version: str | None) -> None:
+    def __init__(
+        self, config: TrainConfig, G: MLP, D: MLP, step: int, info: dict[str, Any], version: str | None
+    ) -> None:
         self.config, self.G, self.D, self.step = config, G, D, step
         self.backend, self.minigan_version = G.backend, version
         self.noise_dim, self.data_dim = G.spec.sizes[0], G.spec.sizes[-1]
@@ -392,8 +417,7 @@ class SavedGAN:
         return self._data
 
     def sample(self, n: int, seed: int | None = 0) -> np.ndarray:
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"n: expected a positive number of samples, got {n!r}")
+        n = check_int("n", n, 1, what="a positive number of samples")
         z = self.backend.random(seed).normal((n, self.noise_dim))
         x = self.backend.to_numpy(self.G.forward(z, train=False)[0])
         return x * self._scale + self._shift  # in the data's own scale (standardized data)
@@ -406,7 +430,9 @@ class SavedGAN:
         return self.backend.to_numpy(sigmoid(self.D.forward(xb, train=False)[0]))[:, 0]
 
     def __repr__(self) -> str:
-        return f"SavedGAN({self.config.dataset}, step {self.step}, G {self.G.spec.sizes}, D {self.D.spec.sizes})"
+        return (
+            f"SavedGAN({self.config.dataset}, step {self.step}, G {self.G.spec.sizes}, D {self.D.spec.sizes})"
+        )
 
 
 def load_saved(path: str | os.PathLike[str], backend: str | Backend | None = None) -> SavedGAN:
