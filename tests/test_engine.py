@@ -12,6 +12,7 @@ import pytest
 from minigan import engine, losses
 from minigan.app import bench
 from minigan.backend import BackendUnavailable, get_backend
+from minigan.engine import numpy_ops
 from minigan.networks import MLP, MLPSpec
 from minigan.optim import Adam, make_optimizer
 from minigan.training import GAN, TrainConfig
@@ -123,7 +124,7 @@ def test_the_flat_update_is_the_per_parameter_rule(monkeypatch, backend, name, b
     """apply_updates of each backend's engine (NumPy: one flat vector, here in blocks of 5 that
     cut across parameters) against the plain per-parameter loop, over three steps: the same
     parameters, state and Σ g², in float32 and float64."""
-    monkeypatch.setattr(engine, "BLOCK", block)
+    monkeypatch.setattr(numpy_ops, "BLOCK", block)  # where NumpyOps reads it
     both = [backend] if backend.spec == "strict:no_float64" else [backend, get_backend(backend.spec, dtype="float64")]
     for b in both:
         fast, plain = _pair(b)
@@ -244,7 +245,7 @@ def test_in_a_pass_the_engine_overwrites_only_what_the_pass_made(monkeypatch):
     made (large arrays: here every array, INPLACE_MIN = 1) and its backward over a gradient the
     pass made, with the plain formulas' values; an array from outside the pass, or any array
     after the pass, is never written."""
-    monkeypatch.setattr(engine, "INPLACE_MIN", 1)
+    monkeypatch.setattr(numpy_ops, "INPLACE_MIN", 1)
     ops, plain = engine.NumpyOps(), engine.Ops(np)
     rng = np.random.default_rng(0)
     x, W, b = (rng.standard_normal(s).astype(np.float32) for s in ((9, 4), (4, 70), (70,)))
@@ -270,7 +271,7 @@ def test_in_a_pass_the_engine_overwrites_only_what_the_pass_made(monkeypatch):
 def test_a_network_pass_never_changes_its_inputs_or_returned_arrays(monkeypatch, backend):
     """MLP.forward/backward (one pass each) leave x, dout, the output and the caches as the plain
     engine computes them, with in-place work on for every array size."""
-    monkeypatch.setattr(engine, "INPLACE_MIN", 1)
+    monkeypatch.setattr(numpy_ops, "INPLACE_MIN", 1)
     for act in ("relu", "leaky_relu"):
         net = MLP(MLPSpec((3, 8, 8, 2), activation=act), backend, seed=0)
         x, dout = backend.random(1).normal((5, 3)), backend.random(2).normal((5, 2))
