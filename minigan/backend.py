@@ -50,7 +50,9 @@ class Random:
         dtype = self.backend.dtype(dtype)
         return self.backend.asarray(self._rng.standard_normal(shape, dtype=_np_dtype(dtype)), dtype=dtype)
 
-    def uniform(self, shape: Shape, low: float = 0.0, high: float = 1.0, dtype: DType | str | None = None) -> Array:
+    def uniform(
+        self, shape: Shape, low: float = 0.0, high: float = 1.0, dtype: DType | str | None = None
+    ) -> Array:
         """Uniform samples on [low, high)."""
         dtype = self.backend.dtype(dtype)
         u = self._rng.random(shape, dtype=_np_dtype(dtype)) * (high - low) + low
@@ -94,7 +96,9 @@ class Backend:
     float_dtype: DType
     ops: engine.Ops
 
-    def __init__(self, name: str = "numpy", *, device: Any = None, dtype: str = "float32", fused: bool = False) -> None:
+    def __init__(
+        self, name: str = "numpy", *, device: Any = None, dtype: str = "float32", fused: bool = False
+    ) -> None:
         if name not in BACKEND_NAMES:
             raise ValueError(f"backend: expected one of {BACKEND_NAMES}, got {name!r}")
         if dtype not in ("float32", "float64"):
@@ -107,14 +111,17 @@ class Backend:
             try:
                 import array_api_strict
             except ImportError:
-                raise BackendUnavailable("backend 'strict' needs array-api-strict: "
-                                         "pip install 'minigan[test]'") from None
+                raise BackendUnavailable(
+                    "backend 'strict' needs array-api-strict: pip install 'minigan[test]'"
+                ) from None
             dev = device or "CPU_DEVICE"
             if dev not in STRICT_DEVICES:
                 raise ValueError(f"device: expected one of {STRICT_DEVICES} for strict, got {dev!r}")
             if dev == "no_float64" and dtype == "float64":
-                raise ValueError("dtype: strict:no_float64 cannot compute in float64 (the device refuses it); "
-                                 "use dtype='float32'")
+                raise ValueError(
+                    "dtype: strict:no_float64 cannot compute in float64 (the device refuses it); "
+                    "use dtype='float32'"
+                )
             self.xp, self.device = array_api_strict, array_api_strict.Device(dev)
             ops = engine.Ops(self.xp)
         else:
@@ -124,7 +131,8 @@ class Backend:
         self.float_dtype = getattr(self.xp, dtype)
         self.ops = engine.register(ops)
 
-    def __repr__(self) -> str: return f"Backend({self.name!r}, device={self.device!r}, dtype={self.float_dtype})"
+    def __repr__(self) -> str:
+        return f"Backend({self.name!r}, device={self.device!r}, dtype={self.float_dtype})"
 
     @property
     def spec(self) -> str:
@@ -186,20 +194,29 @@ def _import_cupy():
     try:
         import cupy
     except ImportError:
-        raise BackendUnavailable("backend 'cupy' needs CuPy, which is not installed: pip install 'minigan[cuda12x]' "
-                                 "(CUDA 12) or 'minigan[cuda13x]' (CUDA 13)") from None
+        raise BackendUnavailable(
+            "backend 'cupy' needs CuPy, which is not installed: pip install 'minigan[cuda12x]' "
+            "(CUDA 12) or 'minigan[cuda13x]' (CUDA 13)"
+        ) from None
     try:
         if cupy.cuda.runtime.getDeviceCount() < 1:
             raise RuntimeError("no CUDA device found")
         cupy.zeros(1).sum().item()  # touch the driver now, not at the first real allocation
     except Exception as e:  # noqa: BLE001 - any CUDA failure means the same thing to the user
-        raise BackendUnavailable(f"backend 'cupy': CuPy is installed but no usable GPU/driver was found ({e}); use "
-                                 "backend 'numpy' or install the cupy extra that matches your CUDA driver") from None
+        raise BackendUnavailable(
+            f"backend 'cupy': CuPy is installed but no usable GPU/driver was found ({e}); use "
+            "backend 'numpy' or install the cupy extra that matches your CUDA driver"
+        ) from None
     return cupy
 
 
-def get_backend(name: str | Backend | None = None, *, device: Any = None, dtype: str = "float32",
-                fused: bool | None = None) -> Backend:
+def get_backend(
+    name: str | Backend | None = None,
+    *,
+    device: Any = None,
+    dtype: str = "float32",
+    fused: bool | None = None,
+) -> Backend:
     """The backend called ``name`` ("numpy", "cupy", "strict" or "strict:<device>"; None: ``$MINIGAN_BACKEND``,
     else numpy; a Backend passes through). ``fused`` (CuPy only): run the loss and Adam chains as single
     kernels (engine.CupyOps); None: ``$MINIGAN_FUSED == "1"``."""

@@ -28,7 +28,6 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
-
 from typing import Any
 
 import numpy as np
@@ -132,7 +131,9 @@ class GaussianMixture2D(Dataset):
 
     dim = 2
 
-    def __init__(self, backend: Backend, rng: Random, means: ArrayLike, std: float, name: str = "mixture") -> None:
+    def __init__(
+        self, backend: Backend, rng: Random, means: ArrayLike, std: float, name: str = "mixture"
+    ) -> None:
         super().__init__(backend, rng)
         _check_positive("std", std)
         self.name = name
@@ -157,7 +158,9 @@ class Ring(GaussianMixture2D):
     std 0.01.
     """
 
-    def __init__(self, backend: Backend, rng: Random, modes: int = 8, radius: float = 2.0, std: float = 0.02) -> None:
+    def __init__(
+        self, backend: Backend, rng: Random, modes: int = 8, radius: float = 2.0, std: float = 0.02
+    ) -> None:
         if isinstance(modes, bool) or not isinstance(modes, int) or modes < 1:
             raise ValueError(f"modes: expected a positive integer, got {modes!r}")
         _check_positive("radius", radius)
@@ -175,7 +178,9 @@ class Grid(GaussianMixture2D):
     Defaults side 5, spacing 2 (means {−4, −2, 0, 2, 4}²), std 0.05 (PacGAN's values).
     """
 
-    def __init__(self, backend: Backend, rng: Random, side: int = 5, spacing: float = 2.0, std: float = 0.05) -> None:
+    def __init__(
+        self, backend: Backend, rng: Random, side: int = 5, spacing: float = 2.0, std: float = 0.05
+    ) -> None:
         if isinstance(side, bool) or not isinstance(side, int) or side < 1:
             raise ValueError(f"side: expected a positive integer, got {side!r}")
         _check_positive("spacing", spacing)
@@ -202,7 +207,9 @@ class Digits(Dataset):
 
     def __init__(self, backend: Backend, rng: Random, digit: int | None = None) -> None:
         super().__init__(backend, rng)
-        if digit is not None and (isinstance(digit, bool) or not isinstance(digit, int) or not 0 <= digit <= 9):
+        if digit is not None and (
+            isinstance(digit, bool) or not isinstance(digit, int) or not 0 <= digit <= 9
+        ):
             raise ValueError(f"digit: expected None or an integer 0..9, got {digit!r}")
         images, labels = load_digits()
         if digit is not None:
@@ -305,8 +312,9 @@ def load_table(path: str, key: str | None = None) -> np.ndarray:
     elif ext == ".npz":
         with np.load(path, allow_pickle=False) as z:
             if key is None and len(z.files) != 1:
-                raise ValueError(f"data: {path} holds {len(z.files)} arrays ({', '.join(z.files)}): "
-                                 "name one as FILE:key")
+                raise ValueError(
+                    f"data: {path} holds {len(z.files)} arrays ({', '.join(z.files)}): name one as FILE:key"
+                )
             if key is not None and key not in z.files:
                 raise ValueError(f"data: {path} has no array {key!r} (it has {', '.join(z.files)})")
             x = z[key if key is not None else z.files[0]]
@@ -344,12 +352,16 @@ def _read_csv(path):
     out = np.empty((len(body), width))
     for i, r in enumerate(body):
         if len(r) != width:
-            raise ValueError(f"data: {path}: row {i + 1 + bool(header)} has {len(r)} columns, expected {width}")
+            raise ValueError(
+                f"data: {path}: row {i + 1 + bool(header)} has {len(r)} columns, expected {width}"
+            )
         for j, v in enumerate(r):
             num = number(v)
             if num is None:
                 name = f"{header[j]!r} ({j + 1})" if header and j < len(header) else str(j + 1)
-                raise ValueError(f"data: {path}: column {name} is not numeric (row {i + 1 + bool(header)}: {v!r})")
+                raise ValueError(
+                    f"data: {path}: column {name} is not numeric (row {i + 1 + bool(header)}: {v!r})"
+                )
             out[i, j] = num
     return out
 
@@ -361,8 +373,15 @@ class FileDataset(ArrayDataset):
 
     name = "file"
 
-    def __init__(self, backend: Backend, rng: Random, path: str, key: str | None = None, standardize: bool = True,
-                 holdout: float = 0.1) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        rng: Random,
+        path: str,
+        key: str | None = None,
+        standardize: bool = True,
+        holdout: float = 0.1,
+    ) -> None:
         x = load_table(path, key)
         if not np.all(np.isfinite(x)):
             row, col = np.argwhere(~np.isfinite(x))[0]
@@ -370,7 +389,9 @@ class FileDataset(ArrayDataset):
         if not 0.0 <= holdout < 1.0:
             raise ValueError(f"holdout: expected a fraction 0 <= holdout < 1, got {holdout!r}")
         self.path, self.key, self.standardize, self.holdout = path, key, bool(standardize), float(holdout)
-        order = np.random.default_rng(0).permutation(x.shape[0])  # the split does not depend on the run's seed
+        order = np.random.default_rng(0).permutation(
+            x.shape[0]
+        )  # the split does not depend on the run's seed
         n_out = int(round(holdout * x.shape[0]))
         self.held_out, train = x[order[:n_out]], x[order[n_out:]]
         self.shift, self.scale = np.zeros(x.shape[1]), np.ones(x.shape[1])
@@ -378,8 +399,10 @@ class FileDataset(ArrayDataset):
             self.shift, self.scale = train.mean(axis=0), train.std(axis=0)
             if np.any(self.scale == 0):
                 col = int(np.argmax(self.scale == 0))
-                raise ValueError(f"data: {path}: column {col + 1} is constant (std 0): it cannot be standardized "
-                                 "(drop it, or keep the raw scale)")
+                raise ValueError(
+                    f"data: {path}: column {col + 1} is constant (std 0): it cannot be standardized "
+                    "(drop it, or keep the raw scale)"
+                )
         super().__init__(backend, rng, (train - self.shift) / self.scale)
 
     def decode(self, x: np.ndarray) -> np.ndarray:
@@ -395,8 +418,15 @@ class FileDataset(ArrayDataset):
         return pool[np.random.default_rng(seed).integers(0, len(pool), n)]
 
     def config(self) -> dict[str, Any]:
-        return {"name": "file", "path": self.path, "key": self.key, "standardize": self.standardize,
-                "holdout": self.holdout, "rows": int(self.points.shape[0]), "dim": self.dim}
+        return {
+            "name": "file",
+            "path": self.path,
+            "key": self.key,
+            "standardize": self.standardize,
+            "holdout": self.holdout,
+            "rows": int(self.points.shape[0]),
+            "dim": self.dim,
+        }
 
 
 def _np_float(backend):
@@ -429,8 +459,10 @@ def make_dataset(name: str, backend: Backend, rng: Random, **params: Any) -> Dat
     accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "backend", "rng"}
     unknown = sorted(set(params) - accepted)
     if unknown:
-        raise ValueError(f"data_params: dataset {name!r} takes {sorted(accepted) + ['train_size']}, "
-                         f"not {', '.join(map(repr, unknown))}")
+        raise ValueError(
+            f"data_params: dataset {name!r} takes {sorted(accepted) + ['train_size']}, "
+            f"not {', '.join(map(repr, unknown))}"
+        )
     data = cls(backend, rng, **params)
     if name.startswith("pacgan_"):
         data.name = name

@@ -48,9 +48,14 @@ def rel_error(a: ArrayLike, b: ArrayLike) -> float:
     return float(np.max(np.abs(a - b)) / max(1e-8, float(np.max(np.abs(a) + np.abs(b))))) if a.size else 0.0
 
 
-def numerical_gradient(f: Callable[..., float], x: ArrayLike, h: float = H,
-                       entries: Sequence[tuple[int, ...]] | None = None, step_doubling: bool = False,
-                       fourth_difference: bool = False) -> Any:
+def numerical_gradient(
+    f: Callable[..., float],
+    x: ArrayLike,
+    h: float = H,
+    entries: Sequence[tuple[int, ...]] | None = None,
+    step_doubling: bool = False,
+    fourth_difference: bool = False,
+) -> Any:
     """D_h, the centred differences D_s = (f(x+s·e_i) − f(x−s·e_i))/(2s) of f (float64 array -> float)
     at x (a copy is perturbed), over ``entries`` (index tuples; None: all; the others stay 0).
     step_doubling: also |D_h − D_2h| ≈ 3|c|h² (D_s = ∂f/∂x_i + c·s² + O(s⁴)): 3× the truncation error.
@@ -63,9 +68,9 @@ def numerical_gradient(f: Callable[..., float], x: ArrayLike, h: float = H,
     x = np.array(x, dtype=np.float64, copy=True)
     grad, spread, fourth = np.zeros_like(x), np.zeros_like(x), np.zeros_like(x)
     f0 = float(f(x)) if fourth_difference else 0.0
-    for i in (np.ndindex(x.shape) if entries is None else entries):
+    for i in np.ndindex(x.shape) if entries is None else entries:
         old, d, v = x[i], [], []
-        for s in ((h, 2 * h) if step_doubling else (h,)):
+        for s in (h, 2 * h) if step_doubling else (h,):
             x[i] = old + s
             fp = float(f(x))
             x[i] = old - s
@@ -78,12 +83,17 @@ def numerical_gradient(f: Callable[..., float], x: ArrayLike, h: float = H,
     return (grad, spread, fourth) if fourth_difference else (grad, spread) if step_doubling else grad
 
 
-def sample_entries(shape: tuple[int, ...], max_entries: int | None, seed: int = 0) -> list[tuple[Any, ...]] | None:
+def sample_entries(
+    shape: tuple[int, ...], max_entries: int | None, seed: int = 0
+) -> list[tuple[Any, ...]] | None:
     """At most ``max_entries`` random index tuples of ``shape`` (None: all); CS231n's grad_check_sparse."""
     size = math.prod(shape)
     if max_entries is None or size <= max_entries:
         return None
-    return [np.unravel_index(int(k), shape) for k in np.random.default_rng(seed).choice(size, max_entries, replace=False)]
+    return [
+        np.unravel_index(int(k), shape)
+        for k in np.random.default_rng(seed).choice(size, max_entries, replace=False)
+    ]
 
 
 # -- how good the differences are -------------------------------------------------------------
@@ -130,7 +140,10 @@ def maxout_gap(z: np.ndarray) -> float:
 
 def hinge_margin(l_real: ArrayLike | None = None, l_fake: ArrayLike | None = None) -> float:
     """min(|l_r − 1|, |l_f + 1|): hinge logits' (either may be None) distance from relu's kinks."""
-    return min([relu_margin(np.subtract(l, k)) for l, k in ((l_real, 1.0), (l_fake, -1.0)) if l is not None], default=math.inf)
+    return min(
+        [relu_margin(np.subtract(l, k)) for l, k in ((l_real, 1.0), (l_fake, -1.0)) if l is not None],
+        default=math.inf,
+    )
 
 
 def _walk(layers, x, train, backend):
@@ -184,8 +197,9 @@ def kink_margin(net: Layer | MLP, x: Array, train: bool = True) -> float:
         return _walk(layers, x, train, net.backend if isinstance(net, MLP) else _backend_of(x))[1]
 
 
-def discriminator_chain_margin(D: MLP, x_real: Array, x_fake: Array, d_loss: DLoss | None = None,
-                               train: bool = True) -> float:
+def discriminator_chain_margin(
+    D: MLP, x_real: Array, x_fake: Array, d_loss: DLoss | None = None, train: bool = True
+) -> float:
     """D's kink margin on both batches (in turn, as in training) and the kinks of d_loss (the hinge's)."""
     with _preserved(D.layers):
         l_r, m_r, _ = _walk(D.layers, x_real, train, D.backend)
@@ -193,7 +207,9 @@ def discriminator_chain_margin(D: MLP, x_real: Array, x_fake: Array, d_loss: DLo
         return min(m_r, m_f, _loss_kinks(d_loss, D.backend, l_r, l_f)[0])
 
 
-def generator_chain_margin(G: MLP, D: MLP, z: Array, g_loss: GLoss | None = None, train: bool = True) -> float:
+def generator_chain_margin(
+    G: MLP, D: MLP, z: Array, g_loss: GLoss | None = None, train: bool = True
+) -> float:
     """The kink margin of g_loss(D(G(z))): G's kinks on z and D's on G(z); g_loss, a G form, is smooth."""
     with _preserved(G.layers + D.layers):
         return _walk(G.layers + D.layers, z, train, G.backend)[1]
@@ -205,7 +221,9 @@ def require_float64(backend: Backend) -> None:
     if not isinstance(backend, Backend):
         raise TypeError(f"backend: expected a Backend, got {type(backend).__name__}")
     if backend.float_dtype != backend.xp.float64:
-        raise ValueError(f"backend: gradient checks need float64, got {backend.float_dtype} (ask dtype='float64')")
+        raise ValueError(
+            f"backend: gradient checks need float64, got {backend.float_dtype} (ask dtype='float64')"
+        )
     try:
         backend.zeros((1,))
     except Exception as e:  # noqa: BLE001 - e.g. array-api-strict's no_float64 device
@@ -220,9 +238,18 @@ def _backend_of(a: Array) -> Backend:
     return get_backend(lib, device=getattr(a.device, "id", None), dtype=dtype)
 
 
-def _compare(backend: Backend, scalar: Callable[[dict[str, Array]], tuple[Array, list[Any]]], grads: dict[str, Array],
-             inputs: dict[str, Array], net: Layer | MLP | None, layers: Sequence[Layer], where: str, h: float,
-             max_entries: int | None, seed: int) -> Errors:
+def _compare(
+    backend: Backend,
+    scalar: Callable[[dict[str, Array]], tuple[Array, list[Any]]],
+    grads: dict[str, Array],
+    inputs: dict[str, Array],
+    net: Layer | MLP | None,
+    layers: Sequence[Layer],
+    where: str,
+    h: float,
+    max_entries: int | None,
+    seed: int,
+) -> Errors:
     """Every check: the analytic ``grads`` against differences of ``scalar(state)`` -> (value, kink
     sides), varying each of the ``inputs`` (held in ``state``) and of ``net``'s parameters (named as
     by MLP.params(), or by key for a layer) in turn on a host float64 copy; ``layers`` preserved."""
@@ -230,28 +257,43 @@ def _compare(backend: Backend, scalar: Callable[[dict[str, Array]], tuple[Array,
     state = dict(inputs)
     slots = {n: (state, n) for n in inputs}  # where each varied array lives: (dict, key)
     if net is not None:  # and the parameters, named as by MLP.params() ("<i>.<key>"), or by key for a layer
-        slots.update({f"{i}.{k}" if isinstance(net, MLP) else k: (layer.params, k)
-                      for i, layer in enumerate(net.layers if isinstance(net, MLP) else [net]) for k in layer.params})
+        slots.update(
+            {
+                f"{i}.{k}" if isinstance(net, MLP) else k: (layer.params, k)
+                for i, layer in enumerate(net.layers if isinstance(net, MLP) else [net])
+                for k in layer.params
+            }
+        )
     with _preserved(layers):
         value, base = scalar(state)
     f0, rows = float(backend.to_numpy(value)), []
 
-    def f(name: str, v: np.ndarray) -> float:  # a fresh copy each time: numpy's asarray would alias the host buffer
+    def f(
+        name: str, v: np.ndarray
+    ) -> float:  # a fresh copy each time: numpy's asarray would alias the host buffer
         d, key = slots[name]
         d[key] = backend.asarray(np.array(v, copy=True), dtype=backend.float_dtype)
         with _preserved(layers):
             out, sides = scalar(state)
         if len(sides) != len(base) or not all(np.array_equal(p, q) for p, q in zip(sides, base)):
-            raise KinkCrossed(f"{where}: a finite-difference step of h={h:g} crossed a kink (a ReLU sign, "
-                              "a maxout winner or a hinge side changed); draw inputs further from the kinks")
+            raise KinkCrossed(
+                f"{where}: a finite-difference step of h={h:g} crossed a kink (a ReLU sign, "
+                "a maxout winner or a hinge side changed); draw inputs further from the kinks"
+            )
         return float(backend.to_numpy(out))
 
     for k, (name, (d, key)) in enumerate(slots.items()):
         a = d[key]
         entries = sample_entries(tuple(a.shape), max_entries, seed + k)
         try:
-            num, spread, fourth = numerical_gradient(lambda v, n=name: f(n, v), backend.to_numpy(a), h, entries,
-                                                     step_doubling=True, fourth_difference=True)
+            num, spread, fourth = numerical_gradient(
+                lambda v, n=name: f(n, v),
+                backend.to_numpy(a),
+                h,
+                entries,
+                step_doubling=True,
+                fourth_difference=True,
+            )
         finally:
             d[key] = a
         ana = backend.to_numpy(grads[name])
@@ -268,48 +310,74 @@ def _compare(backend: Backend, scalar: Callable[[dict[str, Array]], tuple[Array,
             continue
         errors[name] = rel_error(ana, num)
         scale = max(1e-8, float(np.max(np.abs(ana) + np.abs(num), initial=0.0)))
-        errors.accuracy[name] = max(fd_resolution(f0, ana, h, noise), float(np.max(spread, initial=0.0)) / scale)
+        errors.accuracy[name] = max(
+            fd_resolution(f0, ana, h, noise), float(np.max(spread, initial=0.0)) / scale
+        )
     return errors
 
 
-def check_layer(layer: Layer | MLP, x: Array, backend: Backend, train: bool = True, seed: int = 0, h: float = H,
-                max_entries: int | None = None) -> Errors:
+def check_layer(
+    layer: Layer | MLP,
+    x: Array,
+    backend: Backend,
+    train: bool = True,
+    seed: int = 0,
+    h: float = H,
+    max_entries: int | None = None,
+) -> Errors:
     """A layer's (or an MLP's) backward: L = Σ out ⊙ dout, dout ~ N(0, 1) on its own stream (dout = x
     would make batch norm's dx vanish), w.r.t. x (N, in) and each parameter: {"x": ..., "W": ...}."""
     layers = layer.layers if isinstance(layer, MLP) else [layer]
     with _preserved(layers):
         out, cache = layer.forward(x, train)
-        dout = backend.asarray(np.random.default_rng([seed, 0xD0]).standard_normal(out.shape), dtype=backend.float_dtype)
+        dout = backend.asarray(
+            np.random.default_rng([seed, 0xD0]).standard_normal(out.shape), dtype=backend.float_dtype
+        )
         dx, grads = layer.backward(dout, cache)
 
     def scalar(state):
         o, _, sides = _walk(layers, state["x"], train, backend)
         return backend.xp.sum(o * dout), sides
-    return _compare(backend, scalar, {"x": dx, **grads}, {"x": x}, layer, layers, repr(layer), h, max_entries, seed)
+
+    return _compare(
+        backend, scalar, {"x": dx, **grads}, {"x": x}, layer, layers, repr(layer), h, max_entries, seed
+    )
 
 
-def check_mlp(mlp: MLP, x: Array, train: bool = True, seed: int = 0, h: float = H,
-              max_entries: int | None = None) -> Errors:
+def check_mlp(
+    mlp: MLP, x: Array, train: bool = True, seed: int = 0, h: float = H, max_entries: int | None = None
+) -> Errors:
     """An MLP's backward, as :func:`check_layer`: {"x": ..., "<i>.<param>": ...}; x (N, sizes[0])."""
     return check_layer(mlp, x, mlp.backend, train, seed, h, max_entries)
 
 
-def check_loss(loss_fn: Callable[..., tuple[Array, ...]], *logits: Array, h: float = H, **kwargs: Any) -> Errors:
+def check_loss(
+    loss_fn: Callable[..., tuple[Array, ...]], *logits: Array, h: float = H, **kwargs: Any
+) -> Errors:
     """A loss form's gradients w.r.t. its logits, (l_real, l_fake) or (l_fake,) of shape (m,) or
     (m, 1): {"l_real": ..., "l_fake": ...}. kwargs go to loss_fn (e.g. real_target=0.9)."""
     if len(logits) not in (1, 2):
         raise ValueError(f"logits: expected (l_real, l_fake) or (l_fake,), got {len(logits)} arrays")
-    backend, names = _backend_of(logits[0]), ("l_real", "l_fake")[-len(logits):]
+    backend, names = _backend_of(logits[0]), ("l_real", "l_fake")[-len(logits) :]
 
     def scalar(state):
         ls = [state[n] for n in names]
         return loss_fn(*ls, **kwargs)[0], _loss_kinks(loss_fn, backend, *ls)[1]
+
     grads = dict(zip(names, loss_fn(*logits, **kwargs)[1:]))
     return _compare(backend, scalar, grads, dict(zip(names, logits)), None, [], loss_fn.__name__, h, None, 0)
 
 
-def check_discriminator_chain(D: MLP, d_loss: DLoss, x_real: Array, x_fake: Array, train: bool = True, h: float = H,
-                              max_entries: int | None = None, **kwargs: Any) -> Errors:
+def check_discriminator_chain(
+    D: MLP,
+    d_loss: DLoss,
+    x_real: Array,
+    x_fake: Array,
+    train: bool = True,
+    h: float = H,
+    max_entries: int | None = None,
+    **kwargs: Any,
+) -> Errors:
     """∂L_D/∂θ_D, L_D = d_loss(D(x_real), D(x_fake)) (kwargs go to it), for every parameter of D:
     the analytic gradient is D.backward(∂L_D/∂l_r) + D.backward(∂L_D/∂l_f), two passes through D."""
     with _preserved(D.layers):
@@ -322,12 +390,16 @@ def check_discriminator_chain(D: MLP, d_loss: DLoss, x_real: Array, x_fake: Arra
         l_r, _, s_r = _walk(D.layers, x_real, train, D.backend)
         l_f, _, s_f = _walk(D.layers, x_fake, train, D.backend)
         return d_loss(l_r, l_f, **kwargs)[0], s_r + s_f + _loss_kinks(d_loss, D.backend, l_r, l_f)[1]
+
     grads = {k: g_r[k] + g_f[k] for k in g_r}
-    return _compare(D.backend, scalar, grads, {}, D, D.layers, f"D chain ({d_loss.__name__})", h, max_entries, 0)
+    return _compare(
+        D.backend, scalar, grads, {}, D, D.layers, f"D chain ({d_loss.__name__})", h, max_entries, 0
+    )
 
 
-def check_generator_chain(G: MLP, D: MLP, g_loss: GLoss, z: Array, train: bool = True, h: float = H,
-                          max_entries: int | None = None) -> Errors:
+def check_generator_chain(
+    G: MLP, D: MLP, g_loss: GLoss, z: Array, train: bool = True, h: float = H, max_entries: int | None = None
+) -> Errors:
     """∂L_G/∂θ_G, L_G = g_loss(D(G(z))), for every parameter of G through a fixed D; analytic:
     dl = ∂L_G/∂l;  dx, _ = D.backward(dl, need_grads=False);  _, grads = G.backward(dx)."""
     with _preserved(G.layers + D.layers):
@@ -339,11 +411,32 @@ def check_generator_chain(G: MLP, D: MLP, g_loss: GLoss, z: Array, train: bool =
     def scalar(state):
         l_f, _, sides = _walk(G.layers + D.layers, z, train, G.backend)  # G's output is D's input
         return g_loss(l_f)[0], sides
-    return _compare(G.backend, scalar, grads, {}, G, G.layers + D.layers, f"G chain ({g_loss.__name__})", h, max_entries, 0)
+
+    return _compare(
+        G.backend,
+        scalar,
+        grads,
+        {},
+        G,
+        G.layers + D.layers,
+        f"G chain ({g_loss.__name__})",
+        h,
+        max_entries,
+        0,
+    )
 
 
-def check_penalty(kind: str, weight: float, D: MLP, x_real: Array, x_fake: Array, eps: Array = None,
-                  train: bool = True, h: float = H, max_entries: int | None = None) -> Errors:
+def check_penalty(
+    kind: str,
+    weight: float,
+    D: MLP,
+    x_real: Array,
+    x_fake: Array,
+    eps: Array = None,
+    train: bool = True,
+    h: float = H,
+    max_entries: int | None = None,
+) -> Errors:
     """A gradient penalty (r1 | r2 | gp; docs/MATH.md §12), a second derivative of D's logit, w.r.t. x_real,
     x_fake (m, dim) and every parameter of D; eps (m, 1): gp's fixed interpolation weights."""
     with _preserved(D.layers):
@@ -351,10 +444,23 @@ def check_penalty(kind: str, weight: float, D: MLP, x_real: Array, x_fake: Array
 
     def scalar(s):
         with _preserved(D.layers):  # the kinks of D at the penalized points, under the same dropout mask
-            sides = _walk(D.layers, P.penalized_points(kind, s["x_real"], s["x_fake"], eps), train, D.backend)[2]
+            sides = _walk(
+                D.layers, P.penalized_points(kind, s["x_real"], s["x_fake"], eps), train, D.backend
+            )[2]
         return P.penalty(kind, weight, D, s["x_real"], s["x_fake"], eps, train)[0], sides
-    return _compare(D.backend, scalar, {"x_real": dx_r, "x_fake": dx_f, **grads}, {"x_real": x_real, "x_fake": x_fake},
-                    D, D.layers, f"penalty {kind}", h, max_entries, 0)
+
+    return _compare(
+        D.backend,
+        scalar,
+        {"x_real": dx_r, "x_fake": dx_f, **grads},
+        {"x_real": x_real, "x_fake": x_fake},
+        D,
+        D.layers,
+        f"penalty {kind}",
+        h,
+        max_entries,
+        0,
+    )
 
 
 def generic_point(net: MLP, seed: int = 0, scale: float = 0.1) -> MLP:
@@ -363,7 +469,9 @@ def generic_point(net: MLP, seed: int = 0, scale: float = 0.1) -> MLP:
     g, b = np.random.default_rng([seed, 0x6E]), net.backend
     for layer in net.layers:
         for k, v in layer.params.items():
-            layer.params[k] = b.asarray(b.to_numpy(v) + g.standard_normal(tuple(v.shape)) * scale, dtype=v.dtype)
+            layer.params[k] = b.asarray(
+                b.to_numpy(v) + g.standard_normal(tuple(v.shape)) * scale, dtype=v.dtype
+            )
     return net
 
 
@@ -384,13 +492,25 @@ class Result:
         return bool(self.error <= self.threshold and self.accuracy <= self.threshold)
 
 
-def run_all(backend: str | Backend = "numpy", seed: int = 0, batch: int = 8, width: int = 16, depth: int = 2,
-            h: float = H, threshold: float = THRESHOLD, max_entries: int | None = MAX_ENTRIES) -> list[Result]:
+def run_all(
+    backend: str | Backend = "numpy",
+    seed: int = 0,
+    batch: int = 8,
+    width: int = 16,
+    depth: int = 2,
+    h: float = H,
+    threshold: float = THRESHOLD,
+    max_entries: int | None = MAX_ENTRIES,
+) -> list[Result]:
     """Every check, one :class:`Result` each; width: hidden width and layer features; depth: hidden
     layers of the MLPs; max_entries: random entries checked per array (None or 0: all)."""
-    for name, v, low, want in [("seed", seed, 0, "a non-negative integer"), ("width", width, 1, "a positive integer"),
-                               ("depth", depth, 1, "a positive integer"), ("batch", batch, 3, "at least 3 (batch norm)"),
-                               ("entries", max_entries or 0, 0, "0 (every entry) or a positive count")]:
+    for name, v, low, want in [
+        ("seed", seed, 0, "a non-negative integer"),
+        ("width", width, 1, "a positive integer"),
+        ("depth", depth, 1, "a positive integer"),
+        ("batch", batch, 3, "at least 3 (batch norm)"),
+        ("entries", max_entries or 0, 0, "0 (every entry) or a positive count"),
+    ]:
         if isinstance(v, bool) or not isinstance(v, int) or v < low:
             raise ValueError(f"{name}: expected {want}, got {v!r}")
     b = get_backend(backend.spec if isinstance(backend, Backend) else backend, dtype="float64")
@@ -403,7 +523,9 @@ def run_all(backend: str | Backend = "numpy", seed: int = 0, batch: int = 8, wid
 
     def row(name, draw, check, margin_of=lambda inputs: math.inf, s=seed, tries=20):
         # check(draw(s)), redrawn with s + 1000, ... while near a kink or the differences are inaccurate
-        last = Result(name, math.nan, math.nan, math.nan, f"no draw in {tries} tries was kink-free", threshold)
+        last = Result(
+            name, math.nan, math.nan, math.nan, f"no draw in {tries} tries was kink-free", threshold
+        )
         for t in range(tries):
             inputs = draw(s + 1000 * t)
             if (m := margin_of(inputs)) <= KINK_MARGIN:
@@ -419,22 +541,34 @@ def run_all(backend: str | Backend = "numpy", seed: int = 0, batch: int = 8, wid
         results.append(last)
 
     def net_row(name, net, train, d_in):  # a layer or an MLP: L = Σ out ⊙ dout w.r.t. x and its parameters
-        row(name, lambda s: arr((N, d_in), 1.0, s), lambda x: check_layer(net, x, b, train, seed, h, E),
-            lambda x: kink_margin(net, x, train))
+        row(
+            name,
+            lambda s: arr((N, d_in), 1.0, s),
+            lambda x: check_layer(net, x, b, train, seed, h, E),
+            lambda x: kink_margin(net, x, train),
+        )
 
     # layers
     rng, bn, bn_eval = b.random(seed), BatchNorm(W, b), BatchNorm(W, b)
     layer: Layer
     for layer in (bn, bn_eval):
         layer.params.update(gamma=arr((W,), 0.5) + 1.0, beta=arr((W,), 0.5))
-    bn_eval.buffers.update(running_mean=arr((W,), 0.5), running_var=b.asarray(host.uniform(0.5, 2.0, W), dtype=b.float_dtype))
+    bn_eval.buffers.update(
+        running_mean=arr((W,), 0.5), running_var=b.asarray(host.uniform(0.5, 2.0, W), dtype=b.float_dtype)
+    )
     lin = Linear(W, W, b, rng)
     lin.params["b"] = arr((W,), 0.1)
     for name, layer, train in [
-        ("Linear", lin, True), ("Maxout (3 pieces)", Maxout(W, W, 3, b, rng), True), ("ReLU", ReLU(b), True),
-        ("LeakyReLU (0.2)", LeakyReLU(b, 0.2), True), ("Tanh", Tanh(b), True), ("Sigmoid", Sigmoid(b), True),
-        ("Dropout (0.5) train, frozen mask", Dropout(0.5, b, rng), True), ("Dropout (0.5) eval", Dropout(0.5, b, rng), False),
-        ("BatchNorm train", bn, True), ("BatchNorm eval", bn_eval, False),
+        ("Linear", lin, True),
+        ("Maxout (3 pieces)", Maxout(W, W, 3, b, rng), True),
+        ("ReLU", ReLU(b), True),
+        ("LeakyReLU (0.2)", LeakyReLU(b, 0.2), True),
+        ("Tanh", Tanh(b), True),
+        ("Sigmoid", Sigmoid(b), True),
+        ("Dropout (0.5) train, frozen mask", Dropout(0.5, b, rng), True),
+        ("Dropout (0.5) eval", Dropout(0.5, b, rng), False),
+        ("BatchNorm train", bn, True),
+        ("BatchNorm eval", bn_eval, False),
     ]:
         net_row(f"layer {name}", layer, train, W)
 
@@ -442,29 +576,43 @@ def run_all(backend: str | Backend = "numpy", seed: int = 0, batch: int = 8, wid
     def logits(s):
         g = np.random.default_rng(s)
         return tuple(b.asarray(g.standard_normal((N, 1)) * 3.0, dtype=b.float_dtype) for _ in range(2))
+
     d_forms = [
-        ("bce", L.discriminator_loss, {}), ("bce, label smoothing 0.9", L.discriminator_loss, {"real_target": 0.9}),
-        ("value function V", L.value_function, {}), ("total L_D + L_G^ns", L.total_loss, {}),
+        ("bce", L.discriminator_loss, {}),
+        ("bce, label smoothing 0.9", L.discriminator_loss, {"real_target": 0.9}),
+        ("value function V", L.value_function, {}),
+        ("total L_D + L_G^ns", L.total_loss, {}),
         ("least squares D", L.least_squares_d_loss, {}),
         ("least squares D (a=-1, b=1)", L.least_squares_d_loss, {"a": -1.0, "b": 1.0}),
-        ("hinge D", L.hinge_d_loss, {}), ("wasserstein D", L.wasserstein_d_loss, {}),
+        ("hinge D", L.hinge_d_loss, {}),
+        ("wasserstein D", L.wasserstein_d_loss, {}),
     ]
     g_forms = list(L.GENERATOR_LOSSES.items())
     for name, fn, kw in d_forms:
-        row(f"loss {name}", logits, lambda ls, fn=fn, kw=kw: check_loss(fn, *ls, h=h, **kw),
-            lambda ls, fn=fn: _loss_kinks(fn, b, *ls)[0])
+        row(
+            f"loss {name}",
+            logits,
+            lambda ls, fn=fn, kw=kw: check_loss(fn, *ls, h=h, **kw),
+            lambda ls, fn=fn: _loss_kinks(fn, b, *ls)[0],
+        )
     for name, fn in g_forms:
         row(f"loss G {name}", lambda s: logits(s)[1], lambda lf, fn=fn: check_loss(fn, lf, h=h), s=seed + 1)
 
     # whole MLPs, at a generic point
     hidden = (W,) * depth
-    for k, (name, spec, train) in enumerate([
-        ("relu + batch norm, tanh out (G)", MLPSpec((2, *hidden, 2), "relu", "tanh", batch_norm=True), True),
-        ("maxout (3) + dropout 0.2 (D)", MLPSpec((2, *hidden, 1), maxout_pieces=3, dropout=0.2), True),
-        ("leaky_relu + dropout 0.3, eval", MLPSpec((3, *hidden, 2), "leaky_relu", dropout=0.3), False),
-        ("tanh, sigmoid out", MLPSpec((3, *hidden, 2), "tanh", "sigmoid"), True),
-        ("sigmoid, xavier init", MLPSpec((3, *hidden, 1), "sigmoid", init="xavier"), True),
-    ]):
+    for k, (name, spec, train) in enumerate(
+        [
+            (
+                "relu + batch norm, tanh out (G)",
+                MLPSpec((2, *hidden, 2), "relu", "tanh", batch_norm=True),
+                True,
+            ),
+            ("maxout (3) + dropout 0.2 (D)", MLPSpec((2, *hidden, 1), maxout_pieces=3, dropout=0.2), True),
+            ("leaky_relu + dropout 0.3, eval", MLPSpec((3, *hidden, 2), "leaky_relu", dropout=0.3), False),
+            ("tanh, sigmoid out", MLPSpec((3, *hidden, 2), "tanh", "sigmoid"), True),
+            ("sigmoid, xavier init", MLPSpec((3, *hidden, 1), "sigmoid", init="xavier"), True),
+        ]
+    ):
         net_row(f"MLP {name}", generic_point(MLP(spec, b, seed=seed + k), seed + k), train, spec.sizes[0])
 
     # chains: D's losses w.r.t. D's parameters; G's through D (one generator, as in training)
@@ -472,40 +620,59 @@ def run_all(backend: str | Backend = "numpy", seed: int = 0, batch: int = 8, wid
     G = generic_point(MLP(MLPSpec((2, *hidden, 2), "relu", batch_norm=True), b, rng=shared), seed)
     D = generic_point(MLP(MLPSpec((2, *hidden, 1), maxout_pieces=3, dropout=0.2), b, rng=shared), seed + 1)
     for name, fn, kw in d_forms:
-        row(f"chain D: {name} w.r.t. D", lambda s: (arr((N, 2), 2.0, s), arr((N, 2), 1.0, s + 1)),
+        row(
+            f"chain D: {name} w.r.t. D",
+            lambda s: (arr((N, 2), 2.0, s), arr((N, 2), 1.0, s + 1)),
             lambda xs, fn=fn, kw=kw: check_discriminator_chain(D, fn, xs[0], xs[1], True, h, E, **kw),
-            lambda xs, fn=fn: discriminator_chain_margin(D, xs[0], xs[1], fn))
+            lambda xs, fn=fn: discriminator_chain_margin(D, xs[0], xs[1], fn),
+        )
     with _preserved(D.layers):
         l_real, _ = D.forward(arr((N, 2), 2.0, seed + 3), True)
     total_of_fake = lambda l_f: L.total_loss(l_real, l_f)[::2]  # (value, ∂/∂l_f), l_real fixed
     for name, fn in g_forms + [("total L_D + L_G^ns (real batch fixed)", total_of_fake)]:
-        row(f"chain G: {name} through D", lambda s: arr((N, 2), 1.0, s),
+        row(
+            f"chain G: {name} through D",
+            lambda s: arr((N, 2), 1.0, s),
             lambda z, fn=fn: check_generator_chain(G, D, fn, z, True, h, E),
-            lambda z, fn=fn: generator_chain_margin(G, D, z, fn))
+            lambda z, fn=fn: generator_chain_margin(G, D, z, fn),
+        )
 
     # gradient penalties: second derivatives of D's logit, w.r.t. D's parameters and the samples (§12)
-    for k, (name, spec) in enumerate([("linear", MLPSpec((2, 1))), *[(a, MLPSpec((2, *hidden, 1), a)) for a in
-                                                                     ("relu", "leaky_relu", "tanh", "sigmoid")],
-                                      ("maxout (3)", MLPSpec((2, *hidden, 1), maxout_pieces=3)),
-                                      ("tanh + dropout 0.2", MLPSpec((2, *hidden, 1), "tanh", dropout=0.2))]):
+    for k, (name, spec) in enumerate(
+        [
+            ("linear", MLPSpec((2, 1))),
+            *[(a, MLPSpec((2, *hidden, 1), a)) for a in ("relu", "leaky_relu", "tanh", "sigmoid")],
+            ("maxout (3)", MLPSpec((2, *hidden, 1), maxout_pieces=3)),
+            ("tanh + dropout 0.2", MLPSpec((2, *hidden, 1), "tanh", dropout=0.2)),
+        ]
+    ):
         Dp = generic_point(MLP(spec, b, seed=seed + k), seed + k)
         eps = b.asarray(np.random.default_rng(seed).uniform(size=(N, 1)), dtype=b.float_dtype)
         for kind, label in (("r1", "R1 (γ=10)"), ("r2", "R2 (γ=10)"), ("gp", "WGAN-GP (λ=10)")):
-            row(f"penalty {label} w.r.t. D, x: D {name}", lambda s: (arr((N, 2), 1.0, s), arr((N, 2), 1.0, s + 1)),
+            row(
+                f"penalty {label} w.r.t. D, x: D {name}",
+                lambda s: (arr((N, 2), 1.0, s), arr((N, 2), 1.0, s + 1)),
                 lambda xs, Dp=Dp, kind=kind: check_penalty(kind, 10.0, Dp, xs[0], xs[1], eps, True, h, E),
-                lambda xs, Dp=Dp, kind=kind: kink_margin(Dp, P.penalized_points(kind, xs[0], xs[1], eps)))
+                lambda xs, Dp=Dp, kind=kind: kink_margin(Dp, P.penalized_points(kind, xs[0], xs[1], eps)),
+            )
     return results
 
 
 def format_table(results: Sequence[Result]) -> str:
     """The results as a plain-text table: component | max rel error | FD accuracy | kink margin | result."""
     w = max(len("component"), *(len(r.component) for r in results))
-    lines = [f"{'component':<{w}} | {'max rel error':>13} | {'FD accuracy':>13} | {'kink margin':>11} | result",
-             f"{'-' * w}-|-{'-' * 13}-|-{'-' * 13}-|-{'-' * 11}-|-------"]
+    lines = [
+        f"{'component':<{w}} | {'max rel error':>13} | {'FD accuracy':>13} | {'kink margin':>11} | result",
+        f"{'-' * w}-|-{'-' * 13}-|-{'-' * 13}-|-{'-' * 11}-|-------",
+    ]
     for r in results:
         margin = "smooth" if math.isinf(r.margin) else f"{r.margin:.1e}"
-        verdict = "pass" if r.passed else f"FAIL ({'unresolved: ' if r.error <= r.threshold else ''}{r.worst})"
-        lines.append(f"{r.component:<{w}} | {r.error:>13.2e} | {r.accuracy:>13.1e} | {margin:>11} | {verdict}")
+        verdict = (
+            "pass" if r.passed else f"FAIL ({'unresolved: ' if r.error <= r.threshold else ''}{r.worst})"
+        )
+        lines.append(
+            f"{r.component:<{w}} | {r.error:>13.2e} | {r.accuracy:>13.1e} | {margin:>11} | {verdict}"
+        )
     return "\n".join(lines)
 
 

@@ -35,15 +35,21 @@ def dtype_name(dtype: Any) -> str:
     return getattr(dtype, "__name__", str(dtype)).rsplit(".", 1)[-1]
 
 
-def check_array(x: Any, xp: Any, dtype: Any, width: int | None = None, name: str = "x", owner: str = "layer") -> None:
+def check_array(
+    x: Any, xp: Any, dtype: Any, width: int | None = None, name: str = "x", owner: str = "layer"
+) -> None:
     """Raise one clear line unless x is an (N, width) array of namespace ``xp`` and ``dtype``, N >= 1
     (width None: any). O(1): no pass over the data."""
     shape = f"(N, {'features' if width is None else width})"
     if getattr(x, "__array_namespace__", None) is None or x.__array_namespace__().__name__ != xp.__name__:
-        raise TypeError(f"{name}: expected an array of shape {shape} on the {owner}'s backend ({xp.__name__}), "
-                        f"got {type(x).__name__}")
+        raise TypeError(
+            f"{name}: expected an array of shape {shape} on the {owner}'s backend ({xp.__name__}), "
+            f"got {type(x).__name__}"
+        )
     if x.dtype != dtype:
-        raise TypeError(f"{name}: expected dtype {dtype_name(dtype)} (the {owner}'s), got {dtype_name(x.dtype)}")
+        raise TypeError(
+            f"{name}: expected dtype {dtype_name(dtype)} (the {owner}'s), got {dtype_name(x.dtype)}"
+        )
     if len(x.shape) != 2 or x.shape[0] < 1 or width is not None and x.shape[1] != width:
         raise ValueError(f"{name}: expected shape {shape} with N >= 1, got {tuple(x.shape)}")
 
@@ -68,14 +74,21 @@ class Layer:
         """One clear line unless x is an (N, in_features) array of the layer's namespace and dtype."""
         check_array(x, self.xp, self.dtype, self.in_features)
 
-    def forward(self, x: Array, train: bool = True, check: bool = True) -> tuple[Array, Cache]: raise NotImplementedError
-    def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
-                 need_grads: bool = True) -> tuple[Array, Grads]: raise NotImplementedError
-    def __repr__(self) -> str: return f"{type(self).__name__}()"
+    def forward(self, x: Array, train: bool = True, check: bool = True) -> tuple[Array, Cache]:
+        raise NotImplementedError
+
+    def backward(
+        self, dout: Array, cache: Cache, need_dx: bool = True, need_grads: bool = True
+    ) -> tuple[Array, Grads]:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
 
 
-def init_weight(backend: Backend, rng: Random, fan_in: int, fan_out: int, init: str,
-                dtype: DType | str | None = None) -> Array:
+def init_weight(
+    backend: Backend, rng: Random, fan_in: int, fan_out: int, init: str, dtype: DType | str | None = None
+) -> Array:
     """A (fan_in, fan_out) weight matrix:
     he:      N(0, 2/fan_in)                 (He et al. 2015, for ReLU)
     xavier:  U(±sqrt(6/(fan_in+fan_out)))  (Glorot & Bengio 2010)
@@ -99,8 +112,15 @@ class Linear(Layer):
     x: (N, in_features); W: (in_features, out_features); b: (out_features,); out: (N, out_features).
     Backward: dx = dout @ Wᵀ, dW = xᵀ @ dout, db = Σ_n dout[n]."""
 
-    def __init__(self, in_features: int, out_features: int, backend: Backend, rng: Random, init: str = "he",
-                 dtype: DType | str | None = None) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        backend: Backend,
+        rng: Random,
+        init: str = "he",
+        dtype: DType | str | None = None,
+    ) -> None:
         super().__init__(backend)
         _check_positive_int("in_features", in_features)
         _check_positive_int("out_features", out_features)
@@ -114,14 +134,18 @@ class Linear(Layer):
             self.check_input(x)
         return self.ops.affine(x, self.params["W"], self.params["b"]), x  # x W + b
 
-    def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
-                 need_grads: bool = True) -> tuple[Array, Grads]:
+    def backward(
+        self, dout: Array, cache: Cache, need_dx: bool = True, need_grads: bool = True
+    ) -> tuple[Array, Grads]:
         x, ops = cache, self.ops
-        grads = {"W": ops.matmul(x.T, dout), "b": ops.sum_rows(dout)} if need_grads else {}  # xᵀ dout, Σ_n dout[n]
+        grads = (
+            {"W": ops.matmul(x.T, dout), "b": ops.sum_rows(dout)} if need_grads else {}
+        )  # xᵀ dout, Σ_n dout[n]
         dx = ops.matmul(dout, self.params["W"].T) if need_dx else None  # dout Wᵀ
         return dx, grads
 
-    def __repr__(self) -> str: return f"Linear({self.in_features}, {self.out_features})"
+    def __repr__(self) -> str:
+        return f"Linear({self.in_features}, {self.out_features})"
 
 
 class Maxout(Layer):
@@ -132,8 +156,16 @@ class Maxout(Layer):
     Backward: the gradient flows only to the winning piece, dz[n,j,p] = dout[n,j]·[p = argmax],
     then through the affine map as in Linear."""
 
-    def __init__(self, in_features: int, units: int, pieces: int, backend: Backend, rng: Random, init: str = "he",
-                 dtype: DType | str | None = None) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        units: int,
+        pieces: int,
+        backend: Backend,
+        rng: Random,
+        init: str = "he",
+        dtype: DType | str | None = None,
+    ) -> None:
         super().__init__(backend)
         _check_positive_int("units", units)
         _check_positive_int("pieces", pieces)
@@ -148,13 +180,15 @@ class Maxout(Layer):
         out, winner = self.ops.maxout(xp.reshape(z, (z.shape[0], self.units, self.pieces)))  # max over pieces
         return out, (lin_cache, winner)
 
-    def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
-                 need_grads: bool = True) -> tuple[Array, Grads]:
+    def backward(
+        self, dout: Array, cache: Cache, need_dx: bool = True, need_grads: bool = True
+    ) -> tuple[Array, Grads]:
         lin_cache, winner = cache
         dz = self.ops.maxout_grad(dout, winner, self.pieces)  # dout at the winning piece, 0 elsewhere
         return self.linear.backward(dz, lin_cache, need_dx, need_grads)
 
-    def __repr__(self) -> str: return f"Maxout({self.linear.in_features}, {self.units}, pieces={self.pieces})"
+    def __repr__(self) -> str:
+        return f"Maxout({self.linear.in_features}, {self.units}, pieces={self.pieces})"
 
 
 # Activations (docs/MATH.md §8.2). Each caches its output y, not its input x: the backward needs
@@ -168,8 +202,9 @@ class ReLU(Layer):
         out = self.ops.relu(x)  # max(x, 0)
         return out, out
 
-    def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
-                 need_grads: bool = True) -> tuple[Array, Grads]:
+    def backward(
+        self, dout: Array, cache: Cache, need_dx: bool = True, need_grads: bool = True
+    ) -> tuple[Array, Grads]:
         return self.ops.relu_grad(dout, cache), {}  # dout·[out > 0]
 
 
@@ -189,11 +224,13 @@ class LeakyReLU(Layer):
         out = self.ops.relu(x, self.slope)  # max(x, slope·x)
         return out, out
 
-    def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
-                 need_grads: bool = True) -> tuple[Array, Grads]:
+    def backward(
+        self, dout: Array, cache: Cache, need_dx: bool = True, need_grads: bool = True
+    ) -> tuple[Array, Grads]:
         return self.ops.relu_grad(dout, cache, self.slope), {}  # dout·(1 if out > 0 else slope)
 
-    def __repr__(self) -> str: return f"LeakyReLU({self.slope})"
+    def __repr__(self) -> str:
+        return f"LeakyReLU({self.slope})"
 
 
 class Tanh(Layer):
@@ -205,8 +242,9 @@ class Tanh(Layer):
         out = self.xp.tanh(x)
         return out, out
 
-    def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
-                 need_grads: bool = True) -> tuple[Array, Grads]:
+    def backward(
+        self, dout: Array, cache: Cache, need_dx: bool = True, need_grads: bool = True
+    ) -> tuple[Array, Grads]:
         return dout * (1.0 - cache * cache), {}  # dout·(1 − out²)
 
 
@@ -219,8 +257,9 @@ class Sigmoid(Layer):
         out = self.ops.softplus_sigmoid(x)[1]  # σ in its stable form (docs/MATH.md §5)
         return out, out
 
-    def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
-                 need_grads: bool = True) -> tuple[Array, Grads]:
+    def backward(
+        self, dout: Array, cache: Cache, need_dx: bool = True, need_grads: bool = True
+    ) -> tuple[Array, Grads]:
         return dout * cache * (1.0 - cache), {}  # dout·out·(1 − out)
 
 
@@ -243,11 +282,13 @@ class Dropout(Layer):
         scale = self.xp.astype(keep, x.dtype) * (1.0 / (1.0 - self.p))
         return x * scale, scale
 
-    def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
-                 need_grads: bool = True) -> tuple[Array, Grads]:
+    def backward(
+        self, dout: Array, cache: Cache, need_dx: bool = True, need_grads: bool = True
+    ) -> tuple[Array, Grads]:
         return (dout if cache is None else dout * cache), {}
 
-    def __repr__(self) -> str: return f"Dropout({self.p})"
+    def __repr__(self) -> str:
+        return f"Dropout({self.p})"
 
 
 class BatchNorm(Layer):
@@ -260,14 +301,23 @@ class BatchNorm(Layer):
     x: (N, F); γ, β: (F,). Backward (training), with g = dout·γ:
     dx = (1/sqrt(σ²+eps))·(g − mean_n g − x̂·mean_n(g·x̂)); dγ = Σ_n dout·x̂; dβ = Σ_n dout."""
 
-    def __init__(self, features: int, backend: Backend, momentum: float = 0.1, eps: float = 1e-5,
-                 dtype: DType | str | None = None) -> None:
+    def __init__(
+        self,
+        features: int,
+        backend: Backend,
+        momentum: float = 0.1,
+        eps: float = 1e-5,
+        dtype: DType | str | None = None,
+    ) -> None:
         super().__init__(backend)
         _check_positive_int("features", features)
         self.features, self.momentum, self.eps = features, float(momentum), float(eps)
         shape = (features,)
         self.params = {"gamma": backend.ones(shape, dtype), "beta": backend.zeros(shape, dtype)}
-        self.buffers = {"running_mean": backend.zeros(shape, dtype), "running_var": backend.ones(shape, dtype)}
+        self.buffers = {
+            "running_mean": backend.zeros(shape, dtype),
+            "running_var": backend.ones(shape, dtype),
+        }
         self.in_features, self.dtype = features, self.params["gamma"].dtype
 
     def forward(self, x: Array, train: bool = True, check: bool = True) -> tuple[Array, Cache]:
@@ -289,8 +339,9 @@ class BatchNorm(Layer):
         xhat = xc * inv_std
         return xhat * self.params["gamma"] + self.params["beta"], (xhat, inv_std, train)
 
-    def backward(self, dout: Array, cache: Cache, need_dx: bool = True,
-                 need_grads: bool = True) -> tuple[Array, Grads]:
+    def backward(
+        self, dout: Array, cache: Cache, need_dx: bool = True, need_grads: bool = True
+    ) -> tuple[Array, Grads]:
         xp = self.xp
         xhat, inv_std, train = cache
         grads = {"gamma": xp.sum(dout * xhat, axis=0), "beta": xp.sum(dout, axis=0)} if need_grads else {}
@@ -301,10 +352,16 @@ class BatchNorm(Layer):
             return g * inv_std, grads
         return inv_std * (g - xp.mean(g, axis=0) - xhat * xp.mean(g * xhat, axis=0)), grads
 
-    def __repr__(self) -> str: return f"BatchNorm({self.features})"
+    def __repr__(self) -> str:
+        return f"BatchNorm({self.features})"
 
 
-ACTIVATIONS: dict[str, type[Layer]] = {"relu": ReLU, "leaky_relu": LeakyReLU, "tanh": Tanh, "sigmoid": Sigmoid}
+ACTIVATIONS: dict[str, type[Layer]] = {
+    "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+    "tanh": Tanh,
+    "sigmoid": Sigmoid,
+}
 
 
 def make_activation(name: str, backend: Backend, leaky_slope: float = 0.2) -> Layer:

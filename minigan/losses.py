@@ -56,8 +56,10 @@ def _in_range(value, check, names="l_real, l_fake"):
     """``value``; with ``check``, first one clear line if it overflowed: at logits near the largest float a
     loss's true value can lie beyond it (e.g. sp(−l_r) + sp(l_f) ≈ 2|l|; the range of each form: docs/MATH.md §6.6)."""
     if check and not bool(value.__array_namespace__().isfinite(value)):
-        raise ValueError(f"{names}: the loss value overflows {value.dtype} at these logits; expected logits within "
-                         "this form's range (docs/MATH.md §6.6)")
+        raise ValueError(
+            f"{names}: the loss value overflows {value.dtype} at these logits; expected logits within "
+            "this form's range (docs/MATH.md §6.6)"
+        )
     return value
 
 
@@ -102,7 +104,9 @@ def value_function(l_real: Array, l_fake: Array, check: bool = True) -> DLossRes
     return _in_range(-_mean(sp_r) - _mean(sp_f), check), s_r * (1.0 / m), s_f * (-1.0 / n)
 
 
-def discriminator_loss(l_real: Array, l_fake: Array, real_target: float = 1.0, check: bool = True) -> DLossResult:
+def discriminator_loss(
+    l_real: Array, l_fake: Array, real_target: float = 1.0, check: bool = True
+) -> DLossResult:
     """L_D: binary cross-entropy with real = 1, fake = 0; equals −V(D, G) (docs/MATH.md §2, §6.1).
 
     L_D = −mean log D(x) − mean log(1 − D(G(z))) = mean sp(−l_r) + mean sp(l_f).
@@ -163,8 +167,9 @@ def total_loss(l_real: Array, l_fake: Array, check: bool = True) -> DLossResult:
 
 
 # -- Common extensions --
-def least_squares_d_loss(l_real: Array, l_fake: Array, a: float = 0.0, b: float = 1.0,
-                         check: bool = True) -> DLossResult:
+def least_squares_d_loss(
+    l_real: Array, l_fake: Array, a: float = 0.0, b: float = 1.0, check: bool = True
+) -> DLossResult:
     """LSGAN discriminator (Mao et al. 2017, arXiv 1611.04076; docs/MATH.md §6.3), on the raw output l:
     L_D = mean ½(l_r − b)² + mean ½(l_f − a)²;   ∂/∂l_r = (l_r − b)/m,  ∂/∂l_f = (l_f − a)/n.
     Defaults a = 0, b = 1 (the 0-1 coding; a = −1, b = 1 is the other common choice)."""
@@ -210,18 +215,35 @@ def wasserstein_d_loss(l_real: Array, l_fake: Array, check: bool = True) -> DLos
 def wasserstein_g_loss(l_fake: Array, check: bool = True) -> GLossResult:
     """Wasserstein generator (docs/MATH.md §6.5): L_G = −mean l_f;   ∂/∂l_f = −1/n."""
     n = _size(l_fake, check)
-    return _in_range(-_mean(l_fake), check, "l_fake"), l_fake.__array_namespace__().full_like(l_fake, -1.0 / n)
+    return _in_range(-_mean(l_fake), check, "l_fake"), l_fake.__array_namespace__().full_like(
+        l_fake, -1.0 / n
+    )
 
 
 # -- Registries: the loss pairs a training run can choose by name --
-DISCRIMINATOR_LOSSES: dict[str, DLoss] = {"bce": discriminator_loss, "least_squares": least_squares_d_loss, "hinge": hinge_d_loss,
-                        "wasserstein": wasserstein_d_loss}
-GENERATOR_LOSSES: dict[str, GLoss] = {"minimax": generator_minimax_loss, "nonsaturating": generator_nonsaturating_loss,
-                    "maximum_likelihood": generator_maximum_likelihood_loss, "least_squares": least_squares_g_loss,
-                    "hinge": hinge_g_loss, "wasserstein": wasserstein_g_loss}
+DISCRIMINATOR_LOSSES: dict[str, DLoss] = {
+    "bce": discriminator_loss,
+    "least_squares": least_squares_d_loss,
+    "hinge": hinge_d_loss,
+    "wasserstein": wasserstein_d_loss,
+}
+GENERATOR_LOSSES: dict[str, GLoss] = {
+    "minimax": generator_minimax_loss,
+    "nonsaturating": generator_nonsaturating_loss,
+    "maximum_likelihood": generator_maximum_likelihood_loss,
+    "least_squares": least_squares_g_loss,
+    "hinge": hinge_g_loss,
+    "wasserstein": wasserstein_g_loss,
+}
 # generator loss -> the discriminator loss it is played against
-PAIRED_D_LOSS = {"minimax": "bce", "nonsaturating": "bce", "maximum_likelihood": "bce", "least_squares": "least_squares",
-                 "hinge": "hinge", "wasserstein": "wasserstein"}
+PAIRED_D_LOSS = {
+    "minimax": "bce",
+    "nonsaturating": "bce",
+    "maximum_likelihood": "bce",
+    "least_squares": "least_squares",
+    "hinge": "hinge",
+    "wasserstein": "wasserstein",
+}
 
 
 def get_generator_loss(name: str) -> GLoss:

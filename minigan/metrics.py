@@ -73,7 +73,9 @@ def _as_samples(x: ArrayLike, name: str, dim: int | None = None) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 # Mixtures (PacGAN)
 # --------------------------------------------------------------------------------------
-def assign_modes(samples: ArrayLike, means: ArrayLike, std: ArrayLike, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+def assign_modes(
+    samples: ArrayLike, means: ArrayLike, std: ArrayLike, chunk: int = 8192
+) -> tuple[np.ndarray, np.ndarray]:
     """Nearest mode and its Mahalanobis distance for each sample.
 
     samples: (N, d); means: (K, d); std: a scalar σ or (K,) per-mode σ_k.
@@ -89,7 +91,7 @@ def assign_modes(samples: ArrayLike, means: ArrayLike, std: ArrayLike, chunk: in
         raise ValueError(f"std: expected a positive scalar or {means.shape[0]} positive values, got {std!r}")
     ks, ds = [], []
     for i in range(0, x.shape[0], chunk):
-        diff = x[i:i + chunk, None, :] - means[None, :, :]  # (n, K, d)
+        diff = x[i : i + chunk, None, :] - means[None, :, :]  # (n, K, d)
         d = np.sqrt(np.sum(diff * diff, axis=2)) / s  # (n, K)
         k = np.argmin(d, axis=1)
         ks.append(k)
@@ -112,8 +114,9 @@ def reverse_kl_to_uniform(counts: ArrayLike) -> float:
     return float(np.sum(p * np.log(p * c.shape[0])))
 
 
-def mixture_metrics(samples: ArrayLike, means: ArrayLike, std: ArrayLike,
-                    threshold: float = HIGH_QUALITY_STDS) -> dict[str, Any]:
+def mixture_metrics(
+    samples: ArrayLike, means: ArrayLike, std: ArrayLike, threshold: float = HIGH_QUALITY_STDS
+) -> dict[str, Any]:
     """PacGAN's metrics for samples of a mixture of isotropic Gaussians N(μ_k, σ_k² I).
 
     samples: (N, d) NumPy array; means: (K, d); std: σ (scalar) or (K,).
@@ -147,8 +150,9 @@ def _as_1d(x: ArrayLike, name: str) -> np.ndarray:
     return _as_samples(x, name, 1)[:, 0]
 
 
-def js_divergence_1d(real: ArrayLike, fake: ArrayLike, bins: int = 50,
-                     range: tuple[float, float] | None = None) -> float:
+def js_divergence_1d(
+    real: ArrayLike, fake: ArrayLike, bins: int = 50, range: tuple[float, float] | None = None
+) -> float:
     """Jensen–Shannon divergence of the histograms of two 1-D samples (nats, in [0, log 2]).
 
     JS(p, q) = ½ KL(p ‖ m) + ½ KL(q ‖ m), m = (p + q)/2, with p, q the normalised counts
@@ -217,7 +221,7 @@ def _mean_pair_distance(a: np.ndarray, b: np.ndarray, chunk: int = 1 << 20) -> f
     bb = np.einsum("ij,ij->i", b, b)
     total = 0.0
     for i in range(0, a.shape[0], rows):
-        x = a[i:i + rows]
+        x = a[i : i + rows]
         sq = np.einsum("ij,ij->i", x, x)[:, None] + bb[None, :] - 2.0 * (x @ b.T)
         if a is b:  # a point's distance to itself is 0, not the rounding left by the subtraction
             sq[np.arange(x.shape[0]), np.arange(i, i + x.shape[0])] = 0.0
@@ -328,11 +332,17 @@ def evaluate(gan: Evaluable, n: int = 2500, seed: int = 12345) -> dict[str, Any]
             # on the scale the networks see: a standardized file's columns weigh alike
             real, fake = data.encode(real), data.encode(fake)
             rows = getattr(data, "held_out", None)
-            ref = data.encode(np.asarray(rows, dtype=np.float64)) if rows is not None and len(rows) >= 2 else real
+            ref = (
+                data.encode(np.asarray(rows, dtype=np.float64))
+                if rows is not None and len(rows) >= 2
+                else real
+            )
             k = min(ENERGY_TEST_POINTS, n)
-            out = {"sliced_w1": sliced_wasserstein1(real, fake, seed=seed),
-                   "energy": energy_distance(ref, fake, unbiased=True),
-                   "energy_p": energy_test(ref[:k], fake[:k], seed=seed)["p_value"]}
+            out = {
+                "sliced_w1": sliced_wasserstein1(real, fake, seed=seed),
+                "energy": energy_distance(ref, fake, unbiased=True),
+                "energy_p": energy_test(ref[:k], fake[:k], seed=seed)["p_value"],
+            }
     out["n"] = n
     out["step"] = int(gan.step)
     return out
@@ -342,10 +352,14 @@ def format_metrics(m: dict[str, Any]) -> str:
     """A one-line summary, e.g. ``modes 8/8, high quality 97.1 %, KL 0.012``."""
     if not isinstance(m, dict) or not {"modes_covered", "js", "sliced_w1"} & set(m):
         got = f"keys {sorted(m)}" if isinstance(m, dict) else type(m).__name__
-        raise ValueError(f"m: expected the metrics of evaluate() (with modes_covered, js or sliced_w1), got {got}")
+        raise ValueError(
+            f"m: expected the metrics of evaluate() (with modes_covered, js or sliced_w1), got {got}"
+        )
     if "modes_covered" in m:
         kl = "nan" if math.isnan(m["kl"]) else f"{m['kl']:.3f}"
-        return f"modes {m['modes_covered']}/{m['modes']}, high quality {100 * m['high_quality']:.1f} %, KL {kl}"
+        return (
+            f"modes {m['modes_covered']}/{m['modes']}, high quality {100 * m['high_quality']:.1f} %, KL {kl}"
+        )
     if "js" in m:
         return f"JS {m['js']:.4f} nats, W1 {m['w1']:.4f}"
     if "energy" in m:

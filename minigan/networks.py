@@ -20,7 +20,17 @@ from typing import Any
 
 from ._types import Array, Grads
 from .backend import Backend, Random, get_backend
-from .layers import INITS, ACTIVATIONS, BatchNorm, Dropout, Layer, Linear, Maxout, check_array, make_activation
+from .layers import (
+    ACTIVATIONS,
+    INITS,
+    BatchNorm,
+    Dropout,
+    Layer,
+    Linear,
+    Maxout,
+    check_array,
+    make_activation,
+)
 
 OUTPUTS = (None, "tanh", "sigmoid")
 
@@ -36,7 +46,9 @@ class MLPSpec:
     sizes: tuple[int, ...] = (2, 128, 128, 1)  # (in, hidden_1, ..., hidden_L, out) layer widths
     activation: str = "relu"  # hidden activation: relu | leaky_relu | tanh | sigmoid
     output: str | None = None  # output activation: None (linear; D's logits), "tanh", "sigmoid"
-    maxout_pieces: int | None = None  # if set, each hidden layer is Maxout with this many pieces (the paper's D)
+    maxout_pieces: int | None = (
+        None  # if set, each hidden layer is Maxout with this many pieces (the paper's D)
+    )
     dropout: float = 0.0  # dropout probability after each hidden layer (0 = none)
     batch_norm: bool = False  # BatchNorm after each hidden affine map (PacGAN's generator)
     init: str = "he"  # weight init: he | xavier | normal | uniform
@@ -54,7 +66,9 @@ class MLPSpec:
         if self.output not in OUTPUTS:
             raise ValueError(f"output: expected one of {OUTPUTS}, got {self.output!r}")
         if self.maxout_pieces is not None and not _is_positive_int(self.maxout_pieces):
-            raise ValueError(f"maxout_pieces: expected None or a positive integer, got {self.maxout_pieces!r}")
+            raise ValueError(
+                f"maxout_pieces: expected None or a positive integer, got {self.maxout_pieces!r}"
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout: expected 0 <= dropout < 1, got {self.dropout!r}")
         if self.init not in INITS:
@@ -67,8 +81,13 @@ class MLPSpec:
 class MLP:
     """A stack of layers, built from ``spec``, with a forward and an explicit backward."""
 
-    def __init__(self, spec: MLPSpec, backend: Backend | str | None = None, seed: int | None = 0,
-                 rng: Random | None = None) -> None:
+    def __init__(
+        self,
+        spec: MLPSpec,
+        backend: Backend | str | None = None,
+        seed: int | None = 0,
+        rng: Random | None = None,
+    ) -> None:
         if not isinstance(spec, MLPSpec):
             raise TypeError(f"spec: expected an MLPSpec, got {type(spec).__name__}")
         self.spec = spec
@@ -108,10 +127,14 @@ class MLP:
         layer, key = self._locate(name, "params")
         old = layer.params[key]
         if getattr(value, "__array_namespace__", None) is None:
-            raise TypeError(f"{name}: expected an array of shape {tuple(old.shape)}, got {type(value).__name__}")
+            raise TypeError(
+                f"{name}: expected an array of shape {tuple(old.shape)}, got {type(value).__name__}"
+            )
         if tuple(value.shape) != tuple(old.shape) or value.dtype != old.dtype:
-            raise ValueError(f"{name}: expected shape {tuple(old.shape)} and dtype {old.dtype}, "
-                             f"got {tuple(value.shape)} and {value.dtype}")
+            raise ValueError(
+                f"{name}: expected shape {tuple(old.shape)} and dtype {old.dtype}, "
+                f"got {tuple(value.shape)} and {value.dtype}"
+            )
         xp = value.__array_namespace__()
         if check and not bool(xp.all(xp.isfinite(value))):
             raise ValueError(f"{name}: contains NaN or inf; expected finite values")
@@ -130,7 +153,9 @@ class MLP:
             layer = self.layers[int(idx)]
             getattr(layer, kind)[key]
         except (ValueError, IndexError, KeyError):
-            raise KeyError(f"name: no {kind[:-1]} called {name!r}; have {list(getattr(self, kind)())}") from None
+            raise KeyError(
+                f"name: no {kind[:-1]} called {name!r}; have {list(getattr(self, kind)())}"
+            ) from None
         return layer, key
 
     def num_params(self) -> int:
@@ -157,8 +182,15 @@ class MLP:
         """Just the output (eval mode by default)."""
         return self.forward(x, train)[0]
 
-    def backward(self, dout: Array, cache: Cache, need_dx: bool = True, need_grads: bool = True,
-                 release: bool = False, check: bool = True) -> tuple[Array, Grads]:
+    def backward(
+        self,
+        dout: Array,
+        cache: Cache,
+        need_dx: bool = True,
+        need_grads: bool = True,
+        release: bool = False,
+        check: bool = True,
+    ) -> tuple[Array, Grads]:
         """dx (N, sizes[0]) and grads (name -> array of that parameter's shape) from dout = ∂L/∂out (N, sizes[-1]):
         the layers' backwards in reverse order (the chain rule; docs/MATH.md §7.1). ``need_dx=False`` skips dx
         (None), ``need_grads=False`` the parameter gradients ({}; for a pass that only carries a gradient
@@ -177,8 +209,10 @@ class MLP:
 
     def _check_backward(self, dout: Array, cache: Any) -> None:
         if not isinstance(cache, Cache) or cache.net is not self:
-            raise ValueError("cache: expected the cache of this network's forward, got "
-                             + ("one of another network" if isinstance(cache, Cache) else type(cache).__name__))
+            raise ValueError(
+                "cache: expected the cache of this network's forward, got "
+                + ("one of another network" if isinstance(cache, Cache) else type(cache).__name__)
+            )
         if cache[0] is None:
             raise ValueError("cache: already used by a backward with release=True; run forward again")
         check_array(dout, self.backend.xp, self.dtype, self.spec.sizes[-1], "dout", owner="model")
@@ -189,13 +223,16 @@ class MLP:
         """The cache of a forward pass, cut to ``rows``: what a backward pass of those rows alone
         needs, as if only they had gone forward. Every layer keeps one cache row per input row,
         except batch norm in training, whose statistics tie the rows together: then None."""
-        if any(isinstance(layer, BatchNorm) and c is not None and c[2] for layer, c in zip(self.layers, cache)):
+        if any(
+            isinstance(layer, BatchNorm) and c is not None and c[2] for layer, c in zip(self.layers, cache)
+        ):
             return None
         cut = Cache(self, len(range(*rows.indices(cache.rows))))
         cut.extend(_rows(c, rows) for c in cache)
         return cut
 
-    def __repr__(self) -> str: return "MLP(" + ", ".join(repr(layer) for layer in self.layers) + ")"
+    def __repr__(self) -> str:
+        return "MLP(" + ", ".join(repr(layer) for layer in self.layers) + ")"
 
 
 class Cache(list):
@@ -213,17 +250,54 @@ def _rows(c: Any, rows: slice) -> Any:
     return None if c is None else tuple(_rows(a, rows) for a in c) if isinstance(c, tuple) else c[rows, ...]
 
 
-def generator(noise_dim: int = 2, data_dim: int = 2, hidden: Sequence[int] = (128, 128), activation: str = "relu",
-              output: str | None = None, batch_norm: bool = False, init: str = "he",
-              backend: Backend | str | None = None, seed: int | None = 0, rng: Random | None = None) -> MLP:
+def generator(
+    noise_dim: int = 2,
+    data_dim: int = 2,
+    hidden: Sequence[int] = (128, 128),
+    activation: str = "relu",
+    output: str | None = None,
+    batch_norm: bool = False,
+    init: str = "he",
+    backend: Backend | str | None = None,
+    seed: int | None = 0,
+    rng: Random | None = None,
+) -> MLP:
     """G: noise (N, noise_dim) → samples (N, data_dim)."""
-    return MLP(MLPSpec((noise_dim, *hidden, data_dim), activation=activation, output=output, batch_norm=batch_norm,
-                       init=init), backend, seed, rng)
+    return MLP(
+        MLPSpec(
+            (noise_dim, *hidden, data_dim),
+            activation=activation,
+            output=output,
+            batch_norm=batch_norm,
+            init=init,
+        ),
+        backend,
+        seed,
+        rng,
+    )
 
 
-def discriminator(data_dim: int = 2, hidden: Sequence[int] = (128, 128), activation: str = "relu",
-                  maxout_pieces: int | None = None, dropout: float = 0.0, init: str = "he",
-                  backend: Backend | str | None = None, seed: int | None = 0, rng: Random | None = None) -> MLP:
+def discriminator(
+    data_dim: int = 2,
+    hidden: Sequence[int] = (128, 128),
+    activation: str = "relu",
+    maxout_pieces: int | None = None,
+    dropout: float = 0.0,
+    init: str = "he",
+    backend: Backend | str | None = None,
+    seed: int | None = 0,
+    rng: Random | None = None,
+) -> MLP:
     """D: samples (N, data_dim) → logits (N, 1)."""
-    return MLP(MLPSpec((data_dim, *hidden, 1), activation=activation, maxout_pieces=maxout_pieces, dropout=dropout,
-                       init=init), backend, seed, rng)
+    return MLP(
+        MLPSpec(
+            (data_dim, *hidden, 1),
+            activation=activation,
+            maxout_pieces=maxout_pieces,
+            dropout=dropout,
+            init=init,
+        ),
+        backend,
+        seed,
+        rng,
+    )

@@ -73,7 +73,10 @@ class Optimizer:
 
     def state_dict(self) -> dict[str, Any]:
         """Flat name -> array/scalar dict: ``t`` and ``<slot>/<param name>`` arrays."""
-        return {"t": self.t, **{f"{slot}/{name}": a for slot, d in self.slots.items() for name, a in d.items()}}
+        return {
+            "t": self.t,
+            **{f"{slot}/{name}": a for slot, d in self.slots.items() for name, a in d.items()},
+        }
 
     def load_state_dict(self, state: dict[str, Any], backend: Backend) -> None:
         self.t, self.slots = int(state["t"]), {}
@@ -96,8 +99,10 @@ def _check_grads(params: dict, grads: dict) -> None:
         if getattr(g, "__array_namespace__", None) is None:
             raise TypeError(f"grads[{name!r}]: expected an array, got {type(g).__name__}")
         if tuple(g.shape) != tuple(p.shape) or g.dtype != p.dtype:
-            raise ValueError(f"grads[{name!r}]: expected shape {tuple(p.shape)} and dtype {p.dtype} (the "
-                             f"parameter's), got {tuple(g.shape)} and {g.dtype}")
+            raise ValueError(
+                f"grads[{name!r}]: expected shape {tuple(p.shape)} and dtype {p.dtype} (the "
+                f"parameter's), got {tuple(g.shape)} and {g.dtype}"
+            )
 
 
 def _check_unit_interval(name, v):
@@ -141,7 +146,9 @@ class Adam(Optimizer):
     name = "adam"
     slot_names = ("m", "v")
 
-    def __init__(self, lr: float = 2e-4, betas: tuple[float, float] = (0.5, 0.999), eps: float = 1e-8) -> None:
+    def __init__(
+        self, lr: float = 2e-4, betas: tuple[float, float] = (0.5, 0.999), eps: float = 1e-8
+    ) -> None:
         super().__init__(lr)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"betas: expected two numbers (β1, β2) in [0, 1), got {betas!r}")
@@ -187,7 +194,11 @@ class RMSProp(Optimizer):
 def make_optimizer(name: str, lr: float, **kw: Any) -> Optimizer:
     """An optimizer by name: sgd (momentum=), adam (betas=, eps=), rmsprop (alpha=, eps=);
     keywords of the other rules are ignored."""
-    rules = {"sgd": (SGD, ("momentum",)), "adam": (Adam, ("betas", "eps")), "rmsprop": (RMSProp, ("alpha", "eps"))}
+    rules = {
+        "sgd": (SGD, ("momentum",)),
+        "adam": (Adam, ("betas", "eps")),
+        "rmsprop": (RMSProp, ("alpha", "eps")),
+    }
     if name not in rules:
         raise ValueError(f"optimizer: expected one of {OPTIMIZERS}, got {name!r}")
     cls, keys = rules[name]
@@ -196,5 +207,7 @@ def make_optimizer(name: str, lr: float, **kw: Any) -> Optimizer:
 
 def from_config(cfg: dict[str, Any]) -> Optimizer:
     """Rebuild an optimizer from ``Optimizer.config()``."""
-    kw: dict[str, Any] = {k: tuple(v) if k == "betas" else v for k, v in cfg.items() if k != "name"}  # JSON makes betas a list
+    kw: dict[str, Any] = {
+        k: tuple(v) if k == "betas" else v for k, v in cfg.items() if k != "name"
+    }  # JSON makes betas a list
     return make_optimizer(cfg["name"], **kw)

@@ -32,7 +32,7 @@ from typing import Any
 
 from ._types import Array, Cache, Grads
 from .backend import Random
-from .layers import BatchNorm, Layer, Dropout, LeakyReLU, Linear, Maxout, ReLU, Sigmoid, Tanh
+from .layers import BatchNorm, Dropout, Layer, LeakyReLU, Linear, Maxout, ReLU, Sigmoid, Tanh
 
 PENALTIES = ("r1", "r2", "gp")
 # D: a networks.MLP (networks is a module of this one's level, so it is not imported here)
@@ -48,13 +48,17 @@ TINY = 1e-12  # ‖g‖ below it counts as 0 in WGAN-GP's g/‖g‖ (its subgrad
 # -- each layer's double backward (docs/MATH.md §12.1-§12.5) --------------------------------------
 # double_backward(layer, dout, cache, v) -> (ddout, dx, grads) for the layer's backward
 # dx = B(dout; x, θ): ddout = ∂⟨v, B⟩/∂dout = J v, dx = ∂⟨v, B⟩/∂x (None: 0), grads = ∂⟨v, B⟩/∂θ.
-def linear_double_backward(layer: Linear, dout: Array, cache: Cache, v: Array) -> tuple[Array, Array | None, Grads]:
+def linear_double_backward(
+    layer: Linear, dout: Array, cache: Cache, v: Array
+) -> tuple[Array, Array | None, Grads]:
     """B = dout·Wᵀ (docs/MATH.md §12.1): J v = v·W;  ∂/∂x = 0;  ∂⟨v, dout·Wᵀ⟩/∂W = vᵀ·dout, ∂/∂b = 0."""
     xp, W = layer.xp, layer.params["W"]
     return v @ W, None, {"W": v.T @ dout, "b": xp.zeros_like(layer.params["b"])}
 
 
-def maxout_double_backward(layer: Maxout, dout: Array, cache: Cache, v: Array) -> tuple[Array, Array | None, Grads]:
+def maxout_double_backward(
+    layer: Maxout, dout: Array, cache: Cache, v: Array
+) -> tuple[Array, Array | None, Grads]:
     """B = dz·Wᵀ, dz[n,j,p] = dout[n,j]·[p = p*(n,j)] (docs/MATH.md §12.2): J v = (v·W)[n, j, p*];
     ∂/∂x = 0 (the winner is locally constant);  ∂/∂W = vᵀ·dz, ∂/∂b = 0."""
     xp, ops, W = layer.xp, layer.ops, layer.params["W"]
@@ -64,37 +68,51 @@ def maxout_double_backward(layer: Maxout, dout: Array, cache: Cache, v: Array) -
     return ops.maxout_pick(zv, winner), None, {"W": v.T @ dz, "b": xp.zeros_like(layer.params["b"])}
 
 
-def gate_double_backward(layer: Layer, dout: Array, cache: Cache, v: Array) -> tuple[Array, Array | None, Grads]:
+def gate_double_backward(
+    layer: Layer, dout: Array, cache: Cache, v: Array
+) -> tuple[Array, Array | None, Grads]:
     """ReLU, LeakyReLU, Dropout: B = dout·c with c ∈ {[y > 0], slope or 1, mask/(1−p)} constant
     in x almost everywhere (docs/MATH.md §12.3): J v = v·c (the layer's own backward of v);  ∂/∂x = 0."""
     return layer.backward(v, cache, need_grads=False)[0], None, {}
 
 
-def tanh_double_backward(layer: Tanh, dout: Array, cache: Cache, v: Array) -> tuple[Array, Array | None, Grads]:
+def tanh_double_backward(
+    layer: Tanh, dout: Array, cache: Cache, v: Array
+) -> tuple[Array, Array | None, Grads]:
     """B = dout·(1 − y²), y = tanh x, dy/dx = 1 − y² (docs/MATH.md §12.4):
     J v = v·(1 − y²);  ∂⟨v, B⟩/∂x = v·dout·(−2y)(1 − y²)."""
     s = 1.0 - cache * cache
     return v * s, v * dout * (-2.0 * cache) * s, {}
 
 
-def sigmoid_double_backward(layer: Sigmoid, dout: Array, cache: Cache, v: Array) -> tuple[Array, Array | None, Grads]:
+def sigmoid_double_backward(
+    layer: Sigmoid, dout: Array, cache: Cache, v: Array
+) -> tuple[Array, Array | None, Grads]:
     """B = dout·y(1 − y), y = σ(x), dy/dx = y(1 − y) (docs/MATH.md §12.4):
     J v = v·y(1 − y);  ∂⟨v, B⟩/∂x = v·dout·(1 − 2y)·y(1 − y)."""
     s = cache * (1.0 - cache)
     return v * s, v * dout * (1.0 - 2.0 * cache) * s, {}
 
 
-DOUBLE_BACKWARD: dict[type[Layer], DoubleBackward] = {Linear: linear_double_backward, Maxout: maxout_double_backward, ReLU: gate_double_backward,
-                   LeakyReLU: gate_double_backward, Dropout: gate_double_backward, Tanh: tanh_double_backward,
-                   Sigmoid: sigmoid_double_backward}
+DOUBLE_BACKWARD: dict[type[Layer], DoubleBackward] = {
+    Linear: linear_double_backward,
+    Maxout: maxout_double_backward,
+    ReLU: gate_double_backward,
+    LeakyReLU: gate_double_backward,
+    Dropout: gate_double_backward,
+    Tanh: tanh_double_backward,
+    Sigmoid: sigmoid_double_backward,
+}
 
 
 def check_penalizable(D: Net) -> None:
     """Raise a clear error unless every layer of the MLP ``D`` has a double backward here."""
     for i, layer in enumerate(D.layers):
         if isinstance(layer, BatchNorm):
-            raise ValueError(f"D: layer {i} is BatchNorm; a gradient penalty needs each logit to depend on its own "
-                             "sample only (batch statistics mix the batch into ∇ₓ l_n), so a penalized D has no BatchNorm")
+            raise ValueError(
+                f"D: layer {i} is BatchNorm; a gradient penalty needs each logit to depend on its own "
+                "sample only (batch statistics mix the batch into ∇ₓ l_n), so a penalized D has no BatchNorm"
+            )
         if type(layer) not in DOUBLE_BACKWARD:
             raise TypeError(f"D: layer {i} ({type(layer).__name__}) has no double backward")
 
@@ -140,7 +158,9 @@ def unit_norm_form(g: Array, weight: float) -> tuple[Array, Array]:
     """WGAN-GP: P = λ·mean_n (‖g_n‖ − 1)²;   ∂P/∂g_n = 2λ(‖g_n‖ − 1)·g_n/‖g_n‖ / N (0 where g_n = 0)."""
     xp, n = g.__array_namespace__(), g.shape[0]
     norm = xp.sqrt(xp.sum(g * g, axis=1, keepdims=True))  # (N, 1)
-    return weight * xp.sum((norm - 1.0) ** 2) / n, g * ((2.0 * weight / n) * (norm - 1.0) / xp.maximum(norm, TINY))
+    return weight * xp.sum((norm - 1.0) ** 2) / n, g * (
+        (2.0 * weight / n) * (norm - 1.0) / xp.maximum(norm, TINY)
+    )
 
 
 def penalized_points(kind: str, x_real: Array, x_fake: Array, eps: Array = None) -> Array:
@@ -148,8 +168,9 @@ def penalized_points(kind: str, x_real: Array, x_fake: Array, eps: Array = None)
     return x_real if kind == "r1" else x_fake if kind == "r2" else eps * x_real + (1.0 - eps) * x_fake
 
 
-def penalty(kind: str, weight: float, D: Net, x_real: Array, x_fake: Array, eps: Array = None,
-            train: bool = True) -> tuple[Array, Grads, Array, Array]:
+def penalty(
+    kind: str, weight: float, D: Net, x_real: Array, x_fake: Array, eps: Array = None, train: bool = True
+) -> tuple[Array, Grads, Array, Array]:
     """The penalty ``kind`` (r1 | r2 | gp) at weight γ (r1, r2) or λ (gp), and its gradients:
     (P, ∂P/∂θ_D by name, ∂P/∂x_real, ∂P/∂x_fake). x_real, x_fake: (m, dim); eps (m, 1): gp's
     interpolation weights (x̂ = eps·x_real + (1 − eps)·x_fake, ∂x̂/∂x_real = eps)."""
@@ -160,7 +181,9 @@ def penalty(kind: str, weight: float, D: Net, x_real: Array, x_fake: Array, eps:
     if kind == "gp" and eps is None:
         raise ValueError("eps: the gp penalty needs interpolation weights eps of shape (m, 1)")
     xp, form = D.backend.xp, unit_norm_form if kind == "gp" else squared_norm_form
-    P, grads, dx = input_gradient_penalty(D, penalized_points(kind, x_real, x_fake, eps), lambda g: form(g, weight), train)
+    P, grads, dx = input_gradient_penalty(
+        D, penalized_points(kind, x_real, x_fake, eps), lambda g: form(g, weight), train
+    )
     if kind == "gp":  # x̂ = eps·x_real + (1 − eps)·x_fake
         return P, grads, dx * eps, dx * (1.0 - eps)
     return (P, grads, dx, xp.zeros_like(x_fake)) if kind == "r1" else (P, grads, xp.zeros_like(x_real), dx)
@@ -197,4 +220,5 @@ class Penalty:
             return []
         return self._backend.to_numpy(self._backend.xp.stack(self.history)).tolist()
 
-    def __repr__(self) -> str: return f"Penalty({self.kind!r}, {self.weight:g})"
+    def __repr__(self) -> str:
+        return f"Penalty({self.kind!r}, {self.weight:g})"

@@ -57,7 +57,9 @@ def _grid(x: ArrayLike) -> np.ndarray:
 def _density(p: ArrayLike, name: str, n: int | None = None) -> np.ndarray:
     a = np.asarray(p, dtype=np.float64)
     if n is not None and a.shape != (n,):
-        raise ValueError(f"{name}: expected density values of shape ({n},) (one per grid point), got {a.shape}")
+        raise ValueError(
+            f"{name}: expected density values of shape ({n},) (one per grid point), got {a.shape}"
+        )
     if not np.all(np.isfinite(a)) or np.any(a < 0):
         raise ValueError(f"{name}: expected finite, non-negative density values")
     return a
@@ -234,7 +236,9 @@ class Mixture(Density):
             raise TypeError("components: expected a non-empty list of Density objects")
         w = np.ones(len(self.components)) if weights is None else np.asarray(weights, dtype=np.float64)
         if w.shape != (len(self.components),) or np.any(w < 0) or w.sum() <= 0:
-            raise ValueError(f"weights: expected {len(self.components)} non-negative weights, got {weights!r}")
+            raise ValueError(
+                f"weights: expected {len(self.components)} non-negative weights, got {weights!r}"
+            )
         self.weights = w / w.sum()
         self.name = " + ".join(f"{wk:.2g}·{c.name}" for wk, c in zip(self.weights, self.components))
 
@@ -283,6 +287,6 @@ def gaussian_kde(samples: ArrayLike, x: ArrayLike, bandwidth: float | None = Non
     h = float(bandwidth)
     out = np.zeros(x.shape)
     for i in range(0, s.shape[0], 2048):  # chunks keep the (chunk, N) matrix small
-        z = (x[None, :] - s[i:i + 2048, None]) / h
+        z = (x[None, :] - s[i : i + 2048, None]) / h
         out += np.exp(-0.5 * z * z).sum(axis=0)
     return out / (s.shape[0] * h * math.sqrt(2 * math.pi))

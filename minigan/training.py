@@ -50,8 +50,9 @@ class DivergenceError(FloatingPointError):
     parameter's name) is ``value`` (NaN or inf; None for a parameter with some entry not finite).
     ``last_checkpoint``: the step of the last checkpoint written before it (set by the run driver)."""
 
-    def __init__(self, step: int, quantity: str, value: float | None = None,
-                 last_checkpoint: int | None = None) -> None:
+    def __init__(
+        self, step: int, quantity: str, value: float | None = None, last_checkpoint: int | None = None
+    ) -> None:
         self.step, self.quantity, self.value, self.last_checkpoint = step, quantity, value, last_checkpoint
         what = "not finite" if value is None else str(value)
         super().__init__(f"step {step}: {quantity} is {what} (training diverged)")
@@ -92,10 +93,21 @@ class GAN:
     d_penalty: DPenalty | None
     _p_grads: Grads  # the penalty's gradient, from _d_gradient to _update_d
 
-    def __init__(self, config: TrainConfig | None = None, *, G: MLP | None = None, D: MLP | None = None,
-                 data: Dataset | ArrayLike | None = None, g_opt: Optimizer | None = None,
-                 d_opt: Optimizer | None = None, g_loss: str | GLoss | None = None, d_loss: str | DLoss | None = None,
-                 d_penalty: DPenalty | None = None, rng: Random | None = None, **overrides: Any) -> None:
+    def __init__(
+        self,
+        config: TrainConfig | None = None,
+        *,
+        G: MLP | None = None,
+        D: MLP | None = None,
+        data: Dataset | ArrayLike | None = None,
+        g_opt: Optimizer | None = None,
+        d_opt: Optimizer | None = None,
+        g_loss: str | GLoss | None = None,
+        d_loss: str | DLoss | None = None,
+        d_penalty: DPenalty | None = None,
+        rng: Random | None = None,
+        **overrides: Any,
+    ) -> None:
         if config is None:
             config = TrainConfig(**overrides)
         elif overrides:
@@ -119,8 +131,9 @@ class GAN:
         self.G, self.D, self.noise_dim = G, D, G.spec.sizes[0]
         self.g_loss = _loss("g_loss", g_loss, c.g_loss, losses.get_generator_loss, {})
         smoothing = {"real_target": c.real_target} if c.real_target != 1.0 else {}
-        self.d_loss = _loss("d_loss", d_loss, losses.PAIRED_D_LOSS[c.g_loss], losses.get_discriminator_loss,
-                            smoothing)
+        self.d_loss = _loss(
+            "d_loss", d_loss, losses.PAIRED_D_LOSS[c.g_loss], losses.get_discriminator_loss, smoothing
+        )
         self.d_penalty = d_penalty if d_penalty is not None else c.build_penalty(self.rng)
         self.step = 0
         self.seconds = 0.0  # wall time spent in train(), over every resume (kept by checkpoints)
@@ -175,7 +188,9 @@ class GAN:
             else:  # ... unless batch norm in D ties the rows: then on every row, the real ones with 0
                 dl_f = self.xp.concat([self.xp.zeros_like(dl_f), dl_f], axis=0)
         dx, _ = self.D.backward(dl_f, d_cache, need_dx=True, need_grads=False, release=True, check=False)
-        _, g_grads = self.G.backward(dx[dx.shape[0] - l_f.shape[0]:, :], g_cache, need_dx=False, release=True, check=False)
+        _, g_grads = self.G.backward(
+            dx[dx.shape[0] - l_f.shape[0] :, :], g_cache, need_dx=False, release=True, check=False
+        )
         return L_G, g_grads
 
     def discriminator_step(self, keep_fakes: bool = False) -> tuple[Array, Array, tuple[Array, Cache] | None]:
@@ -259,11 +274,20 @@ class GAN:
         means = xp.sum(xp.reshape(xp.stack([sp, sg]), (2, 4, m)), axis=2) / m
         bce_d = means[0, 0] + means[0, 3]
         ns = means[0, 1]
-        return xp.stack([
-            L_D, L_G, ns, -bce_d, bce_d + ns, means[1, 2], means[1, 3],
-            # ‖∇‖ = sqrt(Σ g²) of the gradients each optimizer just applied (it keeps Σ g²)
-            xp.sqrt(self.g_opt.grad_sq), xp.sqrt(self.d_opt.grad_sq),
-        ])
+        return xp.stack(
+            [
+                L_D,
+                L_G,
+                ns,
+                -bce_d,
+                bce_d + ns,
+                means[1, 2],
+                means[1, 3],
+                # ‖∇‖ = sqrt(Σ g²) of the gradients each optimizer just applied (it keeps Σ g²)
+                xp.sqrt(self.g_opt.grad_sq),
+                xp.sqrt(self.d_opt.grad_sq),
+            ]
+        )
 
     def flush(self) -> None:
         """Copy pending history rows to the host; raise DivergenceError on NaN/inf."""
@@ -285,7 +309,9 @@ class GAN:
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
             raise ValueError(f"steps: expected a non-negative integer number of steps, got {steps!r}")
         if callback is not None and not callable(callback):
-            raise TypeError(f"callback: expected a function of the GAN or None, got {type(callback).__name__}")
+            raise TypeError(
+                f"callback: expected a function of the GAN or None, got {type(callback).__name__}"
+            )
         t0, before = time.perf_counter(), self.seconds
         for _ in range(steps):
             self.train_step()
@@ -307,7 +333,9 @@ class GAN:
 
     def discriminate(self, x: ArrayLike) -> np.ndarray:
         """D(x) = σ(logit) for a NumPy array x (N, dim) in the data's own scale, eval mode."""
-        xb = self.backend.asarray(self.data.encode(np.asarray(x, dtype=np.float64)), dtype=self.backend.float_dtype)
+        xb = self.backend.asarray(
+            self.data.encode(np.asarray(x, dtype=np.float64)), dtype=self.backend.float_dtype
+        )
         return self.backend.to_numpy(losses.sigmoid(self.D.forward(xb, train=False)[0]))[:, 0]
 
     def set_history(self, rows: list[list[float]]) -> None:
@@ -324,8 +352,14 @@ class GAN:
 
 def equilibrium_values() -> dict[str, float]:
     """The history quantities at D ≡ ½ (docs/MATH.md §4): the reference lines of the loss plots."""
-    return {"L_D": math.log(4), "L_G_ns": math.log(2), "V": -math.log(4), "total": 3 * math.log(2),
-            "D_real": 0.5, "D_fake": 0.5}
+    return {
+        "L_D": math.log(4),
+        "L_G_ns": math.log(2),
+        "V": -math.log(4),
+        "total": 3 * math.log(2),
+        "D_real": 0.5,
+        "D_fake": 0.5,
+    }
 
 
 def _loss(arg, given, default_name, get, extra):
@@ -340,15 +374,24 @@ def _loss(arg, given, default_name, get, extra):
 
 def _check_parts(G, D, dim, backend, g_opt, d_opt):
     """One clear line if a part is not what it should be, or the parts do not fit together."""
-    for name, part, cls in (("G", G, MLP), ("D", D, MLP), ("g_opt", g_opt, Optimizer), ("d_opt", d_opt, Optimizer)):
+    for name, part, cls in (
+        ("G", G, MLP),
+        ("D", D, MLP),
+        ("g_opt", g_opt, Optimizer),
+        ("d_opt", d_opt, Optimizer),
+    ):
         if not isinstance(part, cls):
-            raise TypeError(f"{name}: expected {'an MLP' if cls is MLP else 'an optim.Optimizer'}, "
-                            f"got {type(part).__name__}")
+            raise TypeError(
+                f"{name}: expected {'an MLP' if cls is MLP else 'an optim.Optimizer'}, "
+                f"got {type(part).__name__}"
+            )
     if G.spec.sizes[-1] != dim:
         raise ValueError(f"G: its output has {G.spec.sizes[-1]} features, the data {dim}")
     if D.spec.sizes[0] != dim or D.spec.sizes[-1] != 1:
         raise ValueError(f"D: expected sizes ({dim}, ..., 1) (data in, one logit out), got {D.spec.sizes}")
     for name, net in (("G", G), ("D", D)):
         if net.backend.spec != backend.spec or net.dtype != backend.float_dtype:
-            raise ValueError(f"{name}: built on {net.backend.spec} in {net.dtype}, the run is on "
-                             f"{backend.spec} in {backend.float_dtype}")
+            raise ValueError(
+                f"{name}: built on {net.backend.spec} in {net.dtype}, the run is on "
+                f"{backend.spec} in {backend.float_dtype}"
+            )

@@ -11,7 +11,9 @@ from minigan.networks import MLP, MLPSpec
 
 
 # -- choosing a backend ---------------------------------------------------------------------
-@pytest.mark.parametrize("spec,name", [("numpy", "numpy"), ("strict", "strict"), ("strict:device1", "strict")])
+@pytest.mark.parametrize(
+    "spec,name", [("numpy", "numpy"), ("strict", "strict"), ("strict:device1", "strict")]
+)
 def test_backend_by_name(spec, name):
     b = get_backend(spec)
     assert b.name == name
@@ -76,7 +78,9 @@ def test_cupy_without_usable_gpu_raises_backend_unavailable(monkeypatch):
     def no_device():
         raise RuntimeError("cudaErrorNoDevice")
 
-    fake = types.SimpleNamespace(cuda=types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=no_device)))
+    fake = types.SimpleNamespace(
+        cuda=types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=no_device))
+    )
     monkeypatch.setitem(sys.modules, "cupy", fake)
     with pytest.raises(BackendUnavailable, match="no usable GPU/driver.*cudaErrorNoDevice"):
         get_backend("cupy")
@@ -106,7 +110,11 @@ def test_float64_on_request(backend64):
 
 
 def test_creation_is_on_the_backend_device(backend):
-    for a in (backend.zeros((2,)), backend.asarray(np.ones((2, 2), np.float32)), backend.random(1).normal((3,))):
+    for a in (
+        backend.zeros((2,)),
+        backend.asarray(np.ones((2, 2), np.float32)),
+        backend.random(1).normal((3,)),
+    ):
         assert a.device == backend.device
 
 

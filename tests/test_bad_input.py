@@ -39,7 +39,9 @@ def test_float64_into_a_float32_model():
 
 def test_mlp_input_that_is_not_an_array():
     net = MLP(MLPSpec((2, 4, 1)), NP32, seed=0)
-    with pytest.raises(TypeError, match=r"x: expected an array of shape \(N, 2\) on the model's backend \(numpy\), got list"):
+    with pytest.raises(
+        TypeError, match=r"x: expected an array of shape \(N, 2\) on the model's backend \(numpy\), got list"
+    ):
         net.forward([[1.0, 2.0]])
 
 
@@ -84,8 +86,11 @@ LAYERS = {
 
 @pytest.mark.parametrize("kind", list(LAYERS))
 def test_layer_input_that_is_not_an_array(kind):
-    with pytest.raises(TypeError, match=r"x: expected an array of shape \(N, (2|features)\) on the layer's backend "
-                                        r"\(numpy\), got list"):
+    with pytest.raises(
+        TypeError,
+        match=r"x: expected an array of shape \(N, (2|features)\) on the layer's backend "
+        r"\(numpy\), got list",
+    ):
         LAYERS[kind](NP32).forward([[1.0, 2.0]])
 
 
@@ -103,7 +108,9 @@ def test_layer_input_of_another_dtype_is_refused_not_upcast(backend, kind):
 
 def test_layer_input_of_another_backend():
     strict = get_backend("strict")
-    with pytest.raises(TypeError, match=r"x: expected an array .* on the layer's backend \(array_api_strict\), got ndarray"):
+    with pytest.raises(
+        TypeError, match=r"x: expected an array .* on the layer's backend \(array_api_strict\), got ndarray"
+    ):
         Linear(2, 3, strict, strict.random(0)).forward(np.ones((3, 2), np.float32))
 
 
@@ -128,7 +135,9 @@ def test_mlp_backward_with_the_cache_of_another_network(backend):
     _, g_cache = G.forward(z)
     _, d_cache = D.forward(z)
     dout = backend.zeros((4, 2))
-    with pytest.raises(ValueError, match="cache: expected the cache of this network's forward, got one of another network"):
+    with pytest.raises(
+        ValueError, match="cache: expected the cache of this network's forward, got one of another network"
+    ):
         G.backward(dout, d_cache)
     with pytest.raises(ValueError, match="cache: expected the cache of this network's forward, got list"):
         G.backward(dout, list(g_cache))
@@ -167,7 +176,9 @@ def test_optimizer_step_without_a_gradient_for_a_parameter(backend, name):
     params, grads = _params_and_grads(backend)
     del grads["0.b"]
     opt = make_optimizer(name, 0.1)
-    with pytest.raises(ValueError, match=r"grads: expected a gradient for every parameter, none for \['0.b'\]"):
+    with pytest.raises(
+        ValueError, match=r"grads: expected a gradient for every parameter, none for \['0.b'\]"
+    ):
         opt.step(params, grads)
     assert opt.t == 0 and float(backend.xp.sum(params["0.W"] * params["0.W"])) == 0.0  # nothing moved
 
@@ -178,8 +189,11 @@ def test_optimizer_step_with_a_gradient_of_the_wrong_shape_or_dtype(backend, nam
 
     params, grads = _params_and_grads(backend)
     grads["0.W"] = backend.ones((3, 3))
-    with pytest.raises(ValueError, match=r"grads\['0.W'\]: expected shape \(2, 3\) and dtype .*float32 \(the "
-                                         r"parameter's\), got \(3, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"grads\['0.W'\]: expected shape \(2, 3\) and dtype .*float32 \(the "
+        r"parameter's\), got \(3, 3\)",
+    ):
         make_optimizer(name, 0.1).step(params, grads)
     params, grads = _params_and_grads(backend)
     grads["0.b"] = [1.0, 1.0, 1.0]
@@ -188,21 +202,26 @@ def test_optimizer_step_with_a_gradient_of_the_wrong_shape_or_dtype(backend, nam
     if backend.spec != "strict:no_float64":
         params, grads = _params_and_grads(backend)
         grads["0.b"] = backend.ones((3,), dtype="float64")
-        with pytest.raises(ValueError, match=r"grads\['0.b'\]: expected .* dtype .*float32 .* got \(3,\) and .*float64"):
+        with pytest.raises(
+            ValueError, match=r"grads\['0.b'\]: expected .* dtype .*float32 .* got \(3,\) and .*float64"
+        ):
             make_optimizer(name, 0.1).step(params, grads)
 
 
-@pytest.mark.parametrize("kw,match", [
-    (dict(betas=(0.5,)), r"betas: expected two numbers \(β1, β2\) in \[0, 1\), got \(0.5,\)"),
-    (dict(betas=0.9), r"betas: expected two numbers .* got 0.9"),
-    (dict(betas=(0.5, 0.9, 0.99)), r"betas: expected two numbers"),
-    (dict(betas=(1.0, 0.999)), r"betas\[0\]: expected a number in \[0, 1\), got 1.0"),
-    (dict(betas=(0.5, -0.1)), r"betas\[1\]: expected a number in \[0, 1\), got -0.1"),
-    (dict(betas=(math.nan, 0.9)), r"betas\[0\]: expected a number in \[0, 1\), got nan"),
-    (dict(betas=("0.5", 0.9)), r"betas\[0\]: expected a number in \[0, 1\), got '0.5'"),
-    (dict(eps=math.nan), r"eps: expected a positive finite number, got nan"),
-    (dict(eps=-1e-8), r"eps: expected a positive finite number, got -1e-08"),
-])
+@pytest.mark.parametrize(
+    "kw,match",
+    [
+        (dict(betas=(0.5,)), r"betas: expected two numbers \(β1, β2\) in \[0, 1\), got \(0.5,\)"),
+        (dict(betas=0.9), r"betas: expected two numbers .* got 0.9"),
+        (dict(betas=(0.5, 0.9, 0.99)), r"betas: expected two numbers"),
+        (dict(betas=(1.0, 0.999)), r"betas\[0\]: expected a number in \[0, 1\), got 1.0"),
+        (dict(betas=(0.5, -0.1)), r"betas\[1\]: expected a number in \[0, 1\), got -0.1"),
+        (dict(betas=(math.nan, 0.9)), r"betas\[0\]: expected a number in \[0, 1\), got nan"),
+        (dict(betas=("0.5", 0.9)), r"betas\[0\]: expected a number in \[0, 1\), got '0.5'"),
+        (dict(eps=math.nan), r"eps: expected a positive finite number, got nan"),
+        (dict(eps=-1e-8), r"eps: expected a positive finite number, got -1e-08"),
+    ],
+)
 def test_adam_hyper_parameters(kw, match):
     from minigan.optim import Adam
 
@@ -230,7 +249,9 @@ def test_gan_sample_and_train_counts():
         with pytest.raises(ValueError, match=f"n: expected a positive integer number of samples, got {n!r}"):
             gan.sample(n)
     for steps in (-5, 1.5, False):
-        with pytest.raises(ValueError, match=f"steps: expected a non-negative integer number of steps, got {steps!r}"):
+        with pytest.raises(
+            ValueError, match=f"steps: expected a non-negative integer number of steps, got {steps!r}"
+        ):
             gan.train(steps)
     with pytest.raises(TypeError, match="callback: expected a function of the GAN or None, got int"):
         gan.train(1, callback=3)
@@ -238,13 +259,17 @@ def test_gan_sample_and_train_counts():
     assert gan.train(0).step == 0
 
 
-@pytest.mark.parametrize("m,got", [({}, r"keys \[\]"), ({"n": 10, "step": 3}, r"keys \['n', 'step'\]"),
-                                   (None, "NoneType")])
+@pytest.mark.parametrize(
+    "m,got", [({}, r"keys \[\]"), ({"n": 10, "step": 3}, r"keys \['n', 'step'\]"), (None, "NoneType")]
+)
 def test_format_metrics_of_something_else(m, got):
     from minigan.metrics import format_metrics
 
-    with pytest.raises(ValueError, match=r"m: expected the metrics of evaluate\(\) \(with modes_covered, js or "
-                                         r"sliced_w1\), got " + got):
+    with pytest.raises(
+        ValueError,
+        match=r"m: expected the metrics of evaluate\(\) \(with modes_covered, js or "
+        r"sliced_w1\), got " + got,
+    ):
         format_metrics(m)
 
 
@@ -266,7 +291,9 @@ def test_nan_or_inf_logits(backend, bad):
 def test_logits_of_the_wrong_shape(backend, name):
     fn = L.DISCRIMINATOR_LOSSES[name]
     ok = backend.zeros((4, 1))
-    with pytest.raises(ValueError, match=r"l_real: expected logits of shape \(m,\) or \(m, 1\) with m >= 1, got \(4, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"l_real: expected logits of shape \(m,\) or \(m, 1\) with m >= 1, got \(4, 2\)"
+    ):
         fn(backend.zeros((4, 2)), ok)
     with pytest.raises(ValueError, match=r"l_fake: expected logits of shape .* got \(0,\)"):
         fn(ok, backend.zeros((0,)))
@@ -300,9 +327,14 @@ def test_label_smoothing_target_out_of_range(alpha):
 
 # -- names ------------------------------------------------------------------------------------------------
 def test_unknown_names():
-    with pytest.raises(ValueError, match=r"backend: expected one of \('numpy', 'cupy', 'strict'\), got 'jax'"):
+    with pytest.raises(
+        ValueError, match=r"backend: expected one of \('numpy', 'cupy', 'strict'\), got 'jax'"
+    ):
         get_backend("jax")
-    with pytest.raises(ValueError, match=r"activation: expected one of \('relu', 'leaky_relu', 'tanh', 'sigmoid'\), got 'gelu'"):
+    with pytest.raises(
+        ValueError,
+        match=r"activation: expected one of \('relu', 'leaky_relu', 'tanh', 'sigmoid'\), got 'gelu'",
+    ):
         make_activation("gelu", NP32)
     with pytest.raises(ValueError, match="activation: .* got 'swish'"):
         MLPSpec((2, 3, 1), activation="swish")
@@ -319,13 +351,16 @@ def test_unknown_names():
 
 
 # -- sizes and hyper-parameters -----------------------------------------------------------------------------
-@pytest.mark.parametrize("sizes,match", [
-    ((2, 0, 1), r"sizes\[1\]: expected a positive integer width, got 0"),
-    ((2, 4, -1), r"sizes\[2\]: expected a positive integer width, got -1"),
-    ((2.0, 4, 1), r"sizes\[0\]: expected a positive integer width, got 2.0"),
-    ((True, 4, 1), r"sizes\[0\]: expected a positive integer width, got True"),
-    ((2,), r"sizes: expected at least \(in, out\), got \(2,\)"),
-])
+@pytest.mark.parametrize(
+    "sizes,match",
+    [
+        ((2, 0, 1), r"sizes\[1\]: expected a positive integer width, got 0"),
+        ((2, 4, -1), r"sizes\[2\]: expected a positive integer width, got -1"),
+        ((2.0, 4, 1), r"sizes\[0\]: expected a positive integer width, got 2.0"),
+        ((True, 4, 1), r"sizes\[0\]: expected a positive integer width, got True"),
+        ((2,), r"sizes: expected at least \(in, out\), got \(2,\)"),
+    ],
+)
 def test_bad_sizes(sizes, match):
     with pytest.raises(ValueError, match=match):
         MLPSpec(sizes)

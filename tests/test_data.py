@@ -101,24 +101,36 @@ def test_digits_without_sklearn_names_the_extra(monkeypatch):
 
 def test_a_gan_trains_on_digits_with_a_tanh_output():
     pytest.importorskip("sklearn")
-    gan = GAN(TrainConfig(dataset="digits", g_output="tanh", noise_dim=8, g_hidden=(32,), d_hidden=(32,),
-                          batch_size=16, steps=2))
+    gan = GAN(
+        TrainConfig(
+            dataset="digits",
+            g_output="tanh",
+            noise_dim=8,
+            g_hidden=(32,),
+            d_hidden=(32,),
+            batch_size=16,
+            steps=2,
+        )
+    )
     gan.train()
     x = gan.sample(10)
     assert x.shape == (10, 64) and np.abs(x).max() <= 1.0
 
 
-@pytest.mark.parametrize("name, params, match", [
-    ("moons", {}, "dataset"),
-    ("ring", {"std": 0.0}, "std"),
-    ("ring", {"modes": 0}, "modes"),
-    ("ring", {"radius": -1.0}, "radius"),
-    ("grid", {"side": 2.5}, "side"),
-    ("gaussian", {"mean": float("nan")}, "mean"),
-    ("ring", {"train_size": 0}, "train_size"),
-    ("ring", {"colour": "red"}, "colour"),
-    ("digits", {"digit": 10}, "digit"),
-])
+@pytest.mark.parametrize(
+    "name, params, match",
+    [
+        ("moons", {}, "dataset"),
+        ("ring", {"std": 0.0}, "std"),
+        ("ring", {"modes": 0}, "modes"),
+        ("ring", {"radius": -1.0}, "radius"),
+        ("grid", {"side": 2.5}, "side"),
+        ("gaussian", {"mean": float("nan")}, "mean"),
+        ("ring", {"train_size": 0}, "train_size"),
+        ("ring", {"colour": "red"}, "colour"),
+        ("digits", {"digit": 10}, "digit"),
+    ],
+)
 def test_bad_parameters(name, params, match):
     if name == "digits":
         pytest.importorskip("sklearn")

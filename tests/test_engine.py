@@ -58,7 +58,9 @@ def test_products_and_the_bias_gradient(backend, f64):
         x, W, bias = rng.normal(a_shape), rng.normal(w_shape), rng.normal((w_shape[1],))
         # an outer product as a broadcast is one multiply per entry, as the product is: exact
         _same(b, fast.matmul(x, W), plain.matmul(x, W), exact=a_shape[1] == 1 or b.name != "numpy")
-        _same(b, fast.affine(x, W, bias), plain.affine(x, W, bias), exact=a_shape[1] == 1 or b.name != "numpy")
+        _same(
+            b, fast.affine(x, W, bias), plain.affine(x, W, bias), exact=a_shape[1] == 1 or b.name != "numpy"
+        )
         d = rng.normal((a_shape[0], w_shape[1]))
         _same(b, fast.sum_rows(d), plain.sum_rows(d), exact=b.name != "numpy")  # GEMV: another order
 
@@ -125,7 +127,11 @@ def test_the_flat_update_is_the_per_parameter_rule(monkeypatch, backend, name, b
     cut across parameters) against the plain per-parameter loop, over three steps: the same
     parameters, state and Σ g², in float32 and float64."""
     monkeypatch.setattr(numpy_ops, "BLOCK", block)  # where NumpyOps reads it
-    both = [backend] if backend.spec == "strict:no_float64" else [backend, get_backend(backend.spec, dtype="float64")]
+    both = (
+        [backend]
+        if backend.spec == "strict:no_float64"
+        else [backend, get_backend(backend.spec, dtype="float64")]
+    )
     for b in both:
         fast, plain = _pair(b)
         rng = b.random(5)
@@ -154,8 +160,16 @@ def _gan(ops, mode):
     b = get_backend("numpy", dtype="float64")
     b.ops = ops
     rng = b.random(0)
-    cfg = TrainConfig(dataset="ring", g_hidden=(16, 16), d_hidden=(16, 16), batch_size=32, mode=mode,
-                      dtype="float64", lr_decay=1.0, seed=0)
+    cfg = TrainConfig(
+        dataset="ring",
+        g_hidden=(16, 16),
+        d_hidden=(16, 16),
+        batch_size=32,
+        mode=mode,
+        dtype="float64",
+        lr_decay=1.0,
+        seed=0,
+    )
     opts = [make_optimizer("adam", 1e-3), make_optimizer("adam", 1e-3)]
     for o in opts:
         o.ops = ops
@@ -220,8 +234,11 @@ def test_cupy_training_with_fused_kernels_follows_the_plain_run():
     runs = []
     for fused in (False, True):
         b = _cupy(fused)
-        gan = GAN(TrainConfig(backend="cupy", steps=20, seed=3, log_every=10),
-                  G=MLP(MLPSpec((2, 128, 128, 128, 2)), b, seed=1), D=MLP(MLPSpec((2, 128, 128, 1)), b, seed=2))
+        gan = GAN(
+            TrainConfig(backend="cupy", steps=20, seed=3, log_every=10),
+            G=MLP(MLPSpec((2, 128, 128, 128, 2)), b, seed=1),
+            D=MLP(MLPSpec((2, 128, 128, 1)), b, seed=2),
+        )
         for o in (gan.g_opt, gan.d_opt):
             o.ops = b.ops
         gan.train()
@@ -319,8 +336,10 @@ def test_maxout_max_winner_and_scatter(backend, pieces):
     np.testing.assert_array_equal(backend.to_numpy(g_p), expect.reshape(7, 4 * pieces))
     w = rng.normal((7, 4, pieces))
     _same(backend, fast.maxout_pick(w, win_f), plain.maxout_pick(w, win_p), exact=True)
-    np.testing.assert_array_equal(backend.to_numpy(plain.maxout_pick(w, win_p)),
-                                  np.take_along_axis(backend.to_numpy(w), idx[..., None], -1)[..., 0])
+    np.testing.assert_array_equal(
+        backend.to_numpy(plain.maxout_pick(w, win_p)),
+        np.take_along_axis(backend.to_numpy(w), idx[..., None], -1)[..., 0],
+    )
     assert xp.isdtype(out_f.dtype, "real floating") and out_f.dtype == z.dtype
     if isinstance(fast, engine.NumpyOps):
         np.testing.assert_array_equal(np.asarray(win_f), idx)  # the winner is the piece's index
@@ -349,7 +368,9 @@ def test_numpy_flushes_subnormal_optimizer_state_every_flush_every_steps():
         opt.step(p, zero)  # step FLUSH_EVERY
         m = opt.slots["m"]["W"]
         if flushes:
-            decayed = np.float32(0.8) * (np.float32(0.8) * np.float32(2 * tiny))  # two steps of β1·m, still normal
+            decayed = np.float32(0.8) * (
+                np.float32(0.8) * np.float32(2 * tiny)
+            )  # two steps of β1·m, still normal
             assert (m[0, 0], m[0, 1]) == (0.0, 0.0) and m[0, 2] == decayed
         else:
             assert m[0, 0] == ulp and m[0, 1] == -2 * ulp  # -3 → -2.4 → -2 ulp, then 0.8·2 rounds back to 2

@@ -25,7 +25,9 @@ def test_force_is_minus_the_gradient_of_each_samples_loss(g_loss):
     force = game.generator_force(gan, x)
 
     def loss(row):  # ℓ at one sample: the batch mean of a batch of one
-        logit, _ = gan.D.forward(gan.backend.asarray(row[None, :], dtype=gan.backend.float_dtype), train=False)
+        logit, _ = gan.D.forward(
+            gan.backend.asarray(row[None, :], dtype=gan.backend.float_dtype), train=False
+        )
         return float(gan.g_loss(logit)[0])
 
     h = 1e-6
@@ -93,15 +95,38 @@ def test_animation_writes_a_gif_with_a_frame_per_interval(tmp_path):
     assert anim.frames == 5  # steps 0, 10, 20, 30, 40
     path = anim.close()
     assert open(path, "rb").read(6) == b"GIF89a"
-    assert Image.open(path).n_frames in range(2, 6)  # more than one, at most 5: Pillow merges unchanged frames
+    assert Image.open(path).n_frames in range(
+        2, 6
+    )  # more than one, at most 5: Pillow merges unchanged frames
 
 
 @needs_mpl
 def test_train_animate_writes_the_gif(tmp_path):
     out = tmp_path / "run"
-    rc = cli.main(["--g-hidden", "8", "--d-hidden", "8", "--batch-size", "16", "--log-every", "5", "--steps", "30",
-                   "--eval-samples", "200", "--quiet", "--animate", "--animate-every", "10", "--eval-every", "10",
-                   "--out", str(out)])
+    rc = cli.main(
+        [
+            "--g-hidden",
+            "8",
+            "--d-hidden",
+            "8",
+            "--batch-size",
+            "16",
+            "--log-every",
+            "5",
+            "--steps",
+            "30",
+            "--eval-samples",
+            "200",
+            "--quiet",
+            "--animate",
+            "--animate-every",
+            "10",
+            "--eval-every",
+            "10",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     assert (out / "animation.gif").read_bytes()[:6] == b"GIF89a"
     assert (out / "game.png").exists()

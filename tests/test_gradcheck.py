@@ -33,10 +33,10 @@ def test_numerical_gradient_of_a_known_function():
     x0 = x.copy()
 
     def f(v):
-        return float(np.sum(v ** 3) + v[0] * v[1])
+        return float(np.sum(v**3) + v[0] * v[1])
 
     num = gc.numerical_gradient(f, x)
-    exact = 3 * x ** 2 + np.array([x[1], x[0], 0.0])
+    exact = 3 * x**2 + np.array([x[1], x[0], 0.0])
     assert gc.rel_error(num, exact) < 1e-9
     np.testing.assert_array_equal(x, x0)  # x itself is not perturbed
     some = gc.numerical_gradient(f, x, entries=[(1,)])
@@ -48,9 +48,9 @@ def test_step_doubling_estimates_the_truncation_error():
     |D_h − D_2h| = 3h²."""
     x = np.array([0.5, -2.0])
     h = 1e-3
-    d, spread = gc.numerical_gradient(lambda v: float(np.sum(v ** 3)), x, h, step_doubling=True)
-    np.testing.assert_allclose(d, 3 * x ** 2 + h ** 2, rtol=1e-9)
-    np.testing.assert_allclose(spread, 3 * h ** 2, rtol=1e-4)
+    d, spread = gc.numerical_gradient(lambda v: float(np.sum(v**3)), x, h, step_doubling=True)
+    np.testing.assert_allclose(d, 3 * x**2 + h**2, rtol=1e-9)
+    np.testing.assert_allclose(spread, 3 * h**2, rtol=1e-4)
 
 
 def test_sample_entries():
@@ -95,9 +95,10 @@ def test_measured_rounding_noise_flags_a_noisy_function():
 def test_fourth_difference_of_a_smooth_function_is_its_fourth_derivative():
     """Δ⁴ = h⁴·f exactly for f = Σ x⁴ (f = 24): no noise at h = 1e-2."""
     h = 1e-2
-    _, _, fourth = gc.numerical_gradient(lambda v: float(np.sum(v ** 4)), np.array([0.3, -1.0]), h,
-                                         step_doubling=True, fourth_difference=True)
-    np.testing.assert_allclose(fourth, 24 * h ** 4, rtol=1e-6)
+    _, _, fourth = gc.numerical_gradient(
+        lambda v: float(np.sum(v**4)), np.array([0.3, -1.0]), h, step_doubling=True, fourth_difference=True
+    )
+    np.testing.assert_allclose(fourth, 24 * h**4, rtol=1e-6)
 
 
 # -- kinks ------------------------------------------------------------------------------------------------
@@ -156,13 +157,16 @@ def test_hinge_at_its_kink_is_refused():
 # -- the checker can fail ----------------------------------------------------------------------------------
 def test_wrong_layer_gradient_is_reported(monkeypatch):
     """Tanh's backward with 1 − out instead of 1 − out²: a relative error far above 1e-6."""
-    monkeypatch.setattr(Tanh, "backward", lambda self, dout, cache, need_dx=True, need_grads=True: (dout * (1.0 - cache), {}))
+    monkeypatch.setattr(
+        Tanh, "backward", lambda self, dout, cache, need_dx=True, need_grads=True: (dout * (1.0 - cache), {})
+    )
     errors = gc.check_layer(Tanh(B64), B64.random(0).normal((4, 3)), B64)
     assert errors["x"] > 1e-2
 
 
 def test_wrong_loss_gradient_is_reported():
     """A bce whose real-side gradient has the wrong sign (a classic bug)."""
+
     def bad(lr, lf):
         v, dr, df = L.discriminator_loss(lr, lf)
         return v, -dr, df
@@ -189,7 +193,9 @@ def test_structural_zero_is_reported_as_zero():
     """The Wasserstein critic's output bias has gradient mean(1) − mean(1) = 0 exactly: both
     sides lie below the noise floor and the error is 0, not 0/1e-8 noise."""
     D = discriminator(2, (3,), activation="tanh", backend=B64, seed=0)
-    errors = gc.check_discriminator_chain(D, L.wasserstein_d_loss, B64.random(1).normal((4, 2)), B64.random(2).normal((4, 2)))
+    errors = gc.check_discriminator_chain(
+        D, L.wasserstein_d_loss, B64.random(1).normal((4, 2)), B64.random(2).normal((4, 2))
+    )
     assert errors["2.b"] == 0.0 and "2.b" not in errors.accuracy
     assert max(errors.values()) <= gc.THRESHOLD
 
@@ -200,16 +206,25 @@ def test_require_float64():
     with pytest.raises(ValueError, match="strict:no_float64 cannot compute in float64"):
         gc.require_float64(get_backend("strict:no_float64", dtype="float64"))  # refused by get_backend
     with pytest.raises(ValueError, match="float64"):
-        gc.check_layer(Linear(2, 2, get_backend("numpy"), get_backend("numpy").random(0)),
-                       np.ones((2, 2), np.float32), get_backend("numpy"))
+        gc.check_layer(
+            Linear(2, 2, get_backend("numpy"), get_backend("numpy").random(0)),
+            np.ones((2, 2), np.float32),
+            get_backend("numpy"),
+        )
 
 
 # -- the whole suite / the command, on every float64 backend -------------------------------------------------
 def test_run_all_passes_on_every_float64_backend(backend64):
     """Every row of the command's table passes: numpy with every entry, the others sparsely."""
     full = backend64.name == "numpy"
-    results = gc.run_all(backend64, seed=1, batch=4, width=4 if full else 3, depth=1 if not full else 2,
-                         max_entries=None if full else 6)
+    results = gc.run_all(
+        backend64,
+        seed=1,
+        batch=4,
+        width=4 if full else 3,
+        depth=1 if not full else 2,
+        max_entries=None if full else 6,
+    )
     assert len(results) == 65
     bad = [r for r in results if not r.passed]
     assert not bad, gc.format_table(bad)
@@ -217,7 +232,9 @@ def test_run_all_passes_on_every_float64_backend(backend64):
 
 
 def test_main_prints_the_table_and_exits_zero(capsys):
-    rc = gradcheck_main(["--backend", "numpy", "--batch", "3", "--width", "3", "--depth", "1", "--entries", "4"])
+    rc = gradcheck_main(
+        ["--backend", "numpy", "--batch", "3", "--width", "3", "--depth", "1", "--entries", "4"]
+    )
     out = capsys.readouterr().out
     assert rc == 0
     assert "component" in out and "max rel error" in out and "65/65 passed" in out
@@ -232,13 +249,16 @@ def test_main_exits_nonzero_on_a_failure(monkeypatch, capsys):
     assert "layer Tanh" in out and "FAIL (x)" in out
 
 
-@pytest.mark.parametrize("argv,match", [
-    (["--backend", "strict:no_float64"], "cannot compute in float64"),
-    (["--backend", "torch"], "backend: expected one of"),
-    (["--batch", "2"], "batch: expected at least 3"),
-    (["--width", "0"], "width: expected a positive integer"),
-    (["--entries", "-1"], "entries: expected 0"),
-])
+@pytest.mark.parametrize(
+    "argv,match",
+    [
+        (["--backend", "strict:no_float64"], "cannot compute in float64"),
+        (["--backend", "torch"], "backend: expected one of"),
+        (["--batch", "2"], "batch: expected at least 3"),
+        (["--width", "0"], "width: expected a positive integer"),
+        (["--entries", "-1"], "entries: expected 0"),
+    ],
+)
 def test_main_bad_options_exit_2(argv, match, capsys):
     assert gradcheck_main(argv) == 2
     assert match in capsys.readouterr().err

@@ -156,9 +156,15 @@ def test_dropout_mask_and_eval():
     assert ev is x and c is None
 
 
-@pytest.mark.parametrize("init,std", [("he", math.sqrt(2 / 400)), ("normal", 0.02),
-                                      ("xavier", math.sqrt(6 / 600) / math.sqrt(3)),
-                                      ("uniform", 1 / math.sqrt(400) / math.sqrt(3))])
+@pytest.mark.parametrize(
+    "init,std",
+    [
+        ("he", math.sqrt(2 / 400)),
+        ("normal", 0.02),
+        ("xavier", math.sqrt(6 / 600) / math.sqrt(3)),
+        ("uniform", 1 / math.sqrt(400) / math.sqrt(3)),
+    ],
+)
 def test_init_scales(init, std):
     """He 2015, DCGAN 2016, Glorot 2010, PyTorch default: the empirical std of 80,000 draws
     is within 2% of the formula (the standard error is ~0.25%)."""

@@ -36,7 +36,6 @@ G_FORMS = {
 }
 
 
-
 def _form(name, lr, lf):
     """Value and gradient(s) of the loss form ``name`` ("g_<form>" for a generator loss)."""
     if name.startswith("g_"):
@@ -44,6 +43,7 @@ def _form(name, lr, lf):
         return fn(lf, **kw)
     fn, kw = D_FORMS[name]
     return fn(lr, lf, **kw)
+
 
 def f(x):
     return float(np.asarray(x))
@@ -62,7 +62,13 @@ def test_equilibrium_values(backend):
         "mm": L.generator_minimax_loss(zero)[0],
         "total": L.total_loss(zero, zero)[0],
     }
-    want = {"L_D": math.log(4), "V": -math.log(4), "ns": math.log(2), "mm": -math.log(2), "total": 3 * math.log(2)}
+    want = {
+        "L_D": math.log(4),
+        "V": -math.log(4),
+        "ns": math.log(2),
+        "mm": -math.log(2),
+        "total": 3 * math.log(2),
+    }
     for k in want:
         assert got[k].dtype == backend.xp.float32
         assert f(backend.to_numpy(got[k])) == pytest.approx(want[k], rel=1e-6), k
@@ -103,22 +109,41 @@ def hand_values():
     LD = mean([sp(-l) for l in LR]) + mean([sp(l) for l in LF])
     return {
         "bce": (LD, [-sig(-l) / 3 for l in LR], [sig(l) / 2 for l in LF]),
-        "bce_smoothed": (mean([a * sp(-l) + (1 - a) * sp(l) for l in LR]) + mean([sp(l) for l in LF]),
-                         [(sig(l) - a) / 3 for l in LR], [sig(l) / 2 for l in LF]),
+        "bce_smoothed": (
+            mean([a * sp(-l) + (1 - a) * sp(l) for l in LR]) + mean([sp(l) for l in LF]),
+            [(sig(l) - a) / 3 for l in LR],
+            [sig(l) / 2 for l in LF],
+        ),
         "value": (-LD, [sig(-l) / 3 for l in LR], [-sig(l) / 2 for l in LF]),
-        "total": (LD + mean([sp(-l) for l in LF]), [-sig(-l) / 3 for l in LR], [(2 * sig(l) - 1) / 2 for l in LF]),
-        "least_squares": (mean([0.5 * (l - 1) ** 2 for l in LR]) + mean([0.5 * l ** 2 for l in LF]),
-                          [(l - 1) / 3 for l in LR], [l / 2 for l in LF]),
-        "least_squares_sym": (mean([0.5 * (l - 1) ** 2 for l in LR]) + mean([0.5 * (l + 1) ** 2 for l in LF]),
-                              [(l - 1) / 3 for l in LR], [(l + 1) / 2 for l in LF]),
-        "hinge": (mean([max(0.0, 1 - l) for l in LR]) + mean([max(0.0, 1 + l) for l in LF]),
-                  [-(l < 1) / 3 for l in LR], [(l > -1) / 2 for l in LF]),
+        "total": (
+            LD + mean([sp(-l) for l in LF]),
+            [-sig(-l) / 3 for l in LR],
+            [(2 * sig(l) - 1) / 2 for l in LF],
+        ),
+        "least_squares": (
+            mean([0.5 * (l - 1) ** 2 for l in LR]) + mean([0.5 * l**2 for l in LF]),
+            [(l - 1) / 3 for l in LR],
+            [l / 2 for l in LF],
+        ),
+        "least_squares_sym": (
+            mean([0.5 * (l - 1) ** 2 for l in LR]) + mean([0.5 * (l + 1) ** 2 for l in LF]),
+            [(l - 1) / 3 for l in LR],
+            [(l + 1) / 2 for l in LF],
+        ),
+        "hinge": (
+            mean([max(0.0, 1 - l) for l in LR]) + mean([max(0.0, 1 + l) for l in LF]),
+            [-(l < 1) / 3 for l in LR],
+            [(l > -1) / 2 for l in LF],
+        ),
         "wasserstein": (mean(LF) - mean(LR), [-1 / 3] * 3, [1 / 2] * 2),
         "g_minimax": (-mean([sp(l) for l in LF]), [-sig(l) / 2 for l in LF]),
         "g_nonsaturating": (mean([sp(-l) for l in LF]), [(sig(l) - 1) / 2 for l in LF]),
-        "g_maximum_likelihood": (-0.5 * mean([math.exp(l) for l in LF]), [-0.5 * math.exp(l) / 2 for l in LF]),
+        "g_maximum_likelihood": (
+            -0.5 * mean([math.exp(l) for l in LF]),
+            [-0.5 * math.exp(l) / 2 for l in LF],
+        ),
         "g_least_squares": (mean([0.5 * (l - 1) ** 2 for l in LF]), [(l - 1) / 2 for l in LF]),
-        "g_least_squares_c0": (mean([0.5 * l ** 2 for l in LF]), [l / 2 for l in LF]),
+        "g_least_squares_c0": (mean([0.5 * l**2 for l in LF]), [l / 2 for l in LF]),
         "g_hinge": (-mean(LF), [-1 / 2] * 2),
         "g_wasserstein": (-mean(LF), [-1 / 2] * 2),
     }
@@ -149,7 +174,9 @@ def test_label_smoothing_optimum():
 
 
 # -- property: gradients equal centred finite differences (float64) --------------------------------------
-logit_arrays = st.tuples(st.integers(1, 8), st.booleans(), st.sampled_from([0.1, 1.0, 4.0, 20.0]), st.integers(0, 2**16))
+logit_arrays = st.tuples(
+    st.integers(1, 8), st.booleans(), st.sampled_from([0.1, 1.0, 4.0, 20.0]), st.integers(0, 2**16)
+)
 
 
 def draw_logits(m, column, scale, seed):
@@ -158,7 +185,12 @@ def draw_logits(m, column, scale, seed):
 
 
 @settings(max_examples=80, deadline=None)
-@given(name=st.sampled_from(list(D_FORMS)), real=logit_arrays, fake=logit_arrays, alpha=st.sampled_from([0.5, 0.9, 1.0]))
+@given(
+    name=st.sampled_from(list(D_FORMS)),
+    real=logit_arrays,
+    fake=logit_arrays,
+    alpha=st.sampled_from([0.5, 0.9, 1.0]),
+)
 def test_discriminator_side_gradients_match_finite_differences(name, real, fake, alpha):
     """∂/∂l_real and ∂/∂l_fake of every discriminator-side form, for logits of shape (m,) or
     (m, 1) at scales 0.1..20, within 1e-6; hinge logits within KINK_MARGIN of ±1 are not drawn."""
@@ -225,9 +257,17 @@ def test_stable_at_extreme_logits(backend64, dtype):
         "bce": (LD, -step(-hr) / 2, step(hf) / 2),
         "value": (-LD, step(-hr) / 2, -step(hf) / 2),
         "total": (LD + spx(-hf).mean(), -step(-hr) / 2, (2 * step(hf) - 1) / 2),
-        "bce_smoothed": ((0.9 * spx(-hr) + 0.1 * spx(hr)).mean() + spx(hf).mean(), (step(hr) - 0.9) / 2, step(hf) / 2),
-        "least_squares": ((0.5 * (hr - 1) ** 2).mean() + (0.5 * hf ** 2).mean(), (hr - 1) / 2, hf / 2),
-        "hinge": (np.maximum(1 - hr, 0).mean() + np.maximum(1 + hf, 0).mean(), -step(1 - hr) / 2, step(hf + 1) / 2),
+        "bce_smoothed": (
+            (0.9 * spx(-hr) + 0.1 * spx(hr)).mean() + spx(hf).mean(),
+            (step(hr) - 0.9) / 2,
+            step(hf) / 2,
+        ),
+        "least_squares": ((0.5 * (hr - 1) ** 2).mean() + (0.5 * hf**2).mean(), (hr - 1) / 2, hf / 2),
+        "hinge": (
+            np.maximum(1 - hr, 0).mean() + np.maximum(1 + hf, 0).mean(),
+            -step(1 - hr) / 2,
+            step(hf + 1) / 2,
+        ),
         "wasserstein": (hf.mean() - hr.mean(), [-0.5, -0.5], [0.5, 0.5]),
         "g_minimax": (-spx(hf).mean(), -step(hf) / 2),
         "g_nonsaturating": (spx(-hf).mean(), -step(-hf) / 2),
@@ -262,14 +302,17 @@ def _values_at_big(sr, sf):
         "bce_smoothed": fit(0.9 * spx(-r) + 0.1 * spx(r) + spx(f)),
         "value": None if ld is OVER else -ld,
         "total": fit(spx(-r) + spx(f) + spx(-f)),
-        "least_squares": OVER, "least_squares_sym": OVER,  # ½(BIG ∓ 1)² ≈ 4.5e76
+        "least_squares": OVER,
+        "least_squares_sym": OVER,  # ½(BIG ∓ 1)² ≈ 4.5e76
         "hinge": fit(max(1 - r, 0.0) + max(1 + f, 0.0)),
         "wasserstein": fit(f - r),
         "g_minimax": -spx(f),
         "g_nonsaturating": spx(-f),
         "g_maximum_likelihood": OVER if f > 0 else -0.0,  # −½e^f: e^BIG overflows; e^−BIG = 0
-        "g_least_squares": OVER, "g_least_squares_c0": OVER,
-        "g_hinge": -f, "g_wasserstein": -f,
+        "g_least_squares": OVER,
+        "g_least_squares_c0": OVER,
+        "g_hinge": -f,
+        "g_wasserstein": -f,
     }
 
 
@@ -284,8 +327,11 @@ def test_values_at_logits_of_3e38(backend, sr, sf):
     for name, want in _values_at_big(sr, sf).items():
         if want is OVER:
             names = "l_fake" if name.startswith("g_") else "l_real, l_fake"
-            with pytest.raises(ValueError, match=f"{names}: the loss value overflows .*float32 at these logits; "
-                                                 r"expected logits within this form's range \(docs/MATH.md §6.6\)"):
+            with pytest.raises(
+                ValueError,
+                match=f"{names}: the loss value overflows .*float32 at these logits; "
+                r"expected logits within this form's range \(docs/MATH.md §6.6\)",
+            ):
                 _form(name, lr, lf)
             continue
         got = _form(name, lr, lf)
@@ -339,8 +385,14 @@ def test_loss_on_every_backend_matches_numpy(backend, name):
 
 
 def test_registries():
-    assert set(L.GENERATOR_LOSSES) == {"minimax", "nonsaturating", "maximum_likelihood", "least_squares", "hinge",
-                                    "wasserstein"}
+    assert set(L.GENERATOR_LOSSES) == {
+        "minimax",
+        "nonsaturating",
+        "maximum_likelihood",
+        "least_squares",
+        "hinge",
+        "wasserstein",
+    }
     assert set(L.PAIRED_D_LOSS) == set(L.GENERATOR_LOSSES)
     assert set(L.PAIRED_D_LOSS.values()) <= set(L.DISCRIMINATOR_LOSSES)
     assert L.get_generator_loss("minimax") is L.generator_minimax_loss

@@ -72,9 +72,14 @@ def test_true_mixture_samples_are_high_quality_at_the_chi_rate():
     assert m["kl"] < 0.01
 
 
-@pytest.mark.parametrize("bad, match", [
-    (np.zeros((5, 3)), "samples"), (np.zeros((0, 2)), "samples"), (np.full((2, 2), np.nan), "samples"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.zeros((5, 3)), "samples"),
+        (np.zeros((0, 2)), "samples"),
+        (np.full((2, 2), np.nan), "samples"),
+    ],
+)
 def test_mixture_metrics_rejects_bad_samples(bad, match):
     with pytest.raises(ValueError, match=match):
         metrics.mixture_metrics(bad, RING, STD)
@@ -138,7 +143,9 @@ def _energy_by_hand(a, b, unbiased=False):
 
     xx, yy = pairs(a, a), pairs(b, b)
     if unbiased:
-        return 2 * pairs(a, b).mean() - xx.sum() / (len(a) * (len(a) - 1)) - yy.sum() / (len(b) * (len(b) - 1))
+        return (
+            2 * pairs(a, b).mean() - xx.sum() / (len(a) * (len(a) - 1)) - yy.sum() / (len(b) * (len(b) - 1))
+        )
     return 2 * pairs(a, b).mean() - xx.mean() - yy.mean()
 
 
@@ -171,17 +178,24 @@ def test_energy_distance_against_every_pair_in_several_dimensions():
     a = rng.standard_normal((120, 5)) + 100.0  # far from the origin: the centring keeps the Gram form exact
     b = rng.standard_normal((90, 5)) * 1.5 + 100.2
     for unbiased in (False, True):
-        assert metrics.energy_distance(a, b, unbiased) == pytest.approx(_energy_by_hand(a, b, unbiased), rel=1e-9)
+        assert metrics.energy_distance(a, b, unbiased) == pytest.approx(
+            _energy_by_hand(a, b, unbiased), rel=1e-9
+        )
     assert metrics.energy_distance(a, a) == pytest.approx(0.0, abs=1e-9)
     # blocks of 7 rows give the same pair means as one block
     c = a - a.mean(axis=0)
     assert metrics._mean_pair_distance(c, c, chunk=7 * len(c)) == pytest.approx(
-        metrics._mean_pair_distance(c, c), rel=1e-12)
+        metrics._mean_pair_distance(c, c), rel=1e-12
+    )
 
 
 def test_energy_test_p_values():
     rng = np.random.default_rng(7)
-    a, same, shifted = rng.standard_normal((80, 2)), rng.standard_normal((60, 2)), rng.standard_normal((60, 2)) + 1.0
+    a, same, shifted = (
+        rng.standard_normal((80, 2)),
+        rng.standard_normal((60, 2)),
+        rng.standard_normal((60, 2)) + 1.0,
+    )
     t = metrics.energy_test(a, shifted, permutations=99, seed=0)
     assert t["energy"] == pytest.approx(metrics.energy_distance(a, shifted), rel=1e-10)
     assert t["p_value"] == 1 / 100  # a shift of one std: no split of the pool comes close
@@ -221,14 +235,21 @@ def test_evaluate_scores_a_file_against_its_held_out_rows(tmp_path):
     draws from them), on the standardized scale; the p-value is energy_test's on those rows."""
     x = np.random.default_rng(8).normal([5.0, -3.0, 100.0], [1.0, 0.1, 20.0], size=(120, 3))
     np.savetxt(tmp_path / "d.csv", x, delimiter=",")
-    gan = GAN(TrainConfig(dataset="file", data_params={"path": str(tmp_path / "d.csv"), "holdout": 0.25},
-                          noise_dim=3, **SMALL)).train()
+    gan = GAN(
+        TrainConfig(
+            dataset="file",
+            data_params={"path": str(tmp_path / "d.csv"), "holdout": 0.25},
+            noise_dim=3,
+            **SMALL,
+        )
+    ).train()
     m = metrics.evaluate(gan, n=300, seed=5)
     held = gan.data.held_out
     assert held.shape == (30, 3)
     fake = gan.data.encode(gan.sample(300, seed=5))
-    assert m["energy"] == pytest.approx(metrics.energy_distance(gan.data.encode(held), fake, unbiased=True),
-                                        rel=1e-12)
+    assert m["energy"] == pytest.approx(
+        metrics.energy_distance(gan.data.encode(held), fake, unbiased=True), rel=1e-12
+    )
     assert m["energy_p"] == metrics.energy_test(gan.data.encode(held), fake, seed=5)["p_value"]
     assert m["energy_p"] == 1 / 200  # 3 steps of training: the samples are nothing like the data
     assert "energy" in metrics.format_metrics(m) and "(p 0.005)" in metrics.format_metrics(m)

@@ -73,8 +73,13 @@ def test_mlp_gradients_match_finite_differences(spec, n, train, seed):
 
 # -- property: the full chains ------------------------------------------------------------------------------
 @settings(max_examples=50, deadline=None)
-@given(name=st.sampled_from(list(D_LOSSES)), spec=specs(d_in=2, d_out=1, allow_bn=False),
-       m=st.integers(2, 5), n=st.integers(2, 5), seed=st.integers(0, 2**16))
+@given(
+    name=st.sampled_from(list(D_LOSSES)),
+    spec=specs(d_in=2, d_out=1, allow_bn=False),
+    m=st.integers(2, 5),
+    n=st.integers(2, 5),
+    seed=st.integers(0, 2**16),
+)
 def test_discriminator_loss_gradients_wrt_d_params(name, spec, m, n, seed):
     """Every D loss form w.r.t. every parameter of D, real and fake batches through D."""
     fn, kw = D_LOSSES[name]
@@ -92,8 +97,13 @@ def test_discriminator_loss_gradients_wrt_d_params(name, spec, m, n, seed):
 
 
 @settings(max_examples=50, deadline=None)
-@given(name=st.sampled_from(list(L.GENERATOR_LOSSES)), g_spec=specs(d_out=2), d_spec=specs(d_in=2, d_out=1, allow_bn=False),
-       n=st.integers(3, 5), seed=st.integers(0, 2**16))
+@given(
+    name=st.sampled_from(list(L.GENERATOR_LOSSES)),
+    g_spec=specs(d_out=2),
+    d_spec=specs(d_in=2, d_out=1, allow_bn=False),
+    n=st.integers(3, 5),
+    seed=st.integers(0, 2**16),
+)
 def test_generator_loss_gradients_through_d(name, g_spec, d_spec, n, seed):
     """Every generator loss w.r.t. every parameter of G, through D (D.backward with
     need_grads=False, then G.backward); G and D share one random generator, as in training."""
@@ -117,7 +127,11 @@ def test_checks_leave_the_networks_unchanged():
     rng = B64.random(0)
     G = generator(2, 2, (5, 5), batch_norm=True, backend=B64, rng=rng)
     D = discriminator(2, (6,), maxout_pieces=2, dropout=0.3, backend=B64, rng=rng)
-    before = ({k: v.copy() for k, v in G.params().items()}, {k: v.copy() for k, v in G.buffers().items()}, rng.state())
+    before = (
+        {k: v.copy() for k, v in G.params().items()},
+        {k: v.copy() for k, v in G.buffers().items()},
+        rng.state(),
+    )
     check_generator_chain(G, D, L.generator_nonsaturating_loss, B64.random(1).normal((4, 2)))
     for k, v in before[0].items():
         np.testing.assert_array_equal(G.params()[k], v)

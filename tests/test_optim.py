@@ -71,11 +71,14 @@ def test_rmsprop_by_formula(backend64):
         np.testing.assert_allclose(got[t], p, rtol=1e-13, atol=1e-15)
 
 
-@pytest.mark.parametrize("name, ours, theirs", [
-    ("sgd", dict(momentum=0.7), dict(momentum=0.7)),
-    ("adam", dict(betas=(0.8, 0.99), eps=1e-7), dict(betas=(0.8, 0.99), eps=1e-7)),
-    ("rmsprop", dict(alpha=0.95, eps=1e-7), dict(alpha=0.95, eps=1e-7)),
-])
+@pytest.mark.parametrize(
+    "name, ours, theirs",
+    [
+        ("sgd", dict(momentum=0.7), dict(momentum=0.7)),
+        ("adam", dict(betas=(0.8, 0.99), eps=1e-7), dict(betas=(0.8, 0.99), eps=1e-7)),
+        ("rmsprop", dict(alpha=0.95, eps=1e-7), dict(alpha=0.95, eps=1e-7)),
+    ],
+)
 def test_against_torch_optim(name, ours, theirs):
     torch = pytest.importorskip("torch")
     from minigan.backend import get_backend

@@ -29,9 +29,14 @@ SPECS = {
 
 # -- the property: the analytic gradients are the derivatives of the value ------------------------------
 @settings(max_examples=40, deadline=None)
-@given(kind=st.sampled_from(P.PENALTIES), d=st.sampled_from(sorted(SPECS)), seed=st.integers(0, 10_000),
-       n=st.integers(1, 5), hidden=st.lists(st.integers(1, 6), min_size=1, max_size=3),
-       weight=st.floats(0.1, 20.0))
+@given(
+    kind=st.sampled_from(P.PENALTIES),
+    d=st.sampled_from(sorted(SPECS)),
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 5),
+    hidden=st.lists(st.integers(1, 6), min_size=1, max_size=3),
+    weight=st.floats(0.1, 20.0),
+)
 def test_penalty_gradients_match_finite_differences(kind, d, seed, n, hidden, weight):
     """For every penalty and every penalizable layer: ∂P/∂θ_D, ∂P/∂x_real, ∂P/∂x_fake within 1e-6 of
     centred differences in float64 (draws near a ReLU/maxout kink, or where the differences' own error
@@ -75,7 +80,11 @@ def test_a_linear_D_has_its_weight_vector_as_input_gradient():
     D = _linear_D([3.0, 4.0])
     x = B64.asarray(np.random.default_rng(1).standard_normal((6, 2)), dtype=B64.float_dtype)
     eps = B64.asarray(np.full((6, 1), 0.25), dtype=B64.float_dtype)
-    for kind, value, dw in (("r1", 125.0, [30.0, 40.0]), ("r2", 125.0, [30.0, 40.0]), ("gp", 160.0, [48.0, 64.0])):
+    for kind, value, dw in (
+        ("r1", 125.0, [30.0, 40.0]),
+        ("r2", 125.0, [30.0, 40.0]),
+        ("gp", 160.0, [48.0, 64.0]),
+    ):
         p, grads, dxr, dxf = P.penalty(kind, 10.0, D, x, -x, eps)
         assert float(p) == pytest.approx(value, rel=1e-12)
         np.testing.assert_allclose(grads["0.W"][:, 0], dw, rtol=1e-12)
@@ -93,7 +102,9 @@ def test_one_tanh_unit_in_closed_form():
     t = np.tanh(x @ u + c)
     p, grads, dx, _ = P.penalty("r1", 2.0, D, x, x)
     assert float(p) == pytest.approx(np.mean(a * a * (1 - t * t) ** 2) * (u @ u), rel=1e-12)
-    assert float(grads["2.W"][0, 0]) == pytest.approx(2.0 * np.mean(a * (1 - t * t) ** 2) * (u @ u), rel=1e-12)
+    assert float(grads["2.W"][0, 0]) == pytest.approx(
+        2.0 * np.mean(a * (1 - t * t) ** 2) * (u @ u), rel=1e-12
+    )
     assert float(grads["2.b"][0]) == 0.0
 
 
@@ -114,7 +125,9 @@ def test_penalties_run_on_every_backend_in_its_dtype(backend, kind):
         D64.set_param(name, B64.asarray(backend.to_numpy(p), dtype=B64.float_dtype))
     g = np.random.default_rng(4)
     host = [g.standard_normal((5, 2)), g.standard_normal((5, 2)), g.uniform(size=(5, 1))]
-    value, grads, dxr, dxf = P.penalty(kind, 10.0, D, *(backend.asarray(h, dtype=backend.float_dtype) for h in host))
+    value, grads, dxr, dxf = P.penalty(
+        kind, 10.0, D, *(backend.asarray(h, dtype=backend.float_dtype) for h in host)
+    )
     v64, g64, _, _ = P.penalty(kind, 10.0, D64, *(B64.asarray(h, dtype=B64.float_dtype) for h in host))
     assert value.dtype == backend.float_dtype and all(a.dtype == backend.float_dtype for a in grads.values())
     assert float(backend.to_numpy(value)) == pytest.approx(float(v64), rel=1e-4)
@@ -130,16 +143,19 @@ def test_batch_norm_in_a_penalized_D_is_refused():
         P.penalty("r1", 1.0, D, x, x)
 
 
-@pytest.mark.parametrize("call,match", [
-    (lambda D, x: P.penalty("r3", 1.0, D, x, x), r"^penalty: expected one of"),
-    (lambda D, x: P.penalty("r1", 0.0, D, x, x), r"^weight: expected a positive"),
-    (lambda D, x: P.penalty("gp", 1.0, D, x, x), r"^eps: the gp penalty needs"),
-    (lambda D, x: P.Penalty("gp", 1.0), r"^rng: the gp penalty"),
-    (lambda D, x: P.Penalty("r1", -1.0), r"^weight: expected a positive"),
-    (lambda D, x: TrainConfig(penalty="R1"), r"^penalty: expected None or one of"),
-    (lambda D, x: TrainConfig(gamma=0), r"^gamma: expected a positive number"),
-    (lambda D, x: TrainConfig(gp_weight=math.inf), r"^gp_weight: expected a positive number"),
-])
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda D, x: P.penalty("r3", 1.0, D, x, x), r"^penalty: expected one of"),
+        (lambda D, x: P.penalty("r1", 0.0, D, x, x), r"^weight: expected a positive"),
+        (lambda D, x: P.penalty("gp", 1.0, D, x, x), r"^eps: the gp penalty needs"),
+        (lambda D, x: P.Penalty("gp", 1.0), r"^rng: the gp penalty"),
+        (lambda D, x: P.Penalty("r1", -1.0), r"^weight: expected a positive"),
+        (lambda D, x: TrainConfig(penalty="R1"), r"^penalty: expected None or one of"),
+        (lambda D, x: TrainConfig(gamma=0), r"^gamma: expected a positive number"),
+        (lambda D, x: TrainConfig(gp_weight=math.inf), r"^gp_weight: expected a positive number"),
+    ],
+)
 def test_bad_penalty_input_is_one_clear_line(call, match):
     with pytest.raises(ValueError, match=match):
         call(MLP(MLPSpec((2, 3, 1)), B64), B64.zeros((2, 2)))
@@ -150,8 +166,21 @@ def test_bad_penalty_input_is_one_clear_line(call, match):
 def test_a_penalized_discriminator_step_descends_L_D_plus_P(mode):
     """With SGD (lr η) the discriminator's update is exactly −η·(∂L_D/∂θ + ∂P/∂θ), both on the step's own batch,
     and the history's L_D is L_D + P."""
-    kw = dict(steps=1, batch_size=16, optimizer="sgd", momentum=0.0, d_lr=0.1, g_hidden=(8,), d_hidden=(8,),
-              activation="tanh", dtype="float64", penalty="r1", gamma=3.0, mode=mode, lr_decay=1.0)
+    kw = dict(
+        steps=1,
+        batch_size=16,
+        optimizer="sgd",
+        momentum=0.0,
+        d_lr=0.1,
+        g_hidden=(8,),
+        d_hidden=(8,),
+        activation="tanh",
+        dtype="float64",
+        penalty="r1",
+        gamma=3.0,
+        mode=mode,
+        lr_decay=1.0,
+    )
     gan, ref = GAN(TrainConfig(**kw)), GAN(TrainConfig(**{**kw, "penalty": None}))
     before = {k: np.array(v) for k, v in gan.D.params().items()}
     gan.train_step(), ref.train_step()
@@ -169,7 +198,9 @@ def test_a_penalized_discriminator_step_descends_L_D_plus_P(mode):
 
 
 def test_wgan_gp_turns_clipping_off_and_trains():
-    c = TrainConfig(g_loss="wasserstein", penalty="gp", steps=20, batch_size=32, g_hidden=(16,), d_hidden=(16,))
+    c = TrainConfig(
+        g_loss="wasserstein", penalty="gp", steps=20, batch_size=32, g_hidden=(16,), d_hidden=(16,)
+    )
     assert c.clip is None and TrainConfig(g_loss="wasserstein").clip == 0.01
     gan = GAN(c).train()
     assert repr(gan.d_penalty) == "Penalty('gp', 10)" and len(gan.d_penalty.values()) == 20
@@ -182,13 +213,18 @@ def test_the_command_line_builds_the_penalty(monkeypatch):
     monkeypatch.delenv("MINIGAN_BACKEND", raising=False)
     gan, _ = cli._new_run(cli.build_parser().parse_args(["--penalty", "r1", "--gamma", "2", "--steps", "1"]))
     assert (gan.config.penalty, gan.config.gamma) == ("r1", 2.0) and repr(gan.d_penalty) == "Penalty('r1', 2)"
-    gan, _ = cli._new_run(cli.build_parser().parse_args(["--g-loss", "wasserstein", "--penalty", "gp",
-                                                         "--gp-weight", "5", "--steps", "1"]))
+    gan, _ = cli._new_run(
+        cli.build_parser().parse_args(
+            ["--g-loss", "wasserstein", "--penalty", "gp", "--gp-weight", "5", "--steps", "1"]
+        )
+    )
     assert gan.config.clip is None and repr(gan.d_penalty) == "Penalty('gp', 5)"
     assert cli.main(["--penalty", "r3", "--steps", "1"]) == 2
     # the default run carries R1 at γ = 0.03; --penalty none is the plain game
     gan, _ = cli._new_run(cli.build_parser().parse_args(["--steps", "1"]))
-    assert (gan.config.penalty, gan.config.gamma) == ("r1", 0.03) and repr(gan.d_penalty) == "Penalty('r1', 0.03)"
+    assert (gan.config.penalty, gan.config.gamma) == ("r1", 0.03) and repr(
+        gan.d_penalty
+    ) == "Penalty('r1', 0.03)"
     gan, _ = cli._new_run(cli.build_parser().parse_args(["--penalty", "none", "--steps", "1"]))
     assert gan.config.penalty is None and gan.d_penalty is None
 

@@ -40,7 +40,9 @@ def test_disjoint_supports_give_zero():
     x = grid_for(p, q, n=40001)
     pd, pg = p.pdf(x), q.pdf(x)
     d = theory.optimal_discriminator(pd, pg)
-    assert d[np.argmin(abs(x - 0.0))] == pytest.approx(1.0) and d[np.argmin(abs(x - 60.0))] == pytest.approx(0.0)
+    assert d[np.argmin(abs(x - 0.0))] == pytest.approx(1.0) and d[np.argmin(abs(x - 60.0))] == pytest.approx(
+        0.0
+    )
     assert theory.jsd(pd, pg, x) == pytest.approx(LOG2, abs=1e-6)
     assert theory.criterion(pd, pg, x) == pytest.approx(0.0, abs=1e-6)
     assert theory.max_value(pd, pg, x) == pytest.approx(0.0, abs=1e-6)
@@ -137,7 +139,10 @@ def test_kde_recovers_a_normal():
         (lambda: theory.jsd([1, 1], [1, 1], [0.0]), "x: expected a 1-D grid"),
         (lambda: theory.jsd([1, 1], [1, 1], [1.0, 0.0]), "strictly increasing"),
         (lambda: theory.jsd([1, 1, 1], [1, 1], [0.0, 1.0]), "p: expected density values of shape"),
-        (lambda: theory.optimal_discriminator([1.0, -1.0], [1.0, 1.0]), "p_data: expected finite, non-negative"),
+        (
+            lambda: theory.optimal_discriminator([1.0, -1.0], [1.0, 1.0]),
+            "p_data: expected finite, non-negative",
+        ),
         (lambda: theory.value([0.5, 2.0], [1, 1], [1, 1], [0.0, 1.0]), "d: expected discriminator values"),
         (lambda: Normal(0, 0), "std"),
         (lambda: Uniform(1, 1), "high"),

@@ -130,8 +130,19 @@ def test_equilibrium_values_are_those_of_d_equal_one_half():
 
 @pytest.mark.parametrize("mode", MODES)
 def test_every_mode_runs_on_every_backend(backend, mode):
-    gan = GAN(TrainConfig(mode=mode, backend=backend.spec, g_batch_norm=True, d_dropout=0.1,
-                          g_hidden=(8,), d_hidden=(8,), batch_size=8, log_every=2, steps=0))
+    gan = GAN(
+        TrainConfig(
+            mode=mode,
+            backend=backend.spec,
+            g_batch_norm=True,
+            d_dropout=0.1,
+            g_hidden=(8,),
+            d_hidden=(8,),
+            batch_size=8,
+            log_every=2,
+            steps=0,
+        )
+    )
     gan.train(3)
     if backend.name == "strict":  # everything stayed on the (simulated) device
         assert all(p.device == backend.device for p in [*gan.G.params().values(), *gan.D.params().values()])
@@ -183,10 +194,21 @@ def test_divergence_found_inside_a_logging_window():
     assert len(gan.history) == 4
 
 
-@pytest.mark.parametrize("field, value", [
-    ("mode", "alternating"), ("k", 0), ("batch_size", -1), ("noise_dim", 2.0), ("steps", True),
-    ("log_every", 0), ("real_target", 1.5), ("real_target", 0.0), ("clip", -0.01), ("g_loss", "kl"),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("mode", "alternating"),
+        ("k", 0),
+        ("batch_size", -1),
+        ("noise_dim", 2.0),
+        ("steps", True),
+        ("log_every", 0),
+        ("real_target", 1.5),
+        ("real_target", 0.0),
+        ("clip", -0.01),
+        ("g_loss", "kl"),
+    ],
+)
 def test_bad_config_values(field, value):
     with pytest.raises(ValueError, match=field if field != "g_loss" else "loss"):
         TrainConfig(**{field: value})
@@ -255,13 +277,16 @@ def test_a_gan_from_your_own_parts():
     assert gan.data.sample(4).dtype == np.float32
 
 
-@pytest.mark.parametrize("kw, msg", [
-    (dict(data=np.zeros(5)), "data: expected an (N, dim) array"),
-    (dict(data=np.array([[0.0, np.nan]])), "data: contains NaN or inf (first in row 0)"),
-    (dict(data=np.array([["a", "b"]])), "data: expected real numbers"),
-    (dict(G="G"), "G: expected an MLP"),
-    (dict(d_opt="adam"), "d_opt: expected an optim.Optimizer"),
-])
+@pytest.mark.parametrize(
+    "kw, msg",
+    [
+        (dict(data=np.zeros(5)), "data: expected an (N, dim) array"),
+        (dict(data=np.array([[0.0, np.nan]])), "data: contains NaN or inf (first in row 0)"),
+        (dict(data=np.array([["a", "b"]])), "data: expected real numbers"),
+        (dict(G="G"), "G: expected an MLP"),
+        (dict(d_opt="adam"), "d_opt: expected an optim.Optimizer"),
+    ],
+)
 def test_bad_parts_get_one_clear_line(kw, msg):
     with pytest.raises((ValueError, TypeError)) as e:
         GAN(TrainConfig(**SMALL), **kw)
@@ -286,16 +311,35 @@ def test_the_redesign_left_the_training_math_as_it_was():
     (printed by that version with the same config): the same numbers to 1e-12, so the new layout
     changed where the arithmetic lives, not what it is. (In float32 the two differ by rounding,
     which a GAN run amplifies.)"""
-    gan = GAN(TrainConfig(dataset="ring", g_hidden=(128, 128), lr_decay=1.0, seed=0, log_every=50, dtype="float64",
-                          penalty=None))
+    gan = GAN(
+        TrainConfig(
+            dataset="ring",
+            g_hidden=(128, 128),
+            lr_decay=1.0,
+            seed=0,
+            log_every=50,
+            dtype="float64",
+            penalty=None,
+        )
+    )
     gan.train(100)
-    want = [1.2558860420112916, 0.8275910038523592, 0.7397146112160773, -1.2558860420112916, 1.995600653227369,
-            0.5637634243277357, 0.48468391925318344, 1.4315208630146141, 1.0655075662774176]
+    want = [
+        1.2558860420112916,
+        0.8275910038523592,
+        0.7397146112160773,
+        -1.2558860420112916,
+        1.995600653227369,
+        0.5637634243277357,
+        0.48468391925318344,
+        1.4315208630146141,
+        1.0655075662774176,
+    ]
     np.testing.assert_allclose(gan.history_array()[-1], want, rtol=1e-12)
 
 
-@pytest.mark.parametrize("g_loss", ["nonsaturating", "minimax", "least_squares", "maximum_likelihood", "hinge",
-                                    "wasserstein"])
+@pytest.mark.parametrize(
+    "g_loss", ["nonsaturating", "minimax", "least_squares", "maximum_likelihood", "hinge", "wasserstein"]
+)
 def test_sgds_default_learning_rate_does_not_diverge_on_the_default_run(g_loss):
     """SGD's old default (0.05) diverged within the first 11 steps of the default run on seeds 0, 2
     and 3; its default now (optim.default_lr: 0.02, and per loss where its curvature or gradient asks
@@ -328,7 +372,9 @@ def _simultaneous_step_and_its_pass(seed, **d_spec):
     z = rep.rng.normal((16, 2))
     x = rep.data.sample(16)
     fake, c_g = rep.G.forward(z)
-    out, c_d = rep.D.forward(b.xp.concat([x, fake]))  # the step's own pass (dropout: its mask over all 2m rows)
+    out, c_d = rep.D.forward(
+        b.xp.concat([x, fake])
+    )  # the step's own pass (dropout: its mask over all 2m rows)
     return rec["G"][0], rep, z, c_g, out, c_d
 
 

@@ -29,11 +29,15 @@ def _unannotated(path: Path) -> list:
                 if node.name.startswith("_") and node.name not in DUNDERS:
                     continue
                 a = node.args
-                params = a.posonlyargs + a.args + a.kwonlyargs + [p for p in (a.vararg, a.kwarg) if p is not None]
+                params = (
+                    a.posonlyargs + a.args + a.kwonlyargs + [p for p in (a.vararg, a.kwarg) if p is not None]
+                )
                 bare = [p.arg for p in params if p.annotation is None and p.arg not in ("self", "cls")]
                 if bare or node.returns is None:
-                    missing.append(f"{path.stem}.{prefix}{node.name}({', '.join(bare)})"
-                                   + (" ->?" if node.returns is None else ""))
+                    missing.append(
+                        f"{path.stem}.{prefix}{node.name}({', '.join(bare)})"
+                        + (" ->?" if node.returns is None else "")
+                    )
 
     visit(ast.parse(path.read_text(encoding="utf-8")).body, "")
     return missing
@@ -48,8 +52,10 @@ def test_the_public_api_is_annotated():
 def test_the_check_sees_a_missing_hint(tmp_path):
     """The annotation check itself: it names a public def without hints and passes a private one."""
     f = tmp_path / "m.py"
-    f.write_text("def ok(x: int) -> int: ...\ndef _private(x): ...\nclass C:\n    def m(self, y) -> None: ...\n"
-                 "def bare(z): ...\n")
+    f.write_text(
+        "def ok(x: int) -> int: ...\ndef _private(x): ...\nclass C:\n    def m(self, y) -> None: ...\n"
+        "def bare(z): ...\n"
+    )
     assert _unannotated(f) == ["m.C.m(y)", "m.bare(z) ->?"]
 
 
@@ -57,6 +63,11 @@ def test_mypy_finds_no_error(tmp_path):
     """``python -m mypy`` with the settings of pyproject.toml: "Success: no issues found"."""
     if importlib.util.find_spec("mypy") is None:
         pytest.skip("mypy is not installed (pip install -e '.[test]')")
-    r = subprocess.run([sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "mypy_cache")],
-                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "mypy_cache")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0 and "Success: no issues found" in r.stdout, r.stdout + r.stderr

@@ -47,9 +47,24 @@ from .flat_update import adam_inplace, adam_scalars, flat_updates
 from .numpy_ops import BLOCK, FLUSH_EVERY, INPLACE_MIN, NumpyOps
 from .reference import Ops
 
-__all__ = ["Ops", "NumpyOps", "CupyOps", "BLOCK", "INPLACE_MIN", "FLUSH_EVERY", "SOFTPLUS_SIGMOID_SOURCE",
-           "ADAM_SOURCE", "run_source", "flat_updates", "adam_scalars", "adam_inplace", "register", "ops_for",
-           "on_gpu", "keep_freed_memory"]
+__all__ = [
+    "Ops",
+    "NumpyOps",
+    "CupyOps",
+    "BLOCK",
+    "INPLACE_MIN",
+    "FLUSH_EVERY",
+    "SOFTPLUS_SIGMOID_SOURCE",
+    "ADAM_SOURCE",
+    "run_source",
+    "flat_updates",
+    "adam_scalars",
+    "adam_inplace",
+    "register",
+    "ops_for",
+    "on_gpu",
+    "keep_freed_memory",
+]
 
 _BY_NAMESPACE: dict[str, Ops] = {}  # namespace module name -> the Ops its backend registered
 

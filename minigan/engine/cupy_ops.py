@@ -8,7 +8,6 @@ from .._types import Array, Grads
 from .flat_update import adam_inplace, adam_scalars, flat_updates
 from .reference import Ops
 
-
 # The kernel bodies are written in the common subset of CUDA C++ and Python (assignments ending
 # in ";", arithmetic, comparisons, exp/log1p/sqrt/fabs/fmax), so the tests run the very same text
 # with NumPy on a CPU (run_source) against the plain formulas: only compiling is left to a GPU.
@@ -20,11 +19,7 @@ SOFTPLUS_SIGMOID_SOURCE = (
     " + (l < 0) * (exp(-fabs(l)) * (1 / (1 + exp(-fabs(l)))));"
 )
 # Adam as optim.Adam.direction computes it, in its order of operations.
-ADAM_SOURCE = (
-    "m = b1 * m + omb1 * g;"
-    " v = b2 * v + omb2 * (g * g);"
-    " g = lr * (m / c1) / (sqrt(v / c2) + eps);"
-)
+ADAM_SOURCE = "m = b1 * m + omb1 * g; v = b2 * v + omb2 * (g * g); g = lr * (m / c1) / (sqrt(v / c2) + eps);"
 
 
 class CupyOps(Ops):
@@ -43,11 +38,20 @@ class CupyOps(Ops):
         if name not in self._kernels:
             cp = self.xp
             if name == "softplus_sigmoid":
-                k = cp.ElementwiseKernel("T l", "T sp, T sg", SOFTPLUS_SIGMOID_SOURCE, "minigan_sp_sigmoid",
-                                         preamble="#define ZERO ((T)0)")
+                k = cp.ElementwiseKernel(
+                    "T l",
+                    "T sp, T sg",
+                    SOFTPLUS_SIGMOID_SOURCE,
+                    "minigan_sp_sigmoid",
+                    preamble="#define ZERO ((T)0)",
+                )
             else:
-                k = cp.ElementwiseKernel("T b1, T omb1, T b2, T omb2, T c1, T c2, T lr, T eps", "T g, T m, T v",
-                                         ADAM_SOURCE, "minigan_adam")
+                k = cp.ElementwiseKernel(
+                    "T b1, T omb1, T b2, T omb2, T c1, T c2, T lr, T eps",
+                    "T g, T m, T v",
+                    ADAM_SOURCE,
+                    "minigan_adam",
+                )
             self._kernels[name] = k
         return self._kernels[name]
 
@@ -57,8 +61,9 @@ class CupyOps(Ops):
         return super().softplus_sigmoid(l)
 
     def apply_updates(self, opt: Any, params: dict[str, Array], grads: Grads) -> None:
-        flat_updates(self.xp, opt, params, grads, block=1 << 62,
-                      adam=self._adam_fused if self.fused else adam_inplace)
+        flat_updates(
+            self.xp, opt, params, grads, block=1 << 62, adam=self._adam_fused if self.fused else adam_inplace
+        )
 
     def _adam_fused(self, opt, g, m, v):
         t = g.dtype.type
@@ -71,6 +76,14 @@ def run_source(source: str, **arrays: Any) -> dict[str, Any]:
     returns every name afterwards (outputs rebound to new arrays)."""
     import numpy as np
 
-    env = {"exp": np.exp, "log1p": np.log1p, "sqrt": np.sqrt, "fabs": np.abs, "fmax": np.fmax, "ZERO": 0.0, **arrays}
+    env = {
+        "exp": np.exp,
+        "log1p": np.log1p,
+        "sqrt": np.sqrt,
+        "fabs": np.abs,
+        "fmax": np.fmax,
+        "ZERO": 0.0,
+        **arrays,
+    }
     exec(compile(source, "<kernel>", "exec"), {"__builtins__": {}}, env)  # noqa: S102 - our own constant text
     return env

@@ -35,7 +35,7 @@ def flat_updates(xp, opt, params, grads, block, adam):
     a = 0
     for name, shape, n in layout:
         p = params[name]
-        p -= xp.reshape(g[a:a + n], shape)  # p ← p − δ[part of p]
+        p -= xp.reshape(g[a : a + n], shape)  # p ← p − δ[part of p]
         a += n
 
 
@@ -43,8 +43,14 @@ def flat_state(xp: Any, opt: Any, layout: Any, g: Array) -> dict[str, Array]:
     """slot -> flat state vector for ``layout``, kept on the optimizer; rebuilt (from the
     per-parameter slots, zeros where none) when the parameters change or the slots were replaced."""
     cache = getattr(opt, "_flat", None)
-    if cache is not None and cache[0] == layout and all(
-        opt.slots.get(s, {}).get(name) is cache[2][s][name] for s in opt.slot_names for name, _, _ in layout
+    if (
+        cache is not None
+        and cache[0] == layout
+        and all(
+            opt.slots.get(s, {}).get(name) is cache[2][s][name]
+            for s in opt.slot_names
+            for name, _, _ in layout
+        )
     ):
         return cache[1]
     total = sum(n for _, _, n in layout)
@@ -54,7 +60,7 @@ def flat_state(xp: Any, opt: Any, layout: Any, g: Array) -> dict[str, Array]:
         flat = xp.zeros((total,), dtype=g.dtype, device=g.device)
         v, a = {}, 0
         for name, shape, n in layout:
-            v[name] = xp.reshape(flat[a:a + n], shape)
+            v[name] = xp.reshape(flat[a : a + n], shape)
             if name in old:
                 v[name][...] = old[name]
             a += n
@@ -67,7 +73,16 @@ def flat_state(xp: Any, opt: Any, layout: Any, g: Array) -> dict[str, Array]:
 def adam_scalars(opt):
     """Adam's scalars at step t, in the array's dtype when used: β1, 1 − β1, β2, 1 − β2, the bias
     corrections c1 = 1 − β1ᵗ and c2 = 1 − β2ᵗ, lr and eps (docs/MATH.md §9.2)."""
-    return (opt.b1, 1.0 - opt.b1, opt.b2, 1.0 - opt.b2, 1.0 - opt.b1**opt.t, 1.0 - opt.b2**opt.t, opt.lr, opt.eps)
+    return (
+        opt.b1,
+        1.0 - opt.b1,
+        opt.b2,
+        1.0 - opt.b2,
+        1.0 - opt.b1**opt.t,
+        1.0 - opt.b2**opt.t,
+        opt.lr,
+        opt.eps,
+    )
 
 
 def adam_inplace(opt, g, m, v):

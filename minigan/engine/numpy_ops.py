@@ -136,8 +136,9 @@ class NumpyOps(Ops):
         if start is None:
             if len(self._unit_starts) > 16:  # a few shapes recur (the batch, its fake rows)
                 self._unit_starts.clear()
-            start = self._unit_starts[key] = self.xp.arange(0, n * units * pieces, pieces,
-                                                            dtype=self.xp.intp).reshape(n, units)
+            start = self._unit_starts[key] = self.xp.arange(
+                0, n * units * pieces, pieces, dtype=self.xp.intp
+            ).reshape(n, units)
         return (start + winner).reshape(-1)
 
     def apply_updates(self, opt: Any, params: dict[str, Array], grads: Grads) -> None:

@@ -40,9 +40,9 @@ from typing import Any
 import numpy as np
 
 from .. import theory
-from . import plots
 from .._types import ArrayLike
 from ..training import GAN, HISTORY, equilibrium_values
+from . import plots
 
 Lims = tuple[tuple[float, float], ...]  # the view: ((x0, x1), (y0, y1)) in 2-D, ((x0, x1),) in 1-D
 
@@ -107,8 +107,9 @@ def view(real: np.ndarray, fake: np.ndarray, pad: float = 0.25) -> Lims:
     return tuple((float(m - h), float(m + h)) for m, h in zip(mid, np.broadcast_to(half, mid.shape)))
 
 
-def snapshot(gan: GAN, n: int = SAMPLES, lims: Lims | None = None, resolution: int = GRID,
-             seed: int = SEED) -> Snapshot:
+def snapshot(
+    gan: GAN, n: int = SAMPLES, lims: Lims | None = None, resolution: int = GRID, seed: int = SEED
+) -> Snapshot:
     """The game now: n real and n generated samples (fixed seeds: not the run's random stream),
     the force on each generated one, and D on a grid over ``lims`` (default: ``view``)."""
     dim = gan.data.dim
@@ -134,8 +135,19 @@ def snapshot(gan: GAN, n: int = SAMPLES, lims: Lims | None = None, resolution: i
     density = getattr(gan.data, "density", None)
     p_data = density(xs) if density is not None else theory.gaussian_kde(real[:, 0], xs)
     p_g = theory.gaussian_kde(fake[:, 0], xs)
-    return Snapshot(gan.step, g_loss, real, fake, force, (xs,), d, lims, p_data, p_g,
-                    theory.optimal_discriminator(p_data, p_g))
+    return Snapshot(
+        gan.step,
+        g_loss,
+        real,
+        fake,
+        force,
+        (xs,),
+        d,
+        lims,
+        p_data,
+        p_g,
+        theory.optimal_discriminator(p_data, p_g),
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -166,9 +178,15 @@ class GameFigure:
     _background: Any
     _limits: Any
 
-    def __init__(self, snap: Snapshot, history: bool = False, total_steps: int | None = None,
-                 force_unit: float | None = None, size: tuple[float, float] = (5.2, 4.6),
-                 title: str | None = None) -> None:
+    def __init__(
+        self,
+        snap: Snapshot,
+        history: bool = False,
+        total_steps: int | None = None,
+        force_unit: float | None = None,
+        size: tuple[float, float] = (5.2, 4.6),
+        title: str | None = None,
+    ) -> None:
         self.dim = snap.real.shape[1]
         self.history, self.title = history, title
         width = size[0] * (1.85 if history else 1.0)
@@ -199,15 +217,33 @@ class GameFigure:
     def _init_2d(self, s: Snapshot) -> None:
         ax = self.ax
         (x0, x1), (y0, y1) = s.lims
-        self.heat = ax.imshow(s.d_grid, origin="lower", extent=(x0, x1, y0, y1), cmap="RdBu", vmin=0.0, vmax=1.0,
-                              interpolation="bilinear", aspect="equal")
+        self.heat = ax.imshow(
+            s.d_grid,
+            origin="lower",
+            extent=(x0, x1, y0, y1),
+            cmap="RdBu",
+            vmin=0.0,
+            vmax=1.0,
+            interpolation="bilinear",
+            aspect="equal",
+        )
         self.fig.colorbar(self.heat, ax=ax, shrink=0.8, label="D(x) = σ(logit)")
         self.real_pts = ax.scatter(s.real[:, 0], s.real[:, 1], s=7, c="k", lw=0, alpha=0.6, label="data")
         self.fake_pts = ax.scatter(s.fake[:, 0], s.fake[:, 1], s=5, c="#ff8c00", lw=0, label="G(z)")
         p = self.pick
         u = self.arrow(s.force[p])
-        self.arrows = ax.quiver(s.fake[p, 0], s.fake[p, 1], u[:, 0], u[:, 1], angles="xy", scale_units="xy",
-                                scale=1.0, color="#5a2d00", width=0.004, label="force on G(z)")
+        self.arrows = ax.quiver(
+            s.fake[p, 0],
+            s.fake[p, 1],
+            u[:, 0],
+            u[:, 1],
+            angles="xy",
+            scale_units="xy",
+            scale=1.0,
+            color="#5a2d00",
+            width=0.004,
+            label="force on G(z)",
+        )
         self.moving = [self.heat, self.real_pts, self.fake_pts, self.arrows]
         ax.set_xlim(x0, x1)
         ax.set_ylim(y0, y1)
@@ -227,17 +263,28 @@ class GameFigure:
 
     def _init_1d(self, s: Snapshot) -> None:
         ax, xs = self.ax, s.grid[0]
-        self.l_data, = ax.plot(xs, s.p_data, "k:", lw=1.5, label="$p_{data}$")
-        self.l_g, = ax.plot(xs, s.p_g, "g-", lw=1.2, label="$p_g$")
-        self.l_d, = ax.plot(xs, s.d_grid, "b--", lw=1.2, label="D(x)")
-        self.l_star, = ax.plot(xs, s.d_star, color="purple", ls="-.", lw=0.9, label="D*(x)")
+        (self.l_data,) = ax.plot(xs, s.p_data, "k:", lw=1.5, label="$p_{data}$")
+        (self.l_g,) = ax.plot(xs, s.p_g, "g-", lw=1.2, label="$p_g$")
+        (self.l_d,) = ax.plot(xs, s.d_grid, "b--", lw=1.2, label="D(x)")
+        (self.l_star,) = ax.plot(xs, s.d_star, color="purple", ls="-.", lw=0.9, label="D*(x)")
         ax.axhline(self.Y_X, color="0.4", lw=0.6)
         n = self.pick.shape[0]
-        self.fake_ticks = ax.scatter(s.fake[self.pick, 0], np.full(n, self.Y_X), marker="|", s=40, c="g", lw=0.8)
+        self.fake_ticks = ax.scatter(
+            s.fake[self.pick, 0], np.full(n, self.Y_X), marker="|", s=40, c="g", lw=0.8
+        )
         self.arrow_y = self.Y_F + np.linspace(-0.06, 0.06, n)[np.argsort(np.argsort(s.fake[self.pick, 0]))]
-        self.arrows = ax.quiver(s.fake[self.pick, 0], self.arrow_y, self.arrow(s.force[self.pick])[:, 0],
-                                np.zeros(n), angles="xy", scale_units="xy", scale=1.0, color="#5a2d00",
-                                width=0.003, label="force on G(z)")
+        self.arrows = ax.quiver(
+            s.fake[self.pick, 0],
+            self.arrow_y,
+            self.arrow(s.force[self.pick])[:, 0],
+            np.zeros(n),
+            angles="xy",
+            scale_units="xy",
+            scale=1.0,
+            color="#5a2d00",
+            width=0.003,
+            label="force on G(z)",
+        )
         ax.text(s.lims[0][0], self.Y_X + 0.02, " x = G(z)", fontsize=7)
         self.moving = [self.l_g, self.l_d, self.l_star, self.fake_ticks, self.arrows]
         ax.set_xlim(*s.lims[0])
@@ -262,9 +309,13 @@ class GameFigure:
         self.hax = ax
         ref = equilibrium_values()
         self.h_lines = {}
-        for name, label, color in (("L_D", "$L_D$", "C0"), ("L_G", f"$L_G$ ({g_loss})", "C3"),
-                                   ("D_real", "D(x)", "C2"), ("D_fake", "D(G(z))", "C1")):
-            self.h_lines[name], = ax.plot([], [], color=color, lw=1.2, label=label)
+        for name, label, color in (
+            ("L_D", "$L_D$", "C0"),
+            ("L_G", f"$L_G$ ({g_loss})", "C3"),
+            ("D_real", "D(x)", "C2"),
+            ("D_fake", "D(G(z))", "C1"),
+        ):
+            (self.h_lines[name],) = ax.plot([], [], color=color, lw=1.2, label=label)
         ax.axhline(ref["L_D"], color="C0", ls="--", lw=0.8)
         ax.axhline(0.5, color="0.5", ls="--", lw=0.8)
         if total_steps:
@@ -286,7 +337,9 @@ class GameFigure:
             if y.size and np.all(np.isfinite(y)):
                 lo, hi = min(lo, float(y.min())), max(hi, float(y.max()))
         if math.isfinite(lo):  # limits in steps of ½, so that they rarely change
-            self.hax.set_ylim(math.floor(2 * min(lo, 0.0) - 0.1) / 2, math.ceil(2 * max(hi, math.log(4)) + 0.1) / 2)
+            self.hax.set_ylim(
+                math.floor(2 * min(lo, 0.0) - 0.1) / 2, math.ceil(2 * max(hi, math.log(4)) + 0.1) / 2
+            )
         if self.hax.get_xlim()[1] < h.shape[0]:
             self.hax.set_xlim(0, h.shape[0])
 
@@ -321,8 +374,14 @@ class GameFigure:
             a.axes.draw_artist(a)
 
 
-def game_figure(gan: GAN, path: str | os.PathLike[str], history: bool = True, title: str | None = None, dpi: int = 110,
-                **kw: Any) -> str:
+def game_figure(
+    gan: GAN,
+    path: str | os.PathLike[str],
+    history: bool = True,
+    title: str | None = None,
+    dpi: int = 110,
+    **kw: Any,
+) -> str:
     """The game now, drawn to ``path`` (PNG, …): ``GameFigure(snapshot(gan), history)``."""
     snap = snapshot(gan)
     fig = GameFigure(snap, history=history, total_steps=max(gan.config.steps, gan.step), title=title, **kw)
@@ -356,8 +415,16 @@ class Animation:
     writer: Any  # matplotlib's PillowWriter drawing with GameFigure.render (None before the first frame)
     lims: Lims | None
 
-    def __init__(self, path: str | os.PathLike[str], every: int, total_steps: int, fps: int = 8, dpi: int = 70,
-                 title: str | None = None, force_unit: float | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        every: int,
+        total_steps: int,
+        fps: int = 8,
+        dpi: int = 70,
+        title: str | None = None,
+        force_unit: float | None = None,
+    ) -> None:
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"every: expected a positive integer, got {every!r}")
         self.path, self.every, self.total, self.fps, self.dpi = str(path), every, total_steps, fps, dpi
@@ -367,7 +434,11 @@ class Animation:
 
     def __call__(self, gan: GAN) -> None:
         """A frame if a multiple of ``every`` was passed since the last one, or at the last step."""
-        if self.figure is not None and gan.step // self.every == self.last // self.every and gan.step != self.total:
+        if (
+            self.figure is not None
+            and gan.step // self.every == self.last // self.every
+            and gan.step != self.total
+        ):
             return
         self.add_frame(gan)
 
@@ -378,8 +449,14 @@ class Animation:
         snap = snapshot(gan, lims=self.lims)
         if self.figure is None:
             self.lims = snap.lims
-            self.figure = GameFigure(snap, history=True, total_steps=self.total, title=self.title,
-                                     force_unit=self.force_unit, size=(4.6, 4.1))
+            self.figure = GameFigure(
+                snap,
+                history=True,
+                total_steps=self.total,
+                title=self.title,
+                force_unit=self.force_unit,
+                size=(4.6, 4.1),
+            )
             self.figure.fig.set_dpi(self.dpi)  # drawn at the GIF's size: no rescaling per frame
             self.writer = _OneDrawPillowWriter(fps=self.fps)
             self.writer.setup(self.figure.fig, self.path, dpi=self.dpi)
@@ -413,8 +490,11 @@ def _one_draw_pillow_writer() -> Any:
         def grab_frame(self, **savefig_kwargs: Any) -> None:
             self.render()
             canvas: Any = self.fig.canvas
-            self._frames.append(Image.frombuffer("RGBA", canvas.get_width_height(), bytes(canvas.buffer_rgba()),
-                                                 "raw", "RGBA", 0, 1))
+            self._frames.append(
+                Image.frombuffer(
+                    "RGBA", canvas.get_width_height(), bytes(canvas.buffer_rgba()), "raw", "RGBA", 0, 1
+                )
+            )
 
     return OneDrawPillowWriter
 

@@ -78,9 +78,16 @@ def _as_2d(a: ArrayLike, name: str, dim: int | None = None) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 # Loss curves
 # --------------------------------------------------------------------------------------
-def loss_curves(history: ArrayLike, path: str | os.PathLike[str], columns: Sequence[str] | None = None,
-                g_loss: str = "nonsaturating", reference: dict[str, float] | None = None, title: str | None = None,
-                smooth: int | None = None, evals: dict[str, Any] | None = None) -> str:
+def loss_curves(
+    history: ArrayLike,
+    path: str | os.PathLike[str],
+    columns: Sequence[str] | None = None,
+    g_loss: str = "nonsaturating",
+    reference: dict[str, float] | None = None,
+    title: str | None = None,
+    smooth: int | None = None,
+    evals: dict[str, Any] | None = None,
+) -> str:
     """Three panels over the training steps, each with its equilibrium reference line.
 
     history:   (steps, C) array, one row per step, columns ``columns`` (default
@@ -120,7 +127,7 @@ def loss_curves(history: ArrayLike, path: str | os.PathLike[str], columns: Seque
         y = h[:, col[name]]
         ax.plot(steps, y, color=color, alpha=0.25, lw=0.6)
         ys = moving_average(y, w)
-        ax.plot(steps[steps.shape[0] - ys.shape[0]:], ys, color=color, lw=1.4, label=label)
+        ax.plot(steps[steps.shape[0] - ys.shape[0] :], ys, color=color, lw=1.4, label=label)
         if name in ref:
             ax.axhline(ref[name], color=color, ls="--", lw=1.0, alpha=0.9)
 
@@ -166,8 +173,14 @@ def _evals_panel(ax: Any, evals: dict[str, Any]) -> None:
     if "modes_covered" in evals:
         ax.plot(step, np.asarray(evals["high_quality"]), "o-", color="C2", ms=3, label="high quality")
         covered = np.asarray(evals["modes_covered"], dtype=np.float64)
-        ax.plot(step, covered / max(1.0, covered.max()), "s-", color="C4", ms=3,
-                label=f"modes covered / {covered.max():.0f}")
+        ax.plot(
+            step,
+            covered / max(1.0, covered.max()),
+            "s-",
+            color="C4",
+            ms=3,
+            label=f"modes covered / {covered.max():.0f}",
+        )
         ax.set_ylim(-0.02, 1.05)
         ax.legend(fontsize=8, loc="upper left")
         ax = ax.twinx()
@@ -181,8 +194,15 @@ def _evals_panel(ax: Any, evals: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------------------
 # Samples over the data
 # --------------------------------------------------------------------------------------
-def samples_2d(real: ArrayLike, fake: ArrayLike, path: str | os.PathLike[str], means: ArrayLike | None = None,
-               std: ArrayLike | None = None, title: str | None = None, hq_stds: float = 3.0) -> str:
+def samples_2d(
+    real: ArrayLike,
+    fake: ArrayLike,
+    path: str | os.PathLike[str],
+    means: ArrayLike | None = None,
+    std: ArrayLike | None = None,
+    title: str | None = None,
+    hq_stds: float = 3.0,
+) -> str:
     """Generated points (N, 2) over real points (M, 2).
 
     means (K, 2) and std σ, when given, draw each mode's centre and a circle of radius
@@ -217,9 +237,14 @@ def samples_2d(real: ArrayLike, fake: ArrayLike, path: str | os.PathLike[str], m
     return save(fig, path)
 
 
-def samples_1d(real: ArrayLike, fake: ArrayLike, path: str | os.PathLike[str],
-               density: tuple[ArrayLike, ArrayLike] | None = None, title: str | None = None,
-               bins: int = 60) -> str:
+def samples_1d(
+    real: ArrayLike,
+    fake: ArrayLike,
+    path: str | os.PathLike[str],
+    density: tuple[ArrayLike, ArrayLike] | None = None,
+    title: str | None = None,
+    bins: int = 60,
+) -> str:
     """Histograms (as densities) of real and generated 1-D samples (N,) or (N, 1).
 
     density: optional ``(x, p)`` arrays, the true p_data(x) drawn as a line.
@@ -243,9 +268,16 @@ def samples_1d(real: ArrayLike, fake: ArrayLike, path: str | os.PathLike[str],
     return save(fig, path)
 
 
-def image_grid(images: ArrayLike, path: str | os.PathLike[str], shape: tuple[int, int] = (8, 8), rows: int = 8,
-               cols: int = 8, title: str | None = None,
-               vmin: float = -1.0, vmax: float = 1.0) -> str:
+def image_grid(
+    images: ArrayLike,
+    path: str | os.PathLike[str],
+    shape: tuple[int, int] = (8, 8),
+    rows: int = 8,
+    cols: int = 8,
+    title: str | None = None,
+    vmin: float = -1.0,
+    vmax: float = 1.0,
+) -> str:
     """The first rows·cols flat images (N, h·w) drawn as h×w pictures in a grid."""
     h, w = shape
     x = _as_2d(images, "images", h * w)
@@ -253,7 +285,7 @@ def image_grid(images: ArrayLike, path: str | os.PathLike[str], shape: tuple[int
     canvas = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), np.nan)
     for i in range(n):
         r, c = divmod(i, cols)
-        canvas[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = x[i].reshape(h, w)
+        canvas[r * (h + 1) : r * (h + 1) + h, c * (w + 1) : c * (w + 1) + w] = x[i].reshape(h, w)
     fig = new_figure(5.0, 5.0)
     ax = fig.subplots()
     ax.imshow(canvas, cmap="gray_r", vmin=vmin, vmax=vmax, interpolation="nearest")
@@ -263,9 +295,15 @@ def image_grid(images: ArrayLike, path: str | os.PathLike[str], shape: tuple[int
     return save(fig, path)
 
 
-def samples(real: ArrayLike, fake: ArrayLike, path: str | os.PathLike[str], means: ArrayLike | None = None,
-            std: ArrayLike | None = None, density: tuple[ArrayLike, ArrayLike] | None = None,
-            title: str | None = None) -> str:
+def samples(
+    real: ArrayLike,
+    fake: ArrayLike,
+    path: str | os.PathLike[str],
+    means: ArrayLike | None = None,
+    std: ArrayLike | None = None,
+    density: tuple[ArrayLike, ArrayLike] | None = None,
+    title: str | None = None,
+) -> str:
     """Generated samples over the data, by dimension: 1 → histograms, 2 → scatter,
     64 → an 8×8 image grid of the generated samples."""
     dim = _as_2d(fake, "fake").shape[1]
