@@ -11,9 +11,16 @@
 # order of the two checkouts alternates between rounds. Then benchmarks/ab_summary.py prints the
 # medians and the after/before ratios. About 4 minutes a round on 2 cores.
 set -euo pipefail
+if [ $# -lt 2 ] || [ ! -d "$1" ] || [ ! -d "$2" ]; then
+  echo "ab.sh: error: expected two checkouts: bash benchmarks/ab.sh BEFORE_DIR AFTER_DIR [OUTDIR] [ROUNDS]" >&2
+  exit 2
+fi
 before=$(cd "$1" && pwd); after=$(cd "$2" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 out=${3:-ab-out}; rounds=${4:-3}
+case "$rounds" in
+  ''|*[!0-9]*|0) echo "ab.sh: error: ROUNDS: expected a positive integer, got '$rounds'" >&2; exit 2 ;;
+esac
 mkdir -p "$out"; out=$(cd "$out" && pwd)
 for r in $(seq 1 "$rounds"); do
   if [ $((r % 2)) -eq 1 ]; then order="before after"; else order="after before"; fi

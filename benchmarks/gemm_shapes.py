@@ -50,7 +50,11 @@ def _time_products(lib: str, config: str, threads: int) -> dict[str, float]:
         a, b = (rng.random(s, dtype=np.float32) for s in shapes)
         if lib == "torch":
             a, b = torch.from_numpy(a), torch.from_numpy(b)
-        call = {"fwd": lambda: a @ b, "dx": lambda: a @ b.T, "dW": lambda: a.T @ b}[kind]
+        call = {
+            "fwd": lambda a=a, b=b: a @ b,
+            "dx": lambda a=a, b=b: a @ b.T,
+            "dW": lambda a=a, b=b: a.T @ b,
+        }[kind]
         for _ in range(30):
             call()
         times = []
@@ -63,39 +67,106 @@ def _time_products(lib: str, config: str, threads: int) -> dict[str, float]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
+TORCH_CPU = "pip install torch --index-url https://download.pytorch.org/whl/cpu"
+
+
+def missing() -> str | None:
+    """What this script needs and this Python lacks, in words with the command that installs it."""
+    try:
+        import torch  # noqa: F401
+    except (ImportError, OSError):
+        return f"PyTorch, which is not installed (the CPU build: {TORCH_CPU})"
+    try:
+        import threadpoolctl  # noqa: F401
+    except ImportError:
+        return "threadpoolctl (pip install threadpoolctl)"
+    try:
+        from minigan.app import bench  # noqa: F401
+    except ImportError:
+        return "minigan (pip install -e . in the repository)"
+    return None
+
+
+def _count(high: int):
+    """An argparse type: an integer in [1, high]."""
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            v = 0
+        if not 1 <= v <= high:
+            raise argparse.ArgumentTypeError(f"expected an integer in [1, {high}], got {text!r}")
+        return v
+
+    return parse
+
+
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--config", default="pacgan", help="a minigan bench config (default pacgan)")
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--threads", type=_count(1024), default=2, help="BLAS threads (default 2)")
+    p.add_argument("--rounds", type=_count(1000), default=2, help="rounds per library (default 2)")
     p.add_argument("--child", choices=("numpy", "torch"), help=argparse.SUPPRESS)
+    return p
+
+
+def _run_children(config: str, threads: int, rounds: int) -> dict[str, list[dict[str, float]]]:
+    """Each library's µs per product, one child process a round, alternating which goes first."""
+    runs: dict[str, list[dict[str, float]]] = {"numpy": [], "torch": []}
+    for r in range(rounds):
+        for lib in ("numpy", "torch") if r % 2 == 0 else ("torch", "numpy"):
+            cmd = [sys.executable, __file__, "--child", lib, "--config", config, "--threads", str(threads)]
+            child = subprocess.run(cmd, capture_output=True, text=True)
+            if child.returncode != 0:
+                last = (child.stderr.strip().splitlines() or ["(no message)"])[-1]
+                raise RuntimeError(f"the {lib} child failed: {last}")
+            runs[lib].append(json.loads(child.stdout))
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = _parser()
     args = p.parse_args(argv)
     if args.child:
         print(json.dumps(_time_products(args.child, args.config, args.threads)))
         return 0
-
+    need = missing()
+    if need:
+        print(f"gemm_shapes.py: error: needs {need}", file=sys.stderr)
+        return 2
     from minigan.app import bench
 
-    runs: dict[str, list[dict[str, float]]] = {"numpy": [], "torch": []}
-    for r in range(args.rounds):
-        for lib in ("numpy", "torch") if r % 2 == 0 else ("torch", "numpy"):
-            cmd = [sys.executable, __file__, "--child", lib, "--config", args.config, "--threads", str(args.threads)]
-            runs[lib].append(json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout))
+    try:
+        gemms = bench.step_gemms(bench.parse_config(args.config))
+    except ValueError as e:
+        p.error(f"--config: {e}")
+    try:
+        runs = _run_children(args.config, args.threads, args.rounds)
+    except RuntimeError as e:
+        print(f"gemm_shapes.py: error: {e}", file=sys.stderr)
+        return 1
     count: dict[str, int] = {}
-    for g in bench.step_gemms(bench.parse_config(args.config)):
+    for g in gemms:
         key = " ".join(map(str, g))
         count[key] = count.get(key, 0) + 1
     kernel = (bench.blas_info() or {}).get("architecture", "?")
-    print(f"{args.config}: each product of one step, {args.threads} threads, numpy's OpenBLAS kernel {kernel}")
+    print(
+        f"{args.config}: each product of one step, {args.threads} threads, numpy's OpenBLAS kernel {kernel}"
+    )
     print(f"{'product (N K F)':<20} {'calls':>5} {'numpy µs':>9} {'torch µs':>9} {'numpy/torch':>11}")
     total = {"numpy": 0.0, "torch": 0.0}
     for key in runs["numpy"][0]:
         best = {lib: min(run[key] for run in runs[lib]) for lib in runs}
         for lib in total:
             total[lib] += best[lib] * count[key]
-        print(f"{key:<20} {count[key]:>5} {best['numpy']:>9.1f} {best['torch']:>9.1f} {best['numpy'] / best['torch']:>11.2f}")
-    print(f"{'the step':<20} {sum(count.values()):>5} {total['numpy'] / 1e3:>8.2f}m {total['torch'] / 1e3:>8.2f}m "
-          f"{total['numpy'] / total['torch']:>11.2f}   (ms)")
+        print(
+            f"{key:<20} {count[key]:>5} {best['numpy']:>9.1f} {best['torch']:>9.1f} "
+            f"{best['numpy'] / best['torch']:>11.2f}"
+        )
+    ms = {lib: f"{total[lib] / 1e3:>8.2f}m" for lib in total}
+    ratio = total["numpy"] / total["torch"]
+    print(f"{'the step':<20} {sum(count.values()):>5} {ms['numpy']} {ms['torch']} {ratio:>11.2f}   (ms)")
     return 0
 
 

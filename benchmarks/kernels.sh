@@ -9,6 +9,9 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-kernels-out}; rounds=${2:-2}; configs=${3:-small,medium,large,pacgan}
+case "$rounds" in
+  ''|*[!0-9]*|0) echo "kernels.sh: error: ROUNDS: expected a positive integer, got '$rounds'" >&2; exit 2 ;;
+esac
 mkdir -p "$out"; out=$(cd "$out" && pwd)
 for r in $(seq 1 "$rounds"); do
   if [ $((r % 2)) -eq 1 ]; then order="native haswell"; else order="haswell native"; fi
