@@ -1,15 +1,22 @@
-"""Layers, each a forward/backward pair written by hand (no autodiff), after CS231n's ``layers.py``:
+"""Layers, each a forward/backward pair written by hand (no autodiff), after CS231n's ``layers.py``.
+
+The contract every layer keeps (networks, gradient penalties and second-order methods call it
+layer by layer):
 
 - ``out, cache = layer.forward(x, train=True)``: ``x`` of shape (N, in_features), in the layer's
-  dtype (``check=False`` skips checking that: a network's pass checks its input once, not per layer);
-- ``dx, grads = layer.backward(dout, cache)``: ``dout`` = ∂L/∂out, of the shape of ``out``;
-  ``dx`` = ∂L/∂x, of the shape of ``x``; ``grads`` maps each name in ``layer.params`` to ∂L/∂param,
-  of that parameter's shape. ``need_dx=False`` skips ``dx`` (None; e.g. G's first layer),
-  ``need_grads=False`` the parameter gradients ({}; e.g. when D's backward only carries G's gradient).
+  dtype, checked (O(1): type, dtype, shape). ``check=False`` skips that check, for one caller:
+  ``MLP.forward``, which checks the network's input once, each layer's input being the last one's
+  output;
+- ``dx, grads = layer.backward(dout, cache, need_dx=True, need_grads=True)``: ``dout`` = ∂L/∂out,
+  of the shape of ``out``; ``dx`` = ∂L/∂x, of the shape of ``x``; ``grads`` maps each name in
+  ``layer.params`` to ∂L/∂param, of that parameter's shape. ``need_dx=False`` skips ``dx`` (None;
+  e.g. G's first layer), ``need_grads=False`` the parameter gradients ({}; e.g. when D's backward
+  only carries G's gradient). A backward never changes its cache: one forward's cache can serve
+  any number of backward passes.
 
 Nothing mutates its inputs. ``layer.buffers`` holds state that is not trained (BatchNorm's
 running statistics). Only the Array API standard on ``backend.xp`` is used; the few operations
-with a faster form on some library go through ``backend.ops`` (``minigan/engine.py``), which
+with a faster form on some library go through ``backend.ops`` (``minigan/engine/``), which
 computes the same formula. Each backward is derived in docs/MATH.md §8.
 """
 
@@ -18,6 +25,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ._checks import check_int, is_number
 from ._types import Array, Cache, DType, Grads
 from .backend import Backend, Random
 from .engine import Ops
@@ -25,33 +33,42 @@ from .engine import Ops
 INITS = ("he", "xavier", "normal", "uniform")
 
 
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-
-
 def dtype_name(dtype: Any) -> str:
     """'float32' for numpy's, cupy's and array-api-strict's float32 alike."""
     return getattr(dtype, "__name__", str(dtype)).rsplit(".", 1)[-1]
+
+
+_NAMESPACE_OF: dict[type, str] = {}  # array type -> the name of its namespace (asked once per type)
+
+
+def _namespace_name(x: Any) -> str | None:
+    """The name of x's Array API namespace ("numpy", "array_api_strict", ...), None for a non-array."""
+    name = _NAMESPACE_OF.get(type(x))
+    if name is None and getattr(x, "__array_namespace__", None) is not None:
+        name = _NAMESPACE_OF[type(x)] = x.__array_namespace__().__name__
+    return name
 
 
 def check_array(
     x: Any, xp: Any, dtype: Any, width: int | None = None, name: str = "x", owner: str = "layer"
 ) -> None:
     """Raise one clear line unless x is an (N, width) array of namespace ``xp`` and ``dtype``, N >= 1
-    (width None: any). O(1): no pass over the data."""
-    shape = f"(N, {'features' if width is None else width})"
-    if getattr(x, "__array_namespace__", None) is None or x.__array_namespace__().__name__ != xp.__name__:
+    (width None: any). O(1), a fraction of a microsecond: it looks at the type, dtype and shape, never
+    at the values, so every network pass can afford it."""
+    shape = x.shape if _namespace_name(x) == xp.__name__ and x.dtype == dtype else None
+    if shape is not None and len(shape) == 2 and shape[0] >= 1 and (width is None or shape[1] == width):
+        return
+    want = f"(N, {'features' if width is None else width})"
+    if _namespace_name(x) != xp.__name__:
         raise TypeError(
-            f"{name}: expected an array of shape {shape} on the {owner}'s backend ({xp.__name__}), "
+            f"{name}: expected an array of shape {want} on the {owner}'s backend ({xp.__name__}), "
             f"got {type(x).__name__}"
         )
     if x.dtype != dtype:
         raise TypeError(
             f"{name}: expected dtype {dtype_name(dtype)} (the {owner}'s), got {dtype_name(x.dtype)}"
         )
-    if len(x.shape) != 2 or x.shape[0] < 1 or width is not None and x.shape[1] != width:
-        raise ValueError(f"{name}: expected shape {shape} with N >= 1, got {tuple(x.shape)}")
+    raise ValueError(f"{name}: expected shape {want} with N >= 1, got {tuple(x.shape)}")
 
 
 class Layer:
@@ -122,8 +139,8 @@ class Linear(Layer):
         dtype: DType | str | None = None,
     ) -> None:
         super().__init__(backend)
-        _check_positive_int("in_features", in_features)
-        _check_positive_int("out_features", out_features)
+        in_features = check_int("in_features", in_features)
+        out_features = check_int("out_features", out_features)
         self.in_features, self.out_features = in_features, out_features
         self.params["W"] = init_weight(backend, rng, in_features, out_features, init, dtype)
         self.params["b"] = backend.zeros((out_features,), dtype)
@@ -167,8 +184,8 @@ class Maxout(Layer):
         dtype: DType | str | None = None,
     ) -> None:
         super().__init__(backend)
-        _check_positive_int("units", units)
-        _check_positive_int("pieces", pieces)
+        units = check_int("units", units)
+        pieces = check_int("pieces", pieces)
         self.units, self.pieces = units, pieces
         self.linear = Linear(in_features, units * pieces, backend, rng, init, dtype)
         self.params = self.linear.params  # W, b are the affine pieces
@@ -214,7 +231,7 @@ class LeakyReLU(Layer):
 
     def __init__(self, backend: Backend, slope: float = 0.2) -> None:
         super().__init__(backend)
-        if not 0.0 <= slope < 1.0:
+        if not (is_number(slope) and 0.0 <= slope < 1.0):
             raise ValueError(f"slope: expected 0 <= slope < 1, got {slope!r}")
         self.slope = float(slope)
 
@@ -269,7 +286,7 @@ class Dropout(Layer):
 
     def __init__(self, p: float, backend: Backend, rng: Random) -> None:
         super().__init__(backend)
-        if not 0.0 <= p < 1.0:
+        if not (is_number(p) and 0.0 <= p < 1.0):
             raise ValueError(f"p: expected a dropout probability 0 <= p < 1, got {p!r}")
         self.p, self.rng = float(p), rng
 
@@ -310,7 +327,7 @@ class BatchNorm(Layer):
         dtype: DType | str | None = None,
     ) -> None:
         super().__init__(backend)
-        _check_positive_int("features", features)
+        features = check_int("features", features)
         self.features, self.momentum, self.eps = features, float(momentum), float(eps)
         shape = (features,)
         self.params = {"gamma": backend.ones(shape, dtype), "beta": backend.zeros(shape, dtype)}

@@ -18,7 +18,9 @@ and already includes the 1/m of the mean (the derivations: docs/MATH.md §6). ``
 from __future__ import annotations
 
 import math
+from typing import Any
 
+from ._checks import is_number
 from ._types import Array, DLoss, DLossResult, GLoss, GLossResult
 from .engine import ops_for
 
@@ -93,6 +95,14 @@ def _size(l_fake, check):
     return l_fake.shape[0]
 
 
+def check_real_target(v: Any) -> float:
+    """``float(v)`` if v is a valid target α for the real samples of one-sided label smoothing,
+    0 < α ≤ 1 (1: no smoothing; docs/MATH.md §6.2), else a ValueError naming ``real_target``."""
+    if not (is_number(v) and 0.0 < v <= 1.0):
+        raise ValueError(f"real_target: expected 0 < real_target <= 1, got {v!r}")
+    return float(v)
+
+
 # -- The paper's forms (Goodfellow et al. 2014) and the article's total loss --
 def value_function(l_real: Array, l_fake: Array, check: bool = True) -> DLossResult:
     """V(D, G) = mean log D(x) + mean log(1 − D(G(z))) = −mean sp(−l_r) − mean sp(l_f)
@@ -116,9 +126,7 @@ def discriminator_loss(
     L_D = mean[α sp(−l_r) + (1 − α) sp(l_r)] + mean sp(l_f);
     ∂L_D/∂l_r = (σ(l_r) − α)/m = ((1 − α)σ(l_r) − α σ(−l_r))/m,   ∂L_D/∂l_f = σ(l_f)/n."""
     m, n = _sizes(l_real, l_fake, check)
-    if check and not 0.0 < real_target <= 1.0:
-        raise ValueError(f"real_target: expected 0 < real_target <= 1, got {real_target!r}")
-    a = float(real_target)
+    a = check_real_target(real_target)  # a number, not an array: checked on every call
     sp_r, s_r = softplus_sigmoid(-l_real)  # sp(−l_r), σ(−l_r)
     if a == 1.0:
         real, d_real = _mean(sp_r), s_r * (-1.0 / m)

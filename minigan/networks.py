@@ -1,7 +1,8 @@
 """Multilayer perceptrons: the generator G and the discriminator D.
 
-An :class:`MLP` is a list of layers built from a short :class:`MLPSpec`. Its backward takes
-∂L/∂out and returns ∂L/∂input together with every parameter gradient, so D's gradient can
+An :class:`MLP` is a list of layers built from a short :class:`MLPSpec`, used as CS231n's models
+are: ``out, cache = net.forward(x)``, then ``dx, grads = net.backward(dout, cache)``. The backward
+takes ∂L/∂out and returns ∂L/∂input together with every parameter gradient, so D's gradient can
 be passed on into G: for a generator loss L(D(G(z))),
 
     dl = ∂L/∂logits;  dx, _ = D.backward(dl, d_cache);  _, g_grads = G.backward(dx, g_cache)
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ._checks import check_int, is_number
 from ._types import Array, Grads
 from .backend import Backend, Random, get_backend
 from .layers import (
@@ -33,10 +35,6 @@ from .layers import (
 )
 
 OUTPUTS = (None, "tanh", "sigmoid")
-
-
-def _is_positive_int(v):
-    return not isinstance(v, bool) and isinstance(v, int) and v > 0
 
 
 @dataclass
@@ -58,19 +56,19 @@ class MLPSpec:
         self.sizes = tuple(self.sizes)
         if len(self.sizes) < 2:
             raise ValueError(f"sizes: expected at least (in, out), got {self.sizes!r}")
-        for i, s in enumerate(self.sizes):
-            if not _is_positive_int(s):
-                raise ValueError(f"sizes[{i}]: expected a positive integer width, got {s!r}")
+        want = "a positive integer width"
+        self.sizes = tuple(check_int(f"sizes[{i}]", s, what=want) for i, s in enumerate(self.sizes))
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation: expected one of {tuple(ACTIVATIONS)}, got {self.activation!r}")
         if self.output not in OUTPUTS:
             raise ValueError(f"output: expected one of {OUTPUTS}, got {self.output!r}")
-        if self.maxout_pieces is not None and not _is_positive_int(self.maxout_pieces):
-            raise ValueError(
-                f"maxout_pieces: expected None or a positive integer, got {self.maxout_pieces!r}"
+        if self.maxout_pieces is not None:
+            self.maxout_pieces = check_int(
+                "maxout_pieces", self.maxout_pieces, what="None or a positive integer"
             )
-        if not 0.0 <= self.dropout < 1.0:
+        if not (is_number(self.dropout) and 0.0 <= self.dropout < 1.0):
             raise ValueError(f"dropout: expected 0 <= dropout < 1, got {self.dropout!r}")
+        self.dropout = float(self.dropout)
         if self.init not in INITS:
             raise ValueError(f"init: expected one of {INITS}, got {self.init!r}")
 
@@ -166,17 +164,18 @@ class MLP:
         check_array(x, self.backend.xp, self.dtype, self.spec.sizes[0], name, owner="model")
 
     def forward(self, x: Array, train: bool = True, check: bool = True) -> tuple[Array, Cache]:
-        """out (N, sizes[-1]), cache for input x (N, sizes[0]); ``train`` switches dropout and batch norm;
-        ``check=False`` skips the input check (the training step's own arrays). Each layer's input is
-        the last one's output, so only x is checked, once."""
+        """out (N, sizes[-1]) and the cache for input x (N, sizes[0]): the layers' forwards in order;
+        ``train`` switches dropout and batch norm. x is checked once, here (O(1): type, dtype, shape;
+        each layer's input is the last one's output); ``check=False`` skips even that, for callers
+        that already checked (the training step does not: the check costs well under 1 % of a step)."""
         if check:
             self.check_input(x)
-        caches = Cache(self, x.shape[0])
+        cache = Cache(self, x.shape[0])
         with self.backend.ops.network_pass():  # the engine may reuse the arrays this pass makes
             for layer in self.layers:
-                x, c = layer.forward(x, train, check=False)
-                caches.append(c)
-        return x, caches
+                x, layer_cache = layer.forward(x, train, check=False)
+                cache.append(layer_cache)
+        return x, cache
 
     def __call__(self, x: Array, train: bool = False) -> Array:
         """Just the output (eval mode by default)."""
@@ -186,25 +185,34 @@ class MLP:
         self,
         dout: Array,
         cache: Cache,
+        *,
         need_dx: bool = True,
         need_grads: bool = True,
         release: bool = False,
-        check: bool = True,
     ) -> tuple[Array, Grads]:
-        """dx (N, sizes[0]) and grads (name -> array of that parameter's shape) from dout = ∂L/∂out (N, sizes[-1]):
-        the layers' backwards in reverse order (the chain rule; docs/MATH.md §7.1). ``need_dx=False`` skips dx
-        (None), ``need_grads=False`` the parameter gradients ({}; for a pass that only carries a gradient
-        through); ``release=True`` sets each ``cache[i]`` to None once its layer is done (frees activations).
-        ``check=False`` skips checking that ``cache`` is this network's and ``dout`` fits it."""
-        if check:
-            self._check_backward(dout, cache)
+        """dx = ∂L/∂x (N, sizes[0]) and grads (name -> ∂L/∂param, of that parameter's shape) from
+        dout = ∂L/∂out (N, sizes[-1]) and the cache of the forward that made out: the layers'
+        backwards in reverse order (the chain rule; docs/MATH.md §7.1).
+
+        Three options, each for a pass that needs less:
+
+        - ``need_dx=False``: dx is not formed (None); e.g. G's backward (nobody uses ∂L/∂z);
+        - ``need_grads=False``: no parameter gradients ({}); e.g. D's backward when it only carries
+          G's gradient through (docs/MATH.md §7.1);
+        - ``release=True``: ``cache[i]`` becomes None as soon as layer i is done, so the activations
+          are freed during the pass and the cache cannot serve another backward. By default the
+          cache is kept: one forward can serve several backward passes (the simultaneous step's
+          two, a gradient penalty's, the products of a second-order method).
+
+        One clear line (O(1)) unless ``cache`` is this network's and dout fits it."""
+        self._check_backward(dout, cache)
         grads = {}
         with self.backend.ops.network_pass():  # the engine may reuse the arrays this pass makes
-            for i in range(len(self.layers) - 1, -1, -1):
-                dout, g = self.layers[i].backward(dout, cache[i], need_dx or i > 0, need_grads)
+            for i in reversed(range(len(self.layers))):
+                dout, layer_grads = self.layers[i].backward(dout, cache[i], need_dx or i > 0, need_grads)
                 if release:
                     cache[i] = None
-                grads.update({f"{i}.{k}": v for k, v in g.items()})
+                grads.update({f"{i}.{k}": g for k, g in layer_grads.items()})
         return dout, grads
 
     def _check_backward(self, dout: Array, cache: Any) -> None:

@@ -10,9 +10,9 @@ parameter at a time on the plain backend; on NumPy and CuPy all of them as one f
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
+from ._checks import check_fraction, check_positive
 from ._types import Array, Grads
 from .backend import Backend
 from .engine import Ops, ops_for
@@ -47,18 +47,16 @@ class Optimizer:
     ops: Ops | None
 
     def __init__(self, lr: float) -> None:
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
-            raise ValueError(f"lr: expected a positive finite learning rate, got {lr!r}")
-        self.lr, self.t = float(lr), 0  # t: the number of steps taken
+        self.lr = check_positive("lr", lr, "a positive finite learning rate")
+        self.t = 0  # the number of steps taken
         self.slots: dict[str, dict] = {}  # slot name -> {param name -> array}
         self.grad_sq = None  # Σ g² of the last step's gradients
         self.ops = None  # the engine that applies the rule (None: the gradients' backend's)
 
-    def step(self, params: dict[str, Array], grads: Grads, check: bool = True) -> None:
-        """p ← p − δ for every parameter, from its gradient (``grads``: one for each name in ``params``, of its
-        shape and dtype; ``check=False`` skips checking that: the training step's own gradients)."""
-        if check:
-            _check_grads(params, grads)
+    def step(self, params: dict[str, Array], grads: Grads) -> None:
+        """p ← p − δ for every parameter, from its gradient: ``grads`` has one for each name in
+        ``params``, of its shape and dtype (checked, O(1) a parameter: names, shapes, dtypes)."""
+        _check_grads(params, grads)
         self.t += 1
         if grads:
             (self.ops or ops_for(next(iter(grads.values())))).apply_updates(self, params, grads)
@@ -88,32 +86,21 @@ class Optimizer:
 
 def _check_grads(params: dict, grads: dict) -> None:
     """One clear line unless ``grads`` has one gradient for each parameter, of its shape and dtype."""
-    for name in grads:
-        if name not in params:
-            raise KeyError(f"grads: no parameter called {name!r}; have {list(params)}")
-    missing = [name for name in params if name not in grads]
-    if missing:
+    if grads.keys() != params.keys():
+        for name in grads:
+            if name not in params:
+                raise KeyError(f"grads: no parameter called {name!r}; have {list(params)}")
+        missing = [name for name in params if name not in grads]
         raise ValueError(f"grads: expected a gradient for every parameter, none for {missing}")
     for name, g in grads.items():
         p = params[name]
         if getattr(g, "__array_namespace__", None) is None:
             raise TypeError(f"grads[{name!r}]: expected an array, got {type(g).__name__}")
-        if tuple(g.shape) != tuple(p.shape) or g.dtype != p.dtype:
+        if g.shape != p.shape or g.dtype != p.dtype:
             raise ValueError(
                 f"grads[{name!r}]: expected shape {tuple(p.shape)} and dtype {p.dtype} (the "
                 f"parameter's), got {tuple(g.shape)} and {g.dtype}"
             )
-
-
-def _check_unit_interval(name, v):
-    """A number in [0, 1) (a decay rate: momentum, β, α)."""
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v < 1.0:
-        raise ValueError(f"{name}: expected a number in [0, 1), got {v!r}")
-
-
-def _check_eps(v):
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 < v < math.inf:
-        raise ValueError(f"eps: expected a positive finite number, got {v!r}")
 
 
 class SGD(Optimizer):
@@ -124,7 +111,7 @@ class SGD(Optimizer):
 
     def __init__(self, lr: float = 0.1, momentum: float = 0.5) -> None:
         super().__init__(lr)
-        _check_unit_interval("momentum", momentum)
+        check_fraction("momentum", momentum, "[0, 1)")
         self.momentum = float(momentum)
         self.slot_names = ("v",) if self.momentum else ()
 
@@ -152,9 +139,9 @@ class Adam(Optimizer):
         super().__init__(lr)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"betas: expected two numbers (β1, β2) in [0, 1), got {betas!r}")
-        _check_unit_interval("betas[0]", betas[0])
-        _check_unit_interval("betas[1]", betas[1])
-        _check_eps(eps)
+        check_fraction("betas[0]", betas[0], "[0, 1)")
+        check_fraction("betas[1]", betas[1], "[0, 1)")
+        check_positive("eps", eps)
         self.b1, self.b2, self.eps = float(betas[0]), float(betas[1]), float(eps)
 
     def direction(self, g: Array, state: dict[str, Array]) -> Array:
@@ -178,8 +165,8 @@ class RMSProp(Optimizer):
 
     def __init__(self, lr: float = 5e-5, alpha: float = 0.99, eps: float = 1e-8) -> None:
         super().__init__(lr)
-        _check_unit_interval("alpha", alpha)
-        _check_eps(eps)
+        check_fraction("alpha", alpha, "[0, 1)")
+        check_positive("eps", eps)
         self.alpha, self.eps = float(alpha), float(eps)
 
     def direction(self, g: Array, state: dict[str, Array]) -> Array:

@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ._checks import check_positive
 from ._types import Array, Cache, Grads
 from .backend import Random
 from .layers import BatchNorm, Dropout, Layer, LeakyReLU, Linear, Maxout, ReLU, Sigmoid, Tanh
@@ -124,7 +125,7 @@ def input_gradient_penalty(D: Net, x: Array, form: Form, train: bool = True) -> 
     x: (N, sizes[0]); form: g (N, sizes[0]) -> (value, ∂value/∂g). Dropout draws one mask (train)."""
     check_penalizable(D)
     layers, xp = D.layers, D.backend.xp
-    out, caches = D.forward(x, train, check=False)
+    out, caches = D.forward(x, train)
     douts, d = [None] * len(layers), xp.ones_like(out)  # δ_K = ∂l/∂l = 1
     for i in range(len(layers) - 1, -1, -1):  # the first backward, layer by layer (no array overwritten)
         douts[i] = d
@@ -176,8 +177,7 @@ def penalty(
     interpolation weights (x̂ = eps·x_real + (1 − eps)·x_fake, ∂x̂/∂x_real = eps)."""
     if kind not in PENALTIES:
         raise ValueError(f"penalty: expected one of {PENALTIES}, got {kind!r}")
-    if not weight > 0:
-        raise ValueError(f"weight: expected a positive penalty weight, got {weight!r}")
+    check_positive("weight", weight, "a positive penalty weight")
     if kind == "gp" and eps is None:
         raise ValueError("eps: the gp penalty needs interpolation weights eps of shape (m, 1)")
     xp, form = D.backend.xp, unit_norm_form if kind == "gp" else squared_norm_form
@@ -200,8 +200,7 @@ class Penalty:
     def __init__(self, kind: str, weight: float, rng: Random | None = None) -> None:
         if kind not in PENALTIES:
             raise ValueError(f"penalty: expected one of {PENALTIES}, got {kind!r}")
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0:
-            raise ValueError(f"weight: expected a positive penalty weight, got {weight!r}")
+        weight = check_positive("weight", weight, "a positive penalty weight")
         if kind == "gp" and rng is None:
             raise ValueError("rng: the gp penalty draws its interpolation weights from a backend Random")
         self.kind, self.weight, self.rng = kind, float(weight), rng

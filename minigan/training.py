@@ -1,20 +1,32 @@
 """The training loop: Algorithm 1 of Goodfellow et al. (2014), and the article's six steps.
 
-One training step (``GAN.train_step``; docs/MATH.md §7.2)::
+The article's steps (docs/MATH.md §7.2), and the ``GAN`` method that runs each::
 
-    repeat k times:                                   # steps 1-4: discriminator_step()
-        z ~ p_z (m draws), x ~ p_data (m draws)
-        logits = D([x; G(z)])                         # one D pass over real and fake
-        descend ∇θd L_D(l_real, l_fake)               # = ascend V(D, G)
-    generator update                                  # steps 5-6, by ``mode``:
-        fresh:        new z, the updated D            generator_step()  (the paper's Algorithm 1)
-        reuse:        the same G(z), the updated D    generator_step(fakes)  (common in tutorials)
-        simultaneous: G's gradient from the step-4    simultaneous_step()  (the article's shortcut:
-                      pass, before either net changed                       steps 5-6 skipped)
-    descend ∇θg L_G(D(G(z)))
+    1. draw m noise vectors z and generate G(z)            discriminator_step()
+    2. draw m real samples x                               discriminator_step()
+    3. show both to D: logits = D([x; G(z)])               discriminator_step()
+    4. compute L_D and descend ∇θd L_D (= ascend V)        discriminator_step()
+    5. draw new noise and generate G'(z)                   generator_step()
+    6. show G'(z) to D, compute L_G, descend ∇θg L_G       generator_step()
 
-The gradient reaches G through D (docs/MATH.md §7.1): dl = ∂L_G/∂l_fake, dx = D.backward(dl)
-(input gradient only), then G.backward(dx).
+One training step (``GAN.train_step``) is Algorithm 1: steps 1-4 k times, then G's update, whose
+source ``mode`` chooses:
+
+    fresh:         steps 5-6 as written, through the updated D      (the paper's Algorithm 1)
+    reuse:         step 6 on the step-1 samples, the updated D      generator_step(fakes)
+    simultaneous:  G's gradient from the step-3 pass, before either  simultaneous_step()
+                   network changed; steps 5-6 skipped               (the article's shortcut)
+
+The gradient reaches G through D (docs/MATH.md §7.1): dl = ∂L_G/∂l_fake, dx = D's input
+gradient (``input_gradient``), then G.backward(dx).
+
+Three choices here make a step cheaper without changing a number: a discriminator step whose
+samples G will not train on drops G's cache before D's pass (``GAN._generate``); the simultaneous
+step takes G's gradient back through D's cache cut to the fake rows (``input_gradient``); and the
+history row's means come from one softplus/sigmoid pass (``history_row``). Every other speed
+trick lives behind ``backend.ops`` (``minigan.engine``). The networks check their inputs and the
+optimizers their gradients on every call (O(1) each); the loss forms are called unchecked, their
+check being a pass over the logits and a device sync (a NaN still reaches the history row).
 
 A ``GAN`` is built from parts — generator, discriminator, data, optimizers, loss forms — and
 ``TrainConfig`` builds whichever are not given. ``TrainConfig()`` holds every default, the same
@@ -32,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from . import losses
+from ._checks import check_int
 from ._types import Array, ArrayLike, Cache, DLoss, GLoss, Grads
 from .backend import Random, get_backend
 from .config import MODES, TrainConfig
@@ -91,7 +104,6 @@ class GAN:
     g_loss: GLoss
     d_loss: DLoss
     d_penalty: DPenalty | None
-    _p_grads: Grads  # the penalty's gradient, from _d_gradient to _update_d
 
     def __init__(
         self,
@@ -141,101 +153,50 @@ class GAN:
         self._pending: list[Array] = []  # device rows not yet copied to the host
 
     # -- the article's steps ------------------------------------------------------------
-    def _real_and_fake_pass(self, keep_g_cache):
-        """Steps 1-3: z ~ p_z and x ~ p_data (m each), G(z), and one D pass over [x; G(z)].
-
-        Returns G(z), G's cache (None unless ``keep_g_cache``: a pass whose fakes G will not be
-        trained on keeps no G activations through D's backward), the logits [l_r; l_f] (2m, 1)
-        and D's cache.
-        """
-        m = self.config.batch_size
-        z = self.rng.normal((m, self.noise_dim))
-        x = self.data.sample(m)
-        fake, g_cache = self.G.forward(z, check=False)
-        self._batch = (x, fake)  # for a gradient penalty
-        kept = g_cache if keep_g_cache else None  # before D's pass: G's activations are not held through it
-        del g_cache
-        logits, d_cache = self.D.forward(self.xp.concat([x, fake], axis=0), check=False)
-        return fake, kept, logits, d_cache
-
-    def _d_gradient(self, logits):
-        """L_D and ∂L_D/∂[l_r; l_f] for the logits of a step-3 pass."""
-        m = self.config.batch_size
-        L_D, dl_r, dl_f = self.d_loss(logits[:m, :], logits[m:, :])
-        if self.d_penalty is not None:  # R1, R2, WGAN-GP: P joins L_D, ∂P/∂θd D's gradient (docs/MATH.md §12)
-            P, self._p_grads = self.d_penalty(self.D, *self._batch)
-            L_D = L_D + P
-        return L_D, self.xp.concat([dl_r, dl_f], axis=0)
-
-    def _update_d(self, d_grads):
-        if self.d_penalty is not None:
-            d_grads = {k: g + self._p_grads[k] for k, g in d_grads.items()}
-        self.d_opt.step(self.D.params(), d_grads, check=False)
-        if self.config.clip is not None:  # the Wasserstein critic's weight clipping
-            c = self.config.clip
-            for name, p in self.D.params().items():
-                self.D.set_param(name, self.xp.clip(p, -c, c), check=False)
-
-    def _generator_gradients(self, l_f, d_cache, g_cache, rows=0):
-        """L_G and ∂L_G/∂θg for fake logits l_f: back through D (input gradient only), then G.
-        ``rows`` = m when l_f are the rows [m:] of a pass over [x; G(z)]: ∂L_G/∂l_r = 0, so the
-        backward through D runs over the fake rows alone (``MLP.cache_rows``)."""
-        L_G, dl_f = self.g_loss(l_f)
-        if rows:  # back through D on the fake rows alone (the real rows' gradient is 0) ...
-            fake_rows = self.D.cache_rows(d_cache, slice(rows, None))
-            if fake_rows is not None:
-                d_cache = fake_rows
-            else:  # ... unless batch norm in D ties the rows: then on every row, the real ones with 0
-                dl_f = self.xp.concat([self.xp.zeros_like(dl_f), dl_f], axis=0)
-        dx, _ = self.D.backward(dl_f, d_cache, need_dx=True, need_grads=False, release=True, check=False)
-        _, g_grads = self.G.backward(
-            dx[dx.shape[0] - l_f.shape[0] :, :], g_cache, need_dx=False, release=True, check=False
-        )
-        return L_G, g_grads
-
     def discriminator_step(self, keep_fakes: bool = False) -> tuple[Array, Array, tuple[Array, Cache] | None]:
         """Steps 1-4: a D pass over m real and m generated samples, then descend ∇θd L_D.
 
         Returns (L_D, the logits [l_r; l_f] of shape (2m, 1), fakes): ``fakes`` = (G(z), G's
         cache) when ``keep_fakes`` (for ``generator_step`` on the same samples), else None.
         """
-        fake, g_cache, logits, d_cache = self._real_and_fake_pass(keep_g_cache=keep_fakes)
-        L_D, dl = self._d_gradient(logits)
-        _, d_grads = self.D.backward(dl, d_cache, need_dx=False, release=True, check=False)
-        self._update_d(d_grads)
+        z, x = self._draw()  # steps 1-2: z ~ p_z, x ~ p_data
+        fake, g_cache = self._generate(z, keep_cache=keep_fakes)  # step 1: G(z)
+        logits, d_cache = self.D.forward(self.xp.concat([x, fake], axis=0))  # step 3: D on [x; G(z)]
+        L_D, dl, p_grads = self._discriminator_loss(logits, x, fake)  # step 4: L_D, ∂L_D/∂logits
+        _, d_grads = self.D.backward(dl, d_cache, need_dx=False, release=True)  # ∂L_D/∂θd
+        self._update_discriminator(d_grads, p_grads)
         return L_D, logits, ((fake, g_cache) if keep_fakes else None)
 
     def generator_step(self, fakes: tuple[Array, Cache] | None = None) -> Array:
         """Steps 5-6: G(z) for new noise (or ``fakes`` = (G(z), G's cache) from a discriminator
         step), through D as it is now; descend ∇θg L_G. Returns L_G."""
-        if fakes is None:
-            fakes = self.G.forward(self.rng.normal((self.config.batch_size, self.noise_dim)), check=False)
+        if fakes is None:  # step 5: new noise, G'(z)
+            fakes = self.G.forward(self.rng.normal((self.config.batch_size, self.noise_dim)))
         fake, g_cache = fakes
-        l_f, d_cache = self.D.forward(fake, check=False)
+        l_f, d_cache = self.D.forward(fake)  # step 6: D on G'(z), then L_G and ∂L_G/∂θg
         L_G, g_grads = self._generator_gradients(l_f, d_cache, g_cache)
-        self.g_opt.step(self.G.params(), g_grads, check=False)
+        self.g_opt.step(self.G.params(), g_grads)
         return L_G
 
     def simultaneous_step(self) -> tuple[Array, Array, Array]:
         """The article's shortcut (steps 5-6 skipped): both gradients from one pass over
         [x; G(z)], before either network changes; then both updates. Returns (L_D, L_G, logits)."""
         m = self.config.batch_size
-        fake, g_cache, logits, d_cache = self._real_and_fake_pass(keep_g_cache=True)
-        L_D, dl = self._d_gradient(logits)
-        _, d_grads = self.D.backward(dl, d_cache, need_dx=False, check=False)
-        L_G, g_grads = self._generator_gradients(logits[m:, :], d_cache, g_cache, rows=m)
-        self._update_d(d_grads)
-        self.g_opt.step(self.G.params(), g_grads, check=False)
+        z, x = self._draw()  # steps 1-2
+        fake, g_cache = self.G.forward(z)
+        logits, d_cache = self.D.forward(self.xp.concat([x, fake], axis=0))  # step 3
+        L_D, dl, p_grads = self._discriminator_loss(logits, x, fake)  # step 4's gradient ...
+        _, d_grads = self.D.backward(dl, d_cache, need_dx=False)  # (D's cache is kept for G's)
+        L_G, g_grads = self._generator_gradients(logits[m:, :], d_cache, g_cache)  # ... and G's, same pass
+        self._update_discriminator(d_grads, p_grads)  # then both updates
+        self.g_opt.step(self.G.params(), g_grads)
         return L_D, L_G, logits
 
     def train_step(self) -> Array:
         """One iteration of Algorithm 1 (k discriminator steps, then the generator's, by mode);
         returns this step's history row (a device array)."""
         c = self.config
-        if c.lr_decay != 1.0 and self.step % c.log_every == 0:
-            f = self.lr_factor(self.step)
-            assert c.g_lr is not None and c.d_lr is not None  # TrainConfig.__post_init__ set both
-            self.g_opt.lr, self.d_opt.lr = c.g_lr * f, c.d_lr * f
+        self._decay_learning_rates()
         for _ in range(c.k - 1):
             self.discriminator_step()
         if c.mode == "simultaneous":
@@ -250,6 +211,55 @@ class GAN:
             self.flush()
         return row
 
+    # -- the pieces of the steps ----------------------------------------------------------
+    def _draw(self) -> tuple[Array, Array]:
+        """m noise vectors z ~ p_z (m, noise_dim) and m data points x ~ p_data (m, dim), in this order."""
+        m = self.config.batch_size
+        z = self.rng.normal((m, self.noise_dim))
+        return z, self.data.sample(m)
+
+    def _generate(self, z: Array, keep_cache: bool) -> tuple[Array, Cache]:
+        """G(z), and G's cache if ``keep_cache``, else None: when G will not be trained on these
+        samples its activations are freed here, before D's pass, instead of living through it."""
+        fake, g_cache = self.G.forward(z)
+        return fake, (g_cache if keep_cache else None)
+
+    def _discriminator_loss(self, logits: Array, x: Array, fake: Array) -> tuple[Array, Array, Grads | None]:
+        """L_D and ∂L_D/∂[l_r; l_f] (2m, 1) for the logits of a pass over [x; G(z)]. With a
+        gradient penalty P (R1, R2, WGAN-GP; docs/MATH.md §12) L_D includes P, and the third value
+        is ∂P/∂θd by parameter name (None without one)."""
+        m = self.config.batch_size
+        L_D, dl_r, dl_f = self.d_loss(logits[:m, :], logits[m:, :])
+        p_grads = None
+        if self.d_penalty is not None:
+            P, p_grads = self.d_penalty(self.D, x, fake)
+            L_D = L_D + P
+        return L_D, self.xp.concat([dl_r, dl_f], axis=0), p_grads
+
+    def _update_discriminator(self, d_grads: Grads, p_grads: Grads | None) -> None:
+        """θd ← θd − δ(∂L_D/∂θd (+ ∂P/∂θd)); then the Wasserstein critic's weight clipping, if set."""
+        if p_grads is not None:
+            d_grads = {k: g + p_grads[k] for k, g in d_grads.items()}
+        self.d_opt.step(self.D.params(), d_grads)
+        if self.config.clip is not None:
+            clip_weights(self.D, self.config.clip)
+
+    def _generator_gradients(self, l_f: Array, d_cache: Cache, g_cache: Cache) -> tuple[Array, Grads]:
+        """L_G and ∂L_G/∂θg for the fake logits l_f (docs/MATH.md §7.1): dl = ∂L_G/∂l_f, back
+        through D to its input (D's parameter gradients not formed), then through G."""
+        L_G, dl = self.g_loss(l_f)
+        dx = input_gradient(self.D, dl, d_cache)
+        _, g_grads = self.G.backward(dx, g_cache, need_dx=False, release=True)
+        return L_G, g_grads
+
+    def _decay_learning_rates(self) -> None:
+        """At each multiple of log_every, both rates ← their configured value · lr_factor(step)."""
+        c = self.config
+        if c.lr_decay != 1.0 and self.step % c.log_every == 0:
+            f = self.lr_factor(self.step)
+            assert c.g_lr is not None and c.d_lr is not None  # TrainConfig.__post_init__ set both
+            self.g_opt.lr, self.d_opt.lr = c.g_lr * f, c.d_lr * f
+
     def lr_factor(self, step: int) -> float:
         """The learning-rate multiplier at ``step``: 1 − (1 − lr_decay)·s₀/steps, where s₀ is
         ``step`` rounded down to a multiple of log_every (and at most ``steps``)."""
@@ -259,35 +269,9 @@ class GAN:
         s0 = min((step // c.log_every) * c.log_every, c.steps)
         return 1.0 - (1.0 - c.lr_decay) * s0 / c.steps
 
-    def _record(self, logits, L_D, L_G):
-        """The history row, computed on the device from the step-4 logits [l_r; l_f] (no sync).
-
-        With the article's L_D = mean sp(−l_r) + mean sp(l_f) (whatever the loss form),
-        L_G^ns = mean sp(−l_f), V = −L_D, total = L_D + L_G^ns, D_real = mean σ(l_r),
-        D_fake = mean σ(l_f). All come from one softplus/sigmoid pass over
-        u = [−l_r; −l_f; l_r; l_f], whose four blocks of m are averaged at once.
-        """
-        xp, m = self.xp, self.config.batch_size
-        u = xp.concat([-logits, logits], axis=0)
-        sp, sg = losses.softplus_sigmoid(u)
-        # (2, 4) block means: rows sp, σ; columns the blocks −l_r, −l_f, l_r, l_f
-        means = xp.sum(xp.reshape(xp.stack([sp, sg]), (2, 4, m)), axis=2) / m
-        bce_d = means[0, 0] + means[0, 3]
-        ns = means[0, 1]
-        return xp.stack(
-            [
-                L_D,
-                L_G,
-                ns,
-                -bce_d,
-                bce_d + ns,
-                means[1, 2],
-                means[1, 3],
-                # ‖∇‖ = sqrt(Σ g²) of the gradients each optimizer just applied (it keeps Σ g²)
-                xp.sqrt(self.g_opt.grad_sq),
-                xp.sqrt(self.d_opt.grad_sq),
-            ]
-        )
+    def _record(self, logits: Array, L_D: Array, L_G: Array) -> Array:
+        """This step's row of HISTORY (``history_row`` with the Σ g² each optimizer just applied)."""
+        return history_row(logits, L_D, L_G, self.g_opt.grad_sq, self.d_opt.grad_sq)
 
     def flush(self) -> None:
         """Copy pending history rows to the host; raise DivergenceError on NaN/inf."""
@@ -306,8 +290,7 @@ class GAN:
     def train(self, steps: int | None = None, callback: Callable[[GAN], Any] | None = None) -> GAN:
         """Run ``steps`` steps (default: config.steps); ``callback(gan)`` after each flush."""
         steps = self.config.steps if steps is None else steps
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-            raise ValueError(f"steps: expected a non-negative integer number of steps, got {steps!r}")
+        steps = check_int("steps", steps, low=0, what="a non-negative integer number of steps")
         if callback is not None and not callable(callback):
             raise TypeError(
                 f"callback: expected a function of the GAN or None, got {type(callback).__name__}"
@@ -325,8 +308,7 @@ class GAN:
     # -- using the generator --------------------------------------------------------------
     def sample(self, n: int, seed: int | None = None) -> np.ndarray:
         """n generated samples (eval mode) as a NumPy array; ``seed`` gives a separate stream."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"n: expected a positive integer number of samples, got {n!r}")
+        n = check_int("n", n, what="a positive integer number of samples")
         rng = self.rng if seed is None else self.backend.random(seed)
         z = rng.normal((n, self.noise_dim))
         return self.data.decode(self.backend.to_numpy(self.G.forward(z, train=False)[0]))  # the data's scale
@@ -350,6 +332,57 @@ class GAN:
         return np.asarray(self.history, dtype=np.float64).reshape(-1, len(HISTORY))
 
 
+def history_row(logits: Array, L_D: Array, L_G: Array, grad_sq_G: Array, grad_sq_D: Array) -> Array:
+    """One row of HISTORY, computed on the device (no sync) from the logits [l_r; l_f] (2m, 1) of
+    a pass over [x; G(z)], the step's losses and Σ g² of the gradients each optimizer applied.
+
+    Whatever the loss form, the columns use the article's BCE: L_D^bce = mean sp(−l_r) + mean
+    sp(l_f), V = −L_D^bce, L_G^ns = mean sp(−l_f), total = L_D^bce + L_G^ns, D_real = mean σ(l_r),
+    D_fake = mean σ(l_f), and ‖∇‖ = sqrt(Σ g²). The four means of sp and σ come from one
+    softplus/sigmoid pass over u = [−l_r; −l_f; l_r; l_f], its four blocks of m averaged at once
+    (one call instead of eight small ones: this row is computed every step).
+    """
+    xp, m = logits.__array_namespace__(), logits.shape[0] // 2
+    sp, sg = losses.softplus_sigmoid(xp.concat([-logits, logits], axis=0))
+    # (2, 4) block means: rows sp, σ; columns the blocks −l_r, −l_f, l_r, l_f
+    means = xp.sum(xp.reshape(xp.stack([sp, sg]), (2, 4, m)), axis=2) / m
+    bce_d, ns = means[0, 0] + means[0, 3], means[0, 1]
+    D_real, D_fake = means[1, 2], means[1, 3]
+    return xp.stack(
+        [L_D, L_G, ns, -bce_d, bce_d + ns, D_real, D_fake, xp.sqrt(grad_sq_G), xp.sqrt(grad_sq_D)]
+    )
+
+
+def input_gradient(D: MLP, dl: Array, d_cache: Cache) -> Array:
+    """∂L/∂x (n, dim) for the last n = len(dl) rows of the D pass that made ``d_cache``, from
+    dl = ∂L/∂(their logits) (n, 1); D's parameter gradients are not formed (docs/MATH.md §7.1),
+    and the cache is released.
+
+    When that pass had more rows (the simultaneous step's [x; G(z)]) the other rows carry
+    ∂L/∂l = 0, so the backward runs over the cache cut to the n rows alone (``MLP.cache_rows``;
+    docs/MATH.md §7.2): the same numbers for half the work. Batch norm in training ties the rows
+    together; then the backward runs over every row, the others carrying 0.
+    """
+    n, rows = dl.shape[0], d_cache.rows
+    if n < rows:
+        cut = D.cache_rows(d_cache, slice(rows - n, None))
+        if cut is not None:
+            d_cache = cut
+        else:
+            dl = D.backend.xp.concat([D.backend.zeros((rows - n, dl.shape[1])), dl], axis=0)
+    dx, _ = D.backward(dl, d_cache, need_grads=False, release=True)
+    return dx[dx.shape[0] - n :, :]
+
+
+def clip_weights(D: MLP, c: float) -> None:
+    """Every parameter of D clipped to [−c, c]: the Wasserstein critic's Lipschitz constraint
+    (Arjovsky et al. 2017). ``set_param``'s finite test is skipped: it is a pass over the values
+    and a device sync, and a NaN would be caught by the history row anyway."""
+    xp = D.backend.xp
+    for name, p in D.params().items():
+        D.set_param(name, xp.clip(p, -c, c), check=False)
+
+
 def equilibrium_values() -> dict[str, float]:
     """The history quantities at D ≡ ½ (docs/MATH.md §4): the reference lines of the loss plots."""
     return {
@@ -363,7 +396,9 @@ def equilibrium_values() -> dict[str, float]:
 
 
 def _loss(arg, given, default_name, get, extra):
-    """A loss function of the logits alone (inputs unchecked: the step's own arrays)."""
+    """A loss function of the logits alone. A loss by name is called with check=False: its check
+    is a pass over the logits and a device sync, every step; a NaN or inf still stops the run
+    when the history row is copied to the host (``GAN.flush``)."""
     given = default_name if given is None else given
     if isinstance(given, str):
         return functools.partial(get(given), check=False, **extra)

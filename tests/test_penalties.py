@@ -164,8 +164,8 @@ def test_bad_penalty_input_is_one_clear_line(call, match):
 # -- in training -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["fresh", "simultaneous"])
 def test_a_penalized_discriminator_step_descends_L_D_plus_P(mode):
-    """With SGD (lr η) the discriminator's update is exactly −η·(∂L_D/∂θ + ∂P/∂θ), both on the step's own batch,
-    and the history's L_D is L_D + P."""
+    """With SGD (lr η) the discriminator's update is exactly −η·(∂L_D/∂θ + ∂P/∂θ), both on the step's
+    own batch, and the history's L_D is L_D + P."""
     kw = dict(
         steps=1,
         batch_size=16,
@@ -182,9 +182,16 @@ def test_a_penalized_discriminator_step_descends_L_D_plus_P(mode):
         lr_decay=1.0,
     )
     gan, ref = GAN(TrainConfig(**kw)), GAN(TrainConfig(**{**kw, "penalty": None}))
+    penalty, batches = gan.d_penalty, []
+
+    def watched(D, x_real, x_fake):  # the penalty as the step calls it, its batch kept
+        batches.append(np.array(x_real, copy=True))
+        return penalty(D, x_real, x_fake)
+
+    gan.d_penalty = watched
     before = {k: np.array(v) for k, v in gan.D.params().items()}
     gan.train_step(), ref.train_step()
-    x_real, _ = gan._batch
+    [x_real] = batches
     ref_delta = {k: np.array(v) - before[k] for k, v in ref.D.params().items()}  # −η ∂L_D/∂θ (same draws)
     D0 = MLP(gan.D.spec, gan.backend)
     for k, v in before.items():
@@ -194,7 +201,7 @@ def test_a_penalized_discriminator_step_descends_L_D_plus_P(mode):
         np.testing.assert_allclose(np.array(v) - before[k], ref_delta[k] - 0.1 * pg[k], rtol=1e-9, atol=1e-12)
     h, h_ref = gan.history_array(), ref.history_array()
     assert h[0, 0] == pytest.approx(h_ref[0, 0] + float(p), rel=1e-12)
-    assert gan.d_penalty.values() == pytest.approx([float(p)], rel=1e-12)
+    assert penalty.values() == pytest.approx([float(p)], rel=1e-12)
 
 
 def test_wgan_gp_turns_clipping_off_and_trains():

@@ -17,8 +17,10 @@ def flat_updates(xp, opt, params, grads, block, adam):
     ``adam`` (its arithmetic in place); the other rules as ``opt.direction`` on each block."""
     if not grads:
         return
+    # NumPy and CuPy arrays only, so their .reshape method: numpy's np.reshape function costs
+    # about 1 µs more a call, and this runs twice per parameter per step
     layout = tuple((name, tuple(g.shape), math.prod(g.shape)) for name, g in grads.items())
-    g = xp.concat([xp.reshape(grads[name], (n,)) for name, _, n in layout])
+    g = xp.concat([grads[name].reshape(n) for name, _, n in layout])
     opt.grad_sq = g @ g
     state = flat_state(xp, opt, layout, g)
     total = g.shape[0]
@@ -35,7 +37,7 @@ def flat_updates(xp, opt, params, grads, block, adam):
     a = 0
     for name, shape, n in layout:
         p = params[name]
-        p -= xp.reshape(g[a : a + n], shape)  # p ← p − δ[part of p]
+        p -= g[a : a + n].reshape(shape)  # p ← p − δ[part of p]
         a += n
 
 
