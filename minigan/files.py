@@ -30,8 +30,9 @@ def _named(e: OSError, path: str) -> OSError:
     return OSError(e.errno, e.strerror or str(e), path)
 
 
-def atomic_write(path: str | os.PathLike[str], data: str | bytes | Callable[[IO[bytes]], Any],
-                 fsync: bool = False) -> str:
+def atomic_write(
+    path: str | os.PathLike[str], data: str | bytes | Callable[[IO[bytes]], Any], fsync: bool = False
+) -> str:
     """Write ``data`` (text, bytes, or a function that writes to a binary file) to ``path``
     through a temporary file in the same folder and a rename. ``fsync``: flush to the disk
     before the rename (checkpoints). Returns ``path``; an OSError names ``path``."""
@@ -63,15 +64,16 @@ def atomic_write(path: str | os.PathLike[str], data: str | bytes | Callable[[IO[
     return path
 
 
-def remove_temporaries(folder: str | os.PathLike[str]) -> list[str]:
+def remove_temporaries(folder: str | os.PathLike[str], names: tuple[str, ...] = ()) -> list[str]:
     """Remove what ``atomic_write`` left in ``folder`` when its process was killed mid-write
-    (the files it was replacing are whole); returns the paths removed."""
+    (the files it was replacing are whole), and ``<name>.tmp`` for each of ``names`` (what a
+    write aside left before ``atomic_write`` existed); returns the paths removed."""
     pattern = os.path.join(glob.escape(os.fspath(folder)), ".*" + TEMP_SUFFIX)
     removed = []
-    for name in glob.glob(pattern):
+    for name in glob.glob(pattern) + [os.path.join(folder, n + TEMP_SUFFIX) for n in names]:
         if os.path.isfile(name):
             os.remove(name)
-            removed.append(name)
+            removed.append(os.fspath(name))
     return removed
 
 

@@ -1,10 +1,9 @@
-"""``minigan train`` (minigan/cli.py) and the figures (minigan/plots.py).
+"""``minigan train`` (minigan/app/train.py, its run driver minigan/app/run.py) and the figures.
 
 Tiny runs (8-unit networks, m = 16, tens of steps) called in-process through ``cli.main``;
 one subprocess checks the real ``python -m minigan train`` entry.
 """
 
-import argparse
 import json
 import math
 import re
@@ -260,13 +259,12 @@ def test_the_help_shows_trainconfigs_defaults(capsys):
         assert shown in text
 
 
-def test_checkpoints_land_when_asked_not_at_the_lcm_of_the_two_intervals(monkeypatch):
+def test_checkpoints_land_when_asked_not_at_the_lcm_of_the_two_intervals():
     """--checkpoint-every 50 with --log-every 30 saved only every 150 steps before; now at 50, 100
     and the end, and the run equals one with no checkpoints at all."""
     saved = []
-    monkeypatch.setattr(cli, "_save_finite", lambda gan, path: saved.append(gan.step))
     gan = GAN(TrainConfig(g_hidden=(8,), d_hidden=(8,), batch_size=16, log_every=30, steps=120))
-    cli.train_run(gan, 120, "unused", 50)
+    cli.train_run(gan, 120, "unused", 50, save=lambda gan, path: saved.append(gan.step))
     assert saved == [50, 100, 120]
     ref = GAN(TrainConfig(g_hidden=(8,), d_hidden=(8,), batch_size=16, log_every=30, steps=120)).train(120)
     np.testing.assert_array_equal(gan.history_array(), ref.history_array())
@@ -384,9 +382,24 @@ def test_resume_takes_the_runs_settings_unless_given(tmp_path):
     not given again, and a given one wins."""
     (tmp_path / "run.json").write_text(json.dumps({"run": {"checkpoint_every": 50, "eval_every": 25,
                                                            "eval_samples": 300}}))
-    args = argparse.Namespace(checkpoint_every=None, eval_every=10, eval_samples=None)
-    cli._inherit_run_settings(args, str(tmp_path / "run.json"))
-    assert (args.checkpoint_every, args.eval_every, args.eval_samples) == (50, 10, 300)
-    args = argparse.Namespace(checkpoint_every=None, eval_every=None, eval_samples=None)
-    cli._inherit_run_settings(args, str(tmp_path / "missing.json"))  # no record: the defaults stay
-    assert (args.checkpoint_every, args.eval_every, args.eval_samples) == (None, None, None)
+    resume = ["--resume", str(tmp_path / "checkpoint.npz")]
+    args = cli.build_parser().parse_args([*resume, "--eval-every", "10"])
+    s = cli._run_settings(args, [])
+    assert (s.checkpoint_every, s.eval_every, s.eval_samples) == (50, 10, 300)
+    assert s.resumed_from == str(tmp_path / "checkpoint.npz")
+    args = cli.build_parser().parse_args(["--resume", str(tmp_path / "elsewhere" / "checkpoint.npz")])
+    s = cli._run_settings(args, [])  # no record: the defaults
+    assert (s.checkpoint_every, s.eval_every, s.eval_samples) == (1000, 500, 2500)
+
+
+def test_run_settings_check_each_field_by_name():
+    from minigan.app.run import RunSettings
+
+    for kw, says in ((dict(checkpoint_every=0), "checkpoint_every: expected a positive integer, got 0"),
+                     (dict(eval_samples=1), "eval_samples: expected an integer >= 2, got 1"),
+                     (dict(threads=2000), "threads: 2000 is more than minigan takes (at most 1,024)"),
+                     (dict(plots=1), "plots: expected true or false, got 1"),
+                     (dict(animate_every=5), "animate_every: it spaces the frames of the animation")):
+        with pytest.raises(ValueError, match=re.escape(says)):
+            RunSettings(**kw)
+    assert RunSettings(eval_every=np.int64(7)).eval_every == 7

@@ -51,8 +51,9 @@ def test_every_command_module_uses_the_shared_names():
     assert {"minigan.app.train", "minigan.app.sample_eval", "minigan.app.gradcheck_command", "minigan.app.bench"} <= modules
     bare = []
     for module in sorted(modules):
-        path = README.parent / (module.replace(".", "/") + ".py")
-        for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        path = README.parent / module.replace(".", "/")
+        sources = sorted(path.glob("*.py")) if path.is_dir() else [path.with_suffix(".py")]  # a package: each module
+        for fn in (f for source in sources for f in ast.walk(ast.parse(source.read_text(encoding="utf-8")))):
             if not isinstance(fn, ast.FunctionDef):
                 continue
             if not (fn.name.endswith("main") or (isinstance(fn.returns, ast.Name) and fn.returns.id == "int")):

@@ -279,7 +279,8 @@ def test_a_read_only_folder_exits_3_and_is_left_as_it_was(run_copy, tmp_path):
         prefix = _without_dac_override(out) if os.access(out, os.W_OK) else ()
         r = minigan_cmd("train", "--resume", out / "checkpoint.npz", "--steps", 8, "--no-plots", "-q",
                         prefix=prefix)
-        one_line(r, exitcodes.WRITE_ERROR, f"cannot write {out / 'checkpoint.npz'}", "Permission denied",
+        # the first file the run writes there is its lock (.lock, removed when a run ends)
+        one_line(r, exitcodes.WRITE_ERROR, f"cannot write {out / '.lock'}", "Permission denied",
                  probe="read-only folder (0555) of an earlier run, --resume", intact=digest(out) == before)
         assert digest(out) == before and temporaries(out) == []
         r = minigan_cmd("train", *NETS, "--steps", 2, "--out", empty, prefix=prefix)

@@ -1,4 +1,4 @@
-"""``minigan sweep`` (minigan/sweep.py): a spec of tiny runs (8-unit networks, m = 16, 60 steps) on a
+"""``minigan sweep`` (the package minigan/app/sweep/): a spec of tiny runs (8-unit networks, m = 16, 60 steps) on a
 two-worker Dask LocalCluster with one configuration made to diverge and one worker killed mid-run,
 the same sweep without Dask and on a cluster started apart (``--scheduler``), a sweep interrupted
 mid-run (Ctrl-C in-process; kill -9 of the command) and run again, and bad specs (one line, exit
@@ -7,6 +7,7 @@ code 2)."""
 import functools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -272,9 +273,10 @@ def test_toml_spec_none_and_tables(tmp_path):
     assert (c["penalty"], c["g_loss"], c["k"], c["g_hidden"], c["steps"]) == (None, "minimax", 3, [8, 8], 10)
 
 
-def test_the_readme_spec_is_the_committed_one_and_loads(tmp_path):
-    readme = (ROOT / "README.md").read_text().split("## Sweeps", 1)[1].split("\n## ", 1)[0]
-    block = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+def test_the_guides_spec_is_the_committed_one_and_loads(tmp_path):
+    """The spec shown in docs/guide.md's "Sweeps" is docs/sweeps/ring_losses_modes.toml, and it loads."""
+    guide = (ROOT / "docs/guide.md").read_text().split("## Sweeps", 1)[1].split("\n## ", 1)[0]
+    block = guide.split("```toml\n", 1)[1].split("```", 1)[0]
     (tmp_path / "r.toml").write_text(block)
     shown, committed = sweep.load_spec(tmp_path / "r.toml"), sweep.load_spec(ROOT / "docs/sweeps/ring_losses_modes.toml")
     assert shown.to_dict() == committed.to_dict()
@@ -285,7 +287,7 @@ def test_the_readme_spec_is_the_committed_one_and_loads(tmp_path):
 
 def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys, monkeypatch):
     pytest.importorskip("dask.distributed")
-    monkeypatch.setattr(sweep, "CONNECT_TIMEOUT", 1)
+    monkeypatch.setattr(sweep.runner, "CONNECT_TIMEOUT", 1)
     path = tmp_path / "s.json"
     path.write_text(json.dumps({"base": BASE, "run": RUN}))
     assert sweep.main([str(path), "--out", str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:9", "-q"]) == 2
@@ -308,7 +310,9 @@ def test_an_existing_cluster_runs_the_sweep(reference, tmp_path):
                "--scheduler", cluster.scheduler_address]
         r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == exitcodes.FAILED, r.stderr  # the two absurd runs diverge, as in the reference
-    trained_by = {(out / "runs" / p.name / ".lock").read_text() for p in SPEC.points()}
+    trained_by = {re.findall(r"trains in process (\d+)", (out / "runs" / p.name / "sweep.log").read_text())[-1]
+                  for p in SPEC.points()}
     assert f"6 run(s) on {cluster.scheduler_address}" in r.stdout
     check_against(out, ref)
-    assert trained_by == {f"pid {os.getpid()}"}  # the cluster's worker trained them, not the command's process
+    assert trained_by == {str(os.getpid())}  # the cluster's worker trained them, not the command's process
+    assert not any((out / "runs" / p.name / ".lock").exists() for p in SPEC.points())  # released: removed

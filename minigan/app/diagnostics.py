@@ -30,6 +30,7 @@ printed once, with the step where it first holds:
 from __future__ import annotations
 
 import heapq
+import io
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -37,6 +38,8 @@ from typing import Any
 import numpy as np
 
 from .. import metrics
+from .._checks import check_int
+from ..files import atomic_write
 from ..training import GAN, HISTORY
 
 WARNINGS = ("saturation", "mode_drop", "exploding", "d_stalled")
@@ -91,10 +94,10 @@ class Diagnostics:
 
     data: Any  # the run's data.Dataset (a mixture's has means and std)
 
-    def __init__(self, gan: GAN, every: int, n: int = EVAL_SAMPLES, say: Callable[[str], Any] | None = None) -> None:
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"every: expected a positive integer, got {every!r}")
-        self.every, self.n = every, n
+    def __init__(
+        self, gan: GAN, every: int, n: int = EVAL_SAMPLES, say: Callable[[str], Any] | None = None
+    ) -> None:
+        self.every, self.n = check_int("every", every), check_int("n", n, 2)
         data = gan.data
         self.mixture = data.dim == 2 and getattr(data, "means", None) is not None
         self.columns = ("modes_covered", "high_quality", "sliced_w1") if self.mixture else ("sliced_w1",)
@@ -126,7 +129,7 @@ class Diagnostics:
 
     def __call__(self, gan: GAN) -> None:
         # only the rows since the last call are read: a run of 400,000 steps calls this 4,000 times
-        new = np.asarray(gan.history[self.seen:], dtype=np.float64).reshape(-1, len(HISTORY))
+        new = np.asarray(gan.history[self.seen :], dtype=np.float64).reshape(-1, len(HISTORY))
         first = self.seen + 1  # the step of new[0]
         self.seen += new.shape[0]
         if new.shape[0]:
@@ -135,7 +138,11 @@ class Diagnostics:
         if gan.step // self.every > last // self.every:  # a multiple of ``every`` was passed
             row = self.evaluate(gan)
             self.rows.append([gan.step, *(row[c] for c in self.columns)])
-            recent = new if new.shape[0] else np.asarray(gan.history[-1:], dtype=np.float64).reshape(-1, len(HISTORY))
+            recent = (
+                new
+                if new.shape[0]
+                else np.asarray(gan.history[-1:], dtype=np.float64).reshape(-1, len(HISTORY))
+            )
             self._check_evaluation(gan.step, recent)
 
     # -- the warnings -----------------------------------------------------------------------
@@ -154,19 +161,29 @@ class Diagnostics:
         medians of the rows before."""
         col = {c: i for i, c in enumerate(HISTORY)}
         mean = new.mean(axis=0)
-        if self.g_loss == "minimax" and mean[col["L_D"]] < SATURATED_L_D and mean[col["D_fake"]] < SATURATED_D_FAKE:
-            self.warn("saturation", first + new.shape[0] - 1,
-                      f"D wins and G's gradient vanishes: L_D {mean[col['L_D']]:.3g}, D(G(z)) "
-                      f"{mean[col['D_fake']]:.3g} under the minimax loss, whose gradient is −D(G(z)) "
-                      "(docs/MATH.md §3; try --g-loss nonsaturating)")
+        if (
+            self.g_loss == "minimax"
+            and mean[col["L_D"]] < SATURATED_L_D
+            and mean[col["D_fake"]] < SATURATED_D_FAKE
+        ):
+            self.warn(
+                "saturation",
+                first + new.shape[0] - 1,
+                f"D wins and G's gradient vanishes: L_D {mean[col['L_D']]:.3g}, D(G(z)) "
+                f"{mean[col['D_fake']]:.3g} under the minimax loss, whose gradient is −D(G(z)) "
+                "(docs/MATH.md §3; try --g-loss nonsaturating)",
+            )
         if len(self._norms["grad_norm_G"]) >= new.shape[0]:
             for name, net in (("grad_norm_G", "G"), ("grad_norm_D", "D")):
                 base = self._norms[name].median()  # np.median of the column over every row before
                 peak = int(np.argmax(new[:, col[name]]))
                 if base > 0 and new[peak, col[name]] > EXPLODING_FACTOR * base:
-                    self.warn("exploding", first + peak,
-                              f"gradient norms exploding: ‖∇{net}‖ = {new[peak, col[name]]:.3g}, "
-                              f"{new[peak, col[name]] / base:.0f}× its median so far ({base:.3g})")
+                    self.warn(
+                        "exploding",
+                        first + peak,
+                        f"gradient norms exploding: ‖∇{net}‖ = {new[peak, col[name]]:.3g}, "
+                        f"{new[peak, col[name]] / base:.0f}× its median so far ({base:.3g})",
+                    )
         for name, median in self._norms.items():
             median.add(new[:, col[name]])
 
@@ -176,17 +193,24 @@ class Diagnostics:
             covered = [r[1] for r in self.rows]
             peak = max(covered[:-2])
             if covered[-1] < peak and covered[-2] < peak:
-                self.warn("mode_drop", step, f"modes dropping: {covered[-1]:.0f} covered, down from {peak:.0f} "
-                                             f"(at step {self.rows[covered.index(peak)][0]})")
+                self.warn(
+                    "mode_drop",
+                    step,
+                    f"modes dropping: {covered[-1]:.0f} covered, down from {peak:.0f} "
+                    f"(at step {self.rows[covered.index(peak)][0]})",
+                )
         col = {c: i for i, c in enumerate(HISTORY)}
         d_real, d_fake = (float(recent[:, col[c]].mean()) for c in ("D_real", "D_fake"))
         w1 = row["sliced_w1"]
         if abs(d_real - 0.5) < STALLED_D and abs(d_fake - 0.5) < STALLED_D and self.far(w1):
             if self._stalled_since is not None:  # the second evaluation in a row: D has stopped, not paused
-                self.warn("d_stalled", self._stalled_since,
-                          f"D has stopped learning: D(x) {d_real:.3f}, D(G(z)) {d_fake:.3f} ≈ ½ since step "
-                          f"{self._stalled_since} while the samples are far from the data (sliced W1 {w1:.3g}; "
-                          f"the data's own rows {self.floor:.3g}, a point at its mean {self.spread:.3g})")
+                self.warn(
+                    "d_stalled",
+                    self._stalled_since,
+                    f"D has stopped learning: D(x) {d_real:.3f}, D(G(z)) {d_fake:.3f} ≈ ½ since step "
+                    f"{self._stalled_since} while the samples are far from the data (sliced W1 {w1:.3g}; "
+                    f"the data's own rows {self.floor:.3g}, a point at its mean {self.spread:.3g})",
+                )
             self._stalled_since = self._stalled_since or step
         else:
             self._stalled_since = None
@@ -207,14 +231,21 @@ class Diagnostics:
         return {name: t[:, i] for i, name in enumerate(("step", *self.columns))}
 
     def write_csv(self, path: str | os.PathLike[str]) -> str:
-        """evals.csv: header ``step,<columns>``, one row per evaluation."""
-        tmp = str(path) + ".tmp"
-        np.savetxt(tmp, self.table(), fmt=["%d"] + ["%.9g"] * len(self.columns), delimiter=",",
-                   header=",".join(("step", *self.columns)), comments="")
-        os.replace(tmp, path)
-        return str(path)
+        """evals.csv: header ``step,<columns>``, one row per evaluation (``files.atomic_write``)."""
+        text = io.StringIO()
+        np.savetxt(
+            text,
+            self.table(),
+            fmt=["%d"] + ["%.9g"] * len(self.columns),
+            delimiter=",",
+            header=",".join(("step", *self.columns)),
+            comments="",
+        )
+        return atomic_write(path, text.getvalue())
 
-    def read_csv(self, path: str | os.PathLike[str], upto: int, history: Any = None, ends: Sequence[int] = ()) -> None:
+    def read_csv(
+        self, path: str | os.PathLike[str], upto: int, history: Any = None, ends: Sequence[int] = ()
+    ) -> None:
         """Take back the rows of an earlier ``write_csv`` up to step ``upto`` (a resumed run). Given
         the run's ``history`` and ``ends`` (the steps after which it called the diagnostics), the
         warnings are derived again, silently, as they fired then: a resumed run reports those of
@@ -223,7 +254,9 @@ class Diagnostics:
             header = f.readline().strip().split(",")
             lines = [line.split(",") for line in f.read().split()]
         if header != ["step", *self.columns]:
-            raise ValueError(f"{path}: expected the header step,{','.join(self.columns)}, got {','.join(header)}")
+            raise ValueError(
+                f"{path}: expected the header step,{','.join(self.columns)}, got {','.join(header)}"
+            )
         rows = [[int(float(r[0]))] + [float(v) for v in r[1:]] for r in lines if float(r[0]) <= upto]
         self.rows = rows
         if history is not None:
@@ -238,13 +271,13 @@ class Diagnostics:
         self._norms = self._norm_medians(h[:0])
         try:
             for end in ends:
-                new = h[self.seen:end]
+                new = h[self.seen : end]
                 first, self.seen = self.seen + 1, end
                 if new.shape[0]:
                     self._check_segment(new, first)
                 if end in at:
                     self.rows.append(at[end])
-                    self._check_evaluation(end, new if new.shape[0] else h[end - 1:end])
+                    self._check_evaluation(end, new if new.shape[0] else h[end - 1 : end])
         finally:
             self.say = say
         if len(self.rows) != len(rows) or self.seen != h.shape[0]:  # not the run's own ends: keep the

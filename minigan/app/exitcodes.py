@@ -13,20 +13,21 @@ FAILED = 1
 USAGE = 2
 WRITE_ERROR = 3
 INTERRUPTED = 130
+TERMINATED = 143  # 128 + SIGTERM (15): `train` saves a checkpoint as for Ctrl-C, then exits with it
 
 # code -> what it means, in the order of the README's table
 EXIT_CODES: dict[int, str] = {
     OK: "done",
     FAILED: "failed: training diverged (`train`: the message names the step and the quantity) "
-            "or a gradient check failed (`gradcheck`) or a run of a sweep failed (`sweep`: results.csv says "
-            "which and why)",
+    "or a gradient check failed (`gradcheck`) or a run of a sweep failed (`sweep`: results.csv says "
+    "which and why)",
     USAGE: "bad usage: a bad option, a bad data file, a missing or unreadable checkpoint, "
-           "an output folder that holds another run or is in use by another `minigan train`, a bad sweep "
-           "spec",
+    "an output folder that holds another run or is in use by another `minigan train`, a bad sweep "
+    "spec",
     WRITE_ERROR: "a file could not be written (disk full, no permission, a file-size limit: "
-                 "the message names it; what was written before, the last checkpoint among them, is intact)",
+    "the message names it; what was written before, the last checkpoint among them, is intact)",
     INTERRUPTED: "interrupted (Ctrl-C; `train` saves a checkpoint to resume from; `sweep` resumes when "
-                 "run again)",
+    "run again)",
 }
 
 
@@ -34,4 +35,5 @@ def table(width: int = 100) -> str:
     """The codes as plain text for ``--help``: one code a paragraph, wrapped at ``width``."""
     return "exit codes:\n" + "\n".join(
         textwrap.fill(text.replace("`", ""), width, initial_indent=f"  {code:<5}", subsequent_indent=" " * 7)
-        for code, text in EXIT_CODES.items())
+        for code, text in EXIT_CODES.items()
+    )

@@ -16,6 +16,7 @@ checkpoint; 3 the samples could not be written.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -23,18 +24,10 @@ import sys
 import numpy as np
 
 from .. import metrics
-from . import exitcodes
 from ..checkpoint import SavedGAN, load_saved
-
-
-def _positive_int(s: str) -> int:
-    try:
-        v = int(s)
-    except ValueError:
-        v = 0
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {s!r}")
-    return v
+from ..files import atomic_write
+from . import exitcodes
+from .options import blame, positive_integer
 
 
 def _parser(cmd: str) -> argparse.ArgumentParser:
@@ -42,11 +35,11 @@ def _parser(cmd: str) -> argparse.ArgumentParser:
     p.add_argument("run", metavar="RUN", help="a run folder (holding checkpoint.npz) or a checkpoint file")
     p.add_argument("--backend", help="compute on this backend instead of the run's (numpy, strict, cupy)")
     if cmd == "sample":
-        p.add_argument("-n", type=_positive_int, required=True, help="number of samples")
+        p.add_argument("-n", type=positive_integer, required=True, help="number of samples")
         p.add_argument("--out", required=True, help="where to write them: a .npy or .csv file")
         p.add_argument("--seed", type=int, default=0, help="the noise's random seed [0]")
     else:
-        p.add_argument("-n", type=_positive_int, default=2500, help="generated samples to score [2500]")
+        p.add_argument("-n", type=positive_integer, default=2500, help="generated samples to score [2500]")
         p.add_argument("--seed", type=int, default=12345, help="the seed of the samples scored [12345]")
         p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     return p
@@ -69,16 +62,14 @@ def sample_main(argv: list[str] | None = None) -> int:
         p.error(f"--out: expected a .npy or .csv file name, got {args.out!r}")
     saved = _load(p, args)
     x = saved.sample(args.n, seed=args.seed)
-    tmp = args.out + ".tmp" + ext  # written aside and renamed: never a half-written file
-    try:
+    try:  # written aside and renamed: never a half-written file
         if ext == ".npy":
-            np.save(tmp, x)
+            atomic_write(args.out, lambda f: np.save(f, x))
         else:
-            np.savetxt(tmp, x, delimiter=",", fmt="%.9g")
-        os.replace(tmp, args.out)
+            text = io.StringIO()
+            np.savetxt(text, x, delimiter=",", fmt="%.9g")
+            atomic_write(args.out, text.getvalue())
     except OSError as e:
-        if os.path.exists(tmp):
-            os.remove(tmp)
         print(f"minigan sample: error: --out: cannot write {args.out} ({e.strerror or e})", file=sys.stderr)
         return exitcodes.WRITE_ERROR
     print(f"wrote {args.n} samples of dimension {x.shape[1]} from step {saved.step} to {args.out}")
@@ -90,12 +81,24 @@ def eval_main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     saved = _load(p, args)
     if saved.data is None:
-        p.error("RUN: it trained on data given in Python, which the checkpoint does not hold: "
-                "evaluate in Python with metrics (e.g. metrics.sliced_wasserstein1)")
-    result = metrics.evaluate(saved, n=args.n, seed=args.seed)
+        p.error(
+            "RUN: it trained on data given in Python, which the checkpoint does not hold: "
+            "evaluate in Python with metrics (e.g. metrics.sliced_wasserstein1)"
+        )
+    try:
+        result = metrics.evaluate(saved, n=args.n, seed=args.seed)
+    except ValueError as e:  # metrics.evaluate owns the range of n
+        p.error(str(blame(e, {"n": "-n"})))
     if args.json:
-        print(json.dumps({k: np.asarray(v).tolist() if isinstance(v, (np.ndarray, np.generic)) else v
-                          for k, v in result.items()}, indent=1))
+        print(
+            json.dumps(
+                {
+                    k: np.asarray(v).tolist() if isinstance(v, (np.ndarray, np.generic)) else v
+                    for k, v in result.items()
+                },
+                indent=1,
+            )
+        )
     else:
         print(f"{saved!r}\n{metrics.format_metrics(result)}")
     return exitcodes.OK
