@@ -1,4 +1,5 @@
-"""Moved to ``minigan.app.train`` (the ``train`` command and the run driver); this old path keeps working: it is that module."""
+"""Moved to ``minigan.app.train`` (the ``train`` command; the run driver it calls is
+``minigan.app.run``, whose names it also holds); this old path keeps working: it is that module."""
 
 import sys
 

@@ -409,3 +409,104 @@ def test_values_that_cannot_fit_or_do_not_apply_are_refused_naming_the_flag(run_
 def test_gradcheck_refuses_a_threshold_that_passes_nothing(value):
     r = minigan_cmd("gradcheck", "--threshold", value)
     one_line(r, exitcodes.USAGE, "--threshold: expected a number in (0, 1)", probe=f"gradcheck --threshold {value}")
+
+
+# -- folders, data and signals on the way in and out -------------------------------------------------
+def test_resume_into_a_folder_holding_another_run_is_refused(run_copy, tmp_path):
+    """--resume A/checkpoint.npz --out B, where B holds a run of its own: refused as a new run into B
+    would be (it silently overwrote B); --overwrite lets it, and B then continues A."""
+    a, _ = run_copy
+    b = tmp_path / "b"
+    r = minigan_cmd("train", *NETS, "--steps", 2, "--seed", 7, "--out", b)
+    assert r.returncode == 0, r.stderr
+    before = digest(b)
+    r = minigan_cmd("train", "--resume", a / "checkpoint.npz", "--steps", 6, "--out", b, "--no-plots", "-q")
+    one_line(r, exitcodes.USAGE, f"--out: {b} holds another run; continue it with --resume {b / 'checkpoint.npz'}",
+             probe="--resume A --out B, B holding another run", intact=digest(b) == before)
+    assert digest(b) == before
+    r = minigan_cmd("train", "--resume", a / "checkpoint.npz", "--steps", 6, "--out", b, "--overwrite",
+                    "--no-plots", "-q")
+    assert r.returncode == 0, r.stderr
+    assert checkpoint.load(b / "checkpoint.npz").step == 6
+    # B now holds the continuation of A: resuming A into B again is that run, not another one
+    r = minigan_cmd("train", "--resume", a / "checkpoint.npz", "--steps", 6, "--out", b, "--no-plots", "-q")
+    assert r.returncode == 0, r.stderr
+
+
+def test_resume_with_other_data_is_refused(run_copy, tmp_path):
+    out, before = run_copy
+    other = tmp_path / "other.csv"
+    other.write_text("a,b\n" + "".join(f"{i},{i % 3}\n" for i in range(40)))
+    for extra, flag in (["--data", other], "--data"), (["--holdout", 0.2], "--raw-scale/--holdout"):
+        r = minigan_cmd("train", "--resume", out / "checkpoint.npz", *extra, "--steps", 6, "--no-plots", "-q")
+        one_line(r, exitcodes.USAGE, f"{flag}: the checkpoint was trained on dataset='ring'",
+                 probe=f"--resume with {extra[0]}", intact=digest(out) == before)
+        assert digest(out) == before
+
+
+def test_animate_every_without_animate_is_refused(tmp_path):
+    r = minigan_cmd("train", *NETS, "--steps", 2, "--animate-every", 1, "--out", tmp_path / "run")
+    one_line(r, exitcodes.USAGE, "--animate-every: it spaces the frames of the animation, which is not asked for",
+             probe="--animate-every without --animate")
+    assert not (tmp_path / "run" / "checkpoint.npz").exists()
+
+
+def test_sigterm_saves_a_checkpoint_and_exits_143(tmp_path):
+    """SIGTERM (what a scheduler or `kill` sends) stops the run at the next flush and saves it, as
+    Ctrl-C does; the exit code is 128 + 15. The folder keeps no lock file."""
+    out = tmp_path / "run"
+    ckpt = out / "checkpoint.npz"
+    p = start("train", *NETS, "--steps", STEPS, "--log-every", 1, "--checkpoint-every", 5, "--out", out)
+    try:
+        deadline = time.monotonic() + 60
+        while not ckpt.exists():
+            assert p.poll() is None and time.monotonic() < deadline, p.stderr.read()
+            time.sleep(0.005)
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=60)
+    finally:
+        p.kill()
+    gan = checkpoint.load(ckpt)
+    lines = err.splitlines()
+    record("SIGTERM during a run", p.returncode, lines[0] if lines else "", gan.step >= 5)
+    assert p.returncode == exitcodes.TERMINATED == 143
+    assert lines == [f"minigan train: terminated at step {gan.step}; resume with: minigan train --resume {ckpt}"]
+    assert 5 <= gan.step < STEPS
+    assert cli.read_history_csv(out / "history.csv").shape == (gan.step, len(HISTORY))
+    assert not (out / ".lock").exists() and temporaries(out) == []
+
+
+def test_finished_and_failed_runs_keep_no_lock_file(earlier, tmp_path):
+    assert (earlier / "checkpoint.npz").exists() and not (earlier / ".lock").exists()
+    out = tmp_path / "run"
+    r = minigan_cmd("train", *NETS, "--steps", 20, "--g-lr", "1e30", "--d-lr", "1e30", "--out", out)
+    assert r.returncode == exitcodes.FAILED, r.stderr
+    assert not (out / ".lock").exists()
+
+
+def test_two_runs_at_once_without_out_take_two_folders(tmp_path):
+    """The first run holds the default folder and has written nothing yet (its first checkpoint is at
+    its end): the second, also with no --out, takes the next free name instead of being refused."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    first = subprocess.Popen([sys.executable, "-m", "minigan", "train", *NETS, "--steps", "3000",
+                              "--checkpoint-every", "1000000"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    base = tmp_path / "runs" / "ring-nonsaturating-fresh-seed0"
+    try:
+        deadline = time.monotonic() + 60
+        while not (base / ".lock").exists():
+            assert first.poll() is None and time.monotonic() < deadline, first.stderr.read()
+            time.sleep(0.01)
+        second = subprocess.run([sys.executable, "-m", "minigan", "train", *NETS[:-1], "--steps", "2"],
+                                cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        still_running = first.poll() is None
+    finally:
+        first.kill()
+        first.communicate()
+    assert still_running  # (else the probe proved nothing: make the first run longer)
+    record("two runs at once with no --out", second.returncode, second.stdout.splitlines()[0], True)
+    assert second.returncode == 0, second.stderr
+    assert (f"{os.path.join('runs', base.name)} is being written by another minigan train: this one goes to "
+            f"{os.path.join('runs', base.name + '-2')}") in second.stdout
+    assert checkpoint.load(tmp_path / "runs" / (base.name + "-2") / "checkpoint.npz").step == 2
+    assert not (base / "checkpoint.npz").exists()

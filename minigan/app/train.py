@@ -601,10 +601,8 @@ def _report(result: RunResult, settings: RunSettings) -> int:
         print(f"{PROG}: error: {e}; {where}", file=sys.stderr)
         return exitcodes.FAILED
     if result.stopped_by is not None:
-        print(
-            f"{PROG}: interrupted at step {result.step}; resume with: "
-            f"minigan train --resume {result.checkpoint}",
-            file=sys.stderr,
-        )
+        what = "terminated" if result.stopped_by == signal.SIGTERM else "interrupted"
+        resume = f"minigan train --resume {result.checkpoint}"
+        print(f"{PROG}: {what} at step {result.step}; resume with: {resume}", file=sys.stderr)
         return exitcodes.TERMINATED if result.stopped_by == signal.SIGTERM else exitcodes.INTERRUPTED
     return exitcodes.OK

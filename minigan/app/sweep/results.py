@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._checks import is_number
 from ...figures import plots
 from ...files import atomic_write
 from .spec import Point, Spec
@@ -35,7 +36,7 @@ def row(p: Point, r: dict[str, Any] | None) -> dict[str, Any]:
     m = (r["metrics"] if r else {}) or {}
     out["step"] = r.get("step") if r else None
     for k, v in m.items():
-        if k not in NOT_METRICS and (isinstance(v, (int, float)) or v is None) and not isinstance(v, bool):
+        if k not in NOT_METRICS and (v is None or is_number(v)):
             out[k] = math.nan if v is None else v  # metrics.json writes NaN as null
     out["train_seconds"] = m.get("train_seconds")
     out["seconds"] = (

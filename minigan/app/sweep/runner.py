@@ -288,13 +288,7 @@ def run_sweep(
             f"--out: {out} is in use by another minigan sweep{who}; wait for it, or choose another --out"
         ) from None
     with lock:
-        for p in points:
-            held = held_config(os.path.join(out, "runs", p.name))
-            if held is not None and held != p.config:
-                raise SpecError(
-                    f"{os.path.join(out, 'runs', p.name)} holds a run of another config "
-                    f"({_differs(held, p.config)}): choose another --out (nothing was changed)"
-                )
+        _check_folders(points, out)
         write_json(
             os.path.join(out, "sweep.json"),
             {"spec": spec.to_dict(), "command": command, "points": [p.name for p in points]},
@@ -316,6 +310,17 @@ def run_sweep(
             else None
         )
     return SweepResult(rows, csv_path, fig, interrupted, time.perf_counter() - t0, points)
+
+
+def _check_folders(points: list[Point], out: str) -> None:
+    """SpecError if the folder of a point holds a run of another config (nothing is changed)."""
+    for p in points:
+        held = held_config(os.path.join(out, "runs", p.name))
+        if held is not None and held != p.config:
+            raise SpecError(
+                f"{os.path.join(out, 'runs', p.name)} holds a run of another config "
+                f"({_differs(held, p.config)}): choose another --out (nothing was changed)"
+            )
 
 
 @dataclass
