@@ -27,29 +27,27 @@ from __future__ import annotations
 
 import inspect
 import math
-import numbers
 from typing import Any
 
 import numpy as np
 
+from ._checks import check_int, check_positive, is_number
 from ._types import Array, ArrayLike
 from .backend import Backend, Random
 
 DATASETS = ("gaussian", "ring", "grid", "pacgan_ring", "pacgan_grid", "digits")
 
 
-def _check_m(m, name="m"):
-    if isinstance(m, bool) or not isinstance(m, int) or m <= 0:
-        raise ValueError(f"{name}: expected a positive number of samples, got {m!r}")
+def _check_m(m: Any, name: str = "m") -> int:
+    return check_int(name, m, what="a positive number of samples")
 
 
 def _is_real(v):
-    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+    return is_number(v) and math.isfinite(v)
 
 
 def _check_positive(name, v):
-    if not _is_real(v) or v <= 0:
-        raise ValueError(f"{name}: expected a positive number, got {v!r}")
+    return check_positive(name, v, "a positive number")
 
 
 class Dataset:
@@ -71,15 +69,14 @@ class Dataset:
 
     def sample(self, m: int) -> Array:
         """m real examples, (m, dim), the backend's float dtype, on its device."""
-        _check_m(m)
-        return self._draw(m, self.rng)
+        return self._draw(_check_m(m), self.rng)
 
     def reference(self, n: int, seed: int = 0) -> np.ndarray:
         """n fresh draws from the true distribution, as a (n, dim) NumPy array.
 
         Uses its own generator (``seed``), so it does not change the run's random stream.
         """
-        _check_m(n, "n")
+        n = _check_m(n, "n")
         return self.backend.to_numpy(self._draw(n, self.backend.random(seed)))
 
     def decode(self, x: np.ndarray) -> np.ndarray:
@@ -161,8 +158,7 @@ class Ring(GaussianMixture2D):
     def __init__(
         self, backend: Backend, rng: Random, modes: int = 8, radius: float = 2.0, std: float = 0.02
     ) -> None:
-        if isinstance(modes, bool) or not isinstance(modes, int) or modes < 1:
-            raise ValueError(f"modes: expected a positive integer, got {modes!r}")
+        modes = check_int("modes", modes)
         _check_positive("radius", radius)
         a = 2 * math.pi * np.arange(modes) / modes
         super().__init__(backend, rng, radius * np.stack([np.cos(a), np.sin(a)], axis=1), std, "ring")
@@ -181,8 +177,7 @@ class Grid(GaussianMixture2D):
     def __init__(
         self, backend: Backend, rng: Random, side: int = 5, spacing: float = 2.0, std: float = 0.05
     ) -> None:
-        if isinstance(side, bool) or not isinstance(side, int) or side < 1:
-            raise ValueError(f"side: expected a positive integer, got {side!r}")
+        side = check_int("side", side)
         _check_positive("spacing", spacing)
         c = (np.arange(side) - (side - 1) / 2) * spacing
         means = np.array([[a, b] for a in c for b in c])
@@ -207,10 +202,8 @@ class Digits(Dataset):
 
     def __init__(self, backend: Backend, rng: Random, digit: int | None = None) -> None:
         super().__init__(backend, rng)
-        if digit is not None and (
-            isinstance(digit, bool) or not isinstance(digit, int) or not 0 <= digit <= 9
-        ):
-            raise ValueError(f"digit: expected None or an integer 0..9, got {digit!r}")
+        if digit is not None:
+            digit = check_int("digit", digit, low=0, high=9, what="None or an integer 0..9")
         images, labels = load_digits()
         if digit is not None:
             images = images[labels == digit]
@@ -248,8 +241,7 @@ class FiniteDataset(Dataset):
 
     def __init__(self, base: Dataset, n: int) -> None:
         super().__init__(base.backend, base.rng)
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"train_size: expected None or a positive integer, got {n!r}")
+        n = check_int("train_size", n, what="None or a positive integer")
         self.base, self.n = base, n
         self.name, self.dim, self.output = base.name, base.dim, base.output
         for attr in ("means", "std"):
@@ -261,8 +253,7 @@ class FiniteDataset(Dataset):
         return self.base._draw(m, rng)
 
     def sample(self, m: int) -> Array:
-        _check_m(m)
-        idx = self.rng.integers(self.n, (m,))
+        idx = self.rng.integers(self.n, (_check_m(m),))
         return self.backend.xp.take(self.points, idx, axis=0)
 
     def config(self) -> dict[str, Any]:
@@ -413,7 +404,7 @@ class FileDataset(ArrayDataset):
 
     def reference(self, n: int, seed: int = 0) -> np.ndarray:
         """n held-out rows (with replacement), in the data's own scale; training rows if none is held out."""
-        _check_m(n, "n")
+        n = _check_m(n, "n")
         pool = self.held_out if len(self.held_out) else self.decode(self.backend.to_numpy(self.points))
         return pool[np.random.default_rng(seed).integers(0, len(pool), n)]
 

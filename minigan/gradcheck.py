@@ -22,6 +22,7 @@ import numpy as np
 
 from . import losses as L
 from . import penalties as P
+from ._checks import check_int
 from ._types import Array, ArrayLike, DLoss, GLoss
 from .backend import Backend, get_backend
 from .layers import BatchNorm, Dropout, Layer, LeakyReLU, Linear, Maxout, ReLU, Sigmoid, Tanh
@@ -502,29 +503,83 @@ def run_all(
     threshold: float = THRESHOLD,
     max_entries: int | None = MAX_ENTRIES,
 ) -> list[Result]:
-    """Every check, one :class:`Result` each; width: hidden width and layer features; depth: hidden
-    layers of the MLPs; max_entries: random entries checked per array (None or 0: all)."""
-    for name, v, low, want in [
-        ("seed", seed, 0, "a non-negative integer"),
-        ("width", width, 1, "a positive integer"),
-        ("depth", depth, 1, "a positive integer"),
-        ("batch", batch, 3, "at least 3 (batch norm)"),
-        ("entries", max_entries or 0, 0, "0 (every entry) or a positive count"),
-    ]:
-        if isinstance(v, bool) or not isinstance(v, int) or v < low:
-            raise ValueError(f"{name}: expected {want}, got {v!r}")
+    """Every check, one :class:`Result` each, in the order of the command's table: the layers, the
+    loss forms, whole MLPs, the chains through D and G, the gradient penalties. width: hidden width
+    and layer features; depth: hidden layers of the MLPs; batch: samples per check (at least 3, for
+    batch norm); max_entries: random entries checked per array (None or 0: all)."""
+    seed = check_int("seed", seed, low=0)
+    width, depth = check_int("width", width), check_int("depth", depth)
+    batch = check_int("batch", batch, low=3, what="at least 3 (batch norm)")
+    entries = check_int("entries", max_entries or 0, low=0, what="0 (every entry) or a positive count")
     b = get_backend(backend.spec if isinstance(backend, Backend) else backend, dtype="float64")
     require_float64(b)
-    host, N, W, E, results = np.random.default_rng(seed), batch, width, max_entries or None, []
+    suite = _Suite(b, seed, batch, width, (width,) * depth, h, threshold, entries or None)
+    return [
+        *_layer_rows(suite),
+        *_loss_rows(suite),
+        *_mlp_rows(suite),
+        *_chain_rows(suite),
+        *_penalty_rows(suite),
+    ]
 
-    def arr(shape, scale=1.0, s=None):
-        g = host if s is None else np.random.default_rng(s)
-        return b.asarray(g.standard_normal(shape) * scale, dtype=b.float_dtype)
 
-    def row(name, draw, check, margin_of=lambda inputs: math.inf, s=seed, tries=20):
-        # check(draw(s)), redrawn with s + 1000, ... while near a kink or the differences are inaccurate
+# The discriminator-side loss forms checked, (name, function, keyword arguments): alone and through D.
+D_FORMS = [
+    ("bce", L.discriminator_loss, {}),
+    ("bce, label smoothing 0.9", L.discriminator_loss, {"real_target": 0.9}),
+    ("value function V", L.value_function, {}),
+    ("total L_D + L_G^ns", L.total_loss, {}),
+    ("least squares D", L.least_squares_d_loss, {}),
+    ("least squares D (a=-1, b=1)", L.least_squares_d_loss, {"a": -1.0, "b": 1.0}),
+    ("hinge D", L.hinge_d_loss, {}),
+    ("wasserstein D", L.wasserstein_d_loss, {}),
+]
+
+
+@dataclass
+class _Suite:
+    """What every row of :func:`run_all` shares: the float64 backend, the seed, the batch N, the
+    layer width W, the MLPs' hidden widths, the step h, the threshold and the entries checked per
+    array (None: all); ``host`` draws the layers' own parameters."""
+
+    b: Backend
+    seed: int
+    N: int
+    W: int
+    hidden: tuple[int, ...]
+    h: float
+    threshold: float
+    E: int | None
+
+    def __post_init__(self) -> None:
+        self.host = np.random.default_rng(self.seed)
+
+    def arr(self, shape: tuple[int, ...], scale: float = 1.0, s: int | None = None) -> Array:
+        """N(0, scale²) entries, from the stream seeded ``s`` (None: ``host``)."""
+        g = self.host if s is None else np.random.default_rng(s)
+        return self.b.asarray(g.standard_normal(shape) * scale, dtype=self.b.float_dtype)
+
+    def logits(self, s: int) -> tuple[Array, Array]:
+        """(l_real, l_fake), each (N, 1) with entries N(0, 3²)."""
+        g = np.random.default_rng(s)
+        return tuple(
+            self.b.asarray(g.standard_normal((self.N, 1)) * 3.0, dtype=self.b.float_dtype) for _ in range(2)
+        )
+
+    def row(
+        self,
+        name: str,
+        draw: Callable[[int], Any],
+        check: Callable[[Any], Errors],
+        margin_of: Callable[[Any], float] = lambda inputs: math.inf,
+        s: int | None = None,
+        tries: int = 20,
+    ) -> Result:
+        """check(draw(s)), redrawn with s + 1000, s + 2000, ... while the draw lies within
+        KINK_MARGIN of a kink, a step crossed one, or the differences are not accurate enough."""
+        s = self.seed if s is None else s
         last = Result(
-            name, math.nan, math.nan, math.nan, f"no draw in {tries} tries was kink-free", threshold
+            name, math.nan, math.nan, math.nan, f"no draw in {tries} tries was kink-free", self.threshold
         )
         for t in range(tries):
             inputs = draw(s + 1000 * t)
@@ -535,30 +590,34 @@ def run_all(
             except KinkCrossed:
                 continue
             worst = max(errors, key=errors.get)
-            last = Result(name, errors[worst], errors.worst_accuracy(), m, worst, threshold)
-            if last.accuracy <= threshold:
+            last = Result(name, errors[worst], errors.worst_accuracy(), m, worst, self.threshold)
+            if last.accuracy <= self.threshold:
                 break
-        results.append(last)
+        return last
 
-    def net_row(name, net, train, d_in):  # a layer or an MLP: L = Σ out ⊙ dout w.r.t. x and its parameters
-        row(
+    def net_row(self, name: str, net: Layer | MLP, train: bool, d_in: int) -> Result:
+        """A layer or an MLP: L = Σ out ⊙ dout w.r.t. its input x (N, d_in) and its parameters."""
+        return self.row(
             name,
-            lambda s: arr((N, d_in), 1.0, s),
-            lambda x: check_layer(net, x, b, train, seed, h, E),
+            lambda s: self.arr((self.N, d_in), 1.0, s),
+            lambda x: check_layer(net, x, self.b, train, self.seed, self.h, self.E),
             lambda x: kink_margin(net, x, train),
         )
 
-    # layers
-    rng, bn, bn_eval = b.random(seed), BatchNorm(W, b), BatchNorm(W, b)
-    layer: Layer
+
+def _layer_rows(t: _Suite) -> list[Result]:
+    """Each layer on its own, batch norm's γ, β (and in eval its running statistics) drawn away
+    from 1, 0, the Linear's bias away from 0."""
+    b, W, rng = t.b, t.W, t.b.random(t.seed)
+    bn, bn_eval = BatchNorm(W, b), BatchNorm(W, b)
     for layer in (bn, bn_eval):
-        layer.params.update(gamma=arr((W,), 0.5) + 1.0, beta=arr((W,), 0.5))
-    bn_eval.buffers.update(
-        running_mean=arr((W,), 0.5), running_var=b.asarray(host.uniform(0.5, 2.0, W), dtype=b.float_dtype)
-    )
+        layer.params.update(gamma=t.arr((W,), 0.5) + 1.0, beta=t.arr((W,), 0.5))
+    running_mean = t.arr((W,), 0.5)  # (drawn before the variance: one host stream, in this order)
+    running_var = b.asarray(t.host.uniform(0.5, 2.0, W), dtype=b.float_dtype)
+    bn_eval.buffers.update(running_mean=running_mean, running_var=running_var)
     lin = Linear(W, W, b, rng)
-    lin.params["b"] = arr((W,), 0.1)
-    for name, layer, train in [
+    lin.params["b"] = t.arr((W,), 0.1)
+    layers: list[tuple[str, Layer, bool]] = [
         ("Linear", lin, True),
         ("Maxout (3 pieces)", Maxout(W, W, 3, b, rng), True),
         ("ReLU", ReLU(b), True),
@@ -569,93 +628,104 @@ def run_all(
         ("Dropout (0.5) eval", Dropout(0.5, b, rng), False),
         ("BatchNorm train", bn, True),
         ("BatchNorm eval", bn_eval, False),
-    ]:
-        net_row(f"layer {name}", layer, train, W)
-
-    # loss forms, w.r.t. their logits
-    def logits(s):
-        g = np.random.default_rng(s)
-        return tuple(b.asarray(g.standard_normal((N, 1)) * 3.0, dtype=b.float_dtype) for _ in range(2))
-
-    d_forms = [
-        ("bce", L.discriminator_loss, {}),
-        ("bce, label smoothing 0.9", L.discriminator_loss, {"real_target": 0.9}),
-        ("value function V", L.value_function, {}),
-        ("total L_D + L_G^ns", L.total_loss, {}),
-        ("least squares D", L.least_squares_d_loss, {}),
-        ("least squares D (a=-1, b=1)", L.least_squares_d_loss, {"a": -1.0, "b": 1.0}),
-        ("hinge D", L.hinge_d_loss, {}),
-        ("wasserstein D", L.wasserstein_d_loss, {}),
     ]
-    g_forms = list(L.GENERATOR_LOSSES.items())
-    for name, fn, kw in d_forms:
-        row(
+    return [t.net_row(f"layer {name}", layer, train, W) for name, layer, train in layers]
+
+
+def _loss_rows(t: _Suite) -> list[Result]:
+    """Each loss form w.r.t. its logits: the D forms, then the G forms."""
+    rows = [
+        t.row(
             f"loss {name}",
-            logits,
-            lambda ls, fn=fn, kw=kw: check_loss(fn, *ls, h=h, **kw),
-            lambda ls, fn=fn: _loss_kinks(fn, b, *ls)[0],
+            t.logits,
+            lambda ls, fn=fn, kw=kw: check_loss(fn, *ls, h=t.h, **kw),
+            lambda ls, fn=fn: _loss_kinks(fn, t.b, *ls)[0],
         )
-    for name, fn in g_forms:
-        row(f"loss G {name}", lambda s: logits(s)[1], lambda lf, fn=fn: check_loss(fn, lf, h=h), s=seed + 1)
+        for name, fn, kw in D_FORMS
+    ]
+    for name, fn in L.GENERATOR_LOSSES.items():
+        check = lambda lf, fn=fn: check_loss(fn, lf, h=t.h)
+        rows.append(t.row(f"loss G {name}", lambda s: t.logits(s)[1], check, s=t.seed + 1))
+    return rows
 
-    # whole MLPs, at a generic point
-    hidden = (W,) * depth
-    for k, (name, spec, train) in enumerate(
-        [
-            (
-                "relu + batch norm, tanh out (G)",
-                MLPSpec((2, *hidden, 2), "relu", "tanh", batch_norm=True),
-                True,
-            ),
-            ("maxout (3) + dropout 0.2 (D)", MLPSpec((2, *hidden, 1), maxout_pieces=3, dropout=0.2), True),
-            ("leaky_relu + dropout 0.3, eval", MLPSpec((3, *hidden, 2), "leaky_relu", dropout=0.3), False),
-            ("tanh, sigmoid out", MLPSpec((3, *hidden, 2), "tanh", "sigmoid"), True),
-            ("sigmoid, xavier init", MLPSpec((3, *hidden, 1), "sigmoid", init="xavier"), True),
-        ]
-    ):
-        net_row(f"MLP {name}", generic_point(MLP(spec, b, seed=seed + k), seed + k), train, spec.sizes[0])
 
-    # chains: D's losses w.r.t. D's parameters; G's through D (one generator, as in training)
-    shared = b.random(seed + 7)
-    G = generic_point(MLP(MLPSpec((2, *hidden, 2), "relu", batch_norm=True), b, rng=shared), seed)
-    D = generic_point(MLP(MLPSpec((2, *hidden, 1), maxout_pieces=3, dropout=0.2), b, rng=shared), seed + 1)
-    for name, fn, kw in d_forms:
-        row(
+def _mlp_rows(t: _Suite) -> list[Result]:
+    """Whole MLPs, each at a generic point (generic_point)."""
+    hidden = t.hidden
+    nets = [
+        ("relu + batch norm, tanh out (G)", MLPSpec((2, *hidden, 2), "relu", "tanh", batch_norm=True), True),
+        ("maxout (3) + dropout 0.2 (D)", MLPSpec((2, *hidden, 1), maxout_pieces=3, dropout=0.2), True),
+        ("leaky_relu + dropout 0.3, eval", MLPSpec((3, *hidden, 2), "leaky_relu", dropout=0.3), False),
+        ("tanh, sigmoid out", MLPSpec((3, *hidden, 2), "tanh", "sigmoid"), True),
+        ("sigmoid, xavier init", MLPSpec((3, *hidden, 1), "sigmoid", init="xavier"), True),
+    ]
+    rows = []
+    for k, (name, spec, train) in enumerate(nets):
+        net = generic_point(MLP(spec, t.b, seed=t.seed + k), t.seed + k)
+        rows.append(t.net_row(f"MLP {name}", net, train, spec.sizes[0]))
+    return rows
+
+
+def _chain_rows(t: _Suite) -> list[Result]:
+    """D's loss forms w.r.t. D's parameters; G's through D (one G and one D sharing a random
+    stream, as in training), and the total loss as a function of the fakes, the real batch fixed."""
+    b, N, E, shared = t.b, t.N, t.E, t.b.random(t.seed + 7)
+    G = generic_point(MLP(MLPSpec((2, *t.hidden, 2), "relu", batch_norm=True), b, rng=shared), t.seed)
+    D = generic_point(
+        MLP(MLPSpec((2, *t.hidden, 1), maxout_pieces=3, dropout=0.2), b, rng=shared), t.seed + 1
+    )
+    rows = [
+        t.row(
             f"chain D: {name} w.r.t. D",
-            lambda s: (arr((N, 2), 2.0, s), arr((N, 2), 1.0, s + 1)),
-            lambda xs, fn=fn, kw=kw: check_discriminator_chain(D, fn, xs[0], xs[1], True, h, E, **kw),
+            lambda s: (t.arr((N, 2), 2.0, s), t.arr((N, 2), 1.0, s + 1)),
+            lambda xs, fn=fn, kw=kw: check_discriminator_chain(D, fn, xs[0], xs[1], True, t.h, E, **kw),
             lambda xs, fn=fn: discriminator_chain_margin(D, xs[0], xs[1], fn),
         )
+        for name, fn, kw in D_FORMS
+    ]
     with _preserved(D.layers):
-        l_real, _ = D.forward(arr((N, 2), 2.0, seed + 3), True)
+        l_real, _ = D.forward(t.arr((N, 2), 2.0, t.seed + 3), True)
     total_of_fake = lambda l_f: L.total_loss(l_real, l_f)[::2]  # (value, ∂/∂l_f), l_real fixed
-    for name, fn in g_forms + [("total L_D + L_G^ns (real batch fixed)", total_of_fake)]:
-        row(
-            f"chain G: {name} through D",
-            lambda s: arr((N, 2), 1.0, s),
-            lambda z, fn=fn: check_generator_chain(G, D, fn, z, True, h, E),
-            lambda z, fn=fn: generator_chain_margin(G, D, z, fn),
-        )
-
-    # gradient penalties: second derivatives of D's logit, w.r.t. D's parameters and the samples (§12)
-    for k, (name, spec) in enumerate(
-        [
-            ("linear", MLPSpec((2, 1))),
-            *[(a, MLPSpec((2, *hidden, 1), a)) for a in ("relu", "leaky_relu", "tanh", "sigmoid")],
-            ("maxout (3)", MLPSpec((2, *hidden, 1), maxout_pieces=3)),
-            ("tanh + dropout 0.2", MLPSpec((2, *hidden, 1), "tanh", dropout=0.2)),
-        ]
-    ):
-        Dp = generic_point(MLP(spec, b, seed=seed + k), seed + k)
-        eps = b.asarray(np.random.default_rng(seed).uniform(size=(N, 1)), dtype=b.float_dtype)
-        for kind, label in (("r1", "R1 (γ=10)"), ("r2", "R2 (γ=10)"), ("gp", "WGAN-GP (λ=10)")):
-            row(
-                f"penalty {label} w.r.t. D, x: D {name}",
-                lambda s: (arr((N, 2), 1.0, s), arr((N, 2), 1.0, s + 1)),
-                lambda xs, Dp=Dp, kind=kind: check_penalty(kind, 10.0, Dp, xs[0], xs[1], eps, True, h, E),
-                lambda xs, Dp=Dp, kind=kind: kink_margin(Dp, P.penalized_points(kind, xs[0], xs[1], eps)),
+    for name, fn in [*L.GENERATOR_LOSSES.items(), ("total L_D + L_G^ns (real batch fixed)", total_of_fake)]:
+        rows.append(
+            t.row(
+                f"chain G: {name} through D",
+                lambda s: t.arr((N, 2), 1.0, s),
+                lambda z, fn=fn: check_generator_chain(G, D, fn, z, True, t.h, E),
+                lambda z, fn=fn: generator_chain_margin(G, D, z, fn),
             )
-    return results
+        )
+    return rows
+
+
+def _penalty_rows(t: _Suite) -> list[Result]:
+    """R1, R2 and WGAN-GP, second derivatives of D's logit, w.r.t. D's parameters and the samples
+    (docs/MATH.md §12), for a D of each kind of layer."""
+    hidden, N = t.hidden, t.N
+    nets = [
+        ("linear", MLPSpec((2, 1))),
+        *[(a, MLPSpec((2, *hidden, 1), a)) for a in ("relu", "leaky_relu", "tanh", "sigmoid")],
+        ("maxout (3)", MLPSpec((2, *hidden, 1), maxout_pieces=3)),
+        ("tanh + dropout 0.2", MLPSpec((2, *hidden, 1), "tanh", dropout=0.2)),
+    ]
+    rows = []
+    for k, (name, spec) in enumerate(nets):
+        Dp = generic_point(MLP(spec, t.b, seed=t.seed + k), t.seed + k)
+        eps = t.b.asarray(np.random.default_rng(t.seed).uniform(size=(N, 1)), dtype=t.b.float_dtype)
+        for kind, label in (("r1", "R1 (γ=10)"), ("r2", "R2 (γ=10)"), ("gp", "WGAN-GP (λ=10)")):
+            rows.append(
+                t.row(
+                    f"penalty {label} w.r.t. D, x: D {name}",
+                    lambda s: (t.arr((N, 2), 1.0, s), t.arr((N, 2), 1.0, s + 1)),
+                    lambda xs, Dp=Dp, kind=kind, eps=eps: check_penalty(
+                        kind, 10.0, Dp, xs[0], xs[1], eps, True, t.h, t.E
+                    ),
+                    lambda xs, Dp=Dp, kind=kind, eps=eps: kink_margin(
+                        Dp, P.penalized_points(kind, xs[0], xs[1], eps)
+                    ),
+                )
+            )
+    return rows
 
 
 def format_table(results: Sequence[Result]) -> str:

@@ -36,6 +36,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ._checks import check_int
 from ._types import ArrayLike
 
 HIGH_QUALITY_STDS = 3.0  # PacGAN: "within three standard deviations"
@@ -160,8 +161,7 @@ def js_divergence_1d(
     This is the divergence of Goodfellow et al. 2014, Theorem 1, on a histogram.
     """
     a, b = _as_1d(real, "real"), _as_1d(fake, "fake")
-    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
-        raise ValueError(f"bins: expected a positive integer, got {bins!r}")
+    bins = check_int("bins", bins)
     if range is None:
         lo, hi = min(a.min(), b.min()), max(a.max(), b.max())
         if hi <= lo:
@@ -202,8 +202,7 @@ def sliced_wasserstein1(real: ArrayLike, fake: ArrayLike, projections: int = 64,
     """
     a = _as_samples(real, "real")
     b = _as_samples(fake, "fake", a.shape[1])
-    if isinstance(projections, bool) or not isinstance(projections, int) or projections < 1:
-        raise ValueError(f"projections: expected a positive integer, got {projections!r}")
+    projections = check_int("projections", projections)
     theta = np.random.default_rng(seed).standard_normal((a.shape[1], projections))
     theta /= np.linalg.norm(theta, axis=0, keepdims=True)
     pa, pb = a @ theta, b @ theta
@@ -265,8 +264,7 @@ def energy_test(real: ArrayLike, fake: ArrayLike, permutations: int = 199, seed:
     """
     a = _as_samples(real, "real")
     b = _as_samples(fake, "fake", a.shape[1])
-    if isinstance(permutations, bool) or not isinstance(permutations, int) or permutations < 1:
-        raise ValueError(f"permutations: expected a positive integer, got {permutations!r}")
+    permutations = check_int("permutations", permutations)
     n, m = a.shape[0], b.shape[0]
     z = np.concatenate([a, b])
     z = z - z.mean(axis=0)
@@ -316,8 +314,7 @@ def evaluate(gan: Evaluable, n: int = 2500, seed: int = 12345) -> dict[str, Any]
     Draws use generators seeded from ``seed``, never ``gan.rng``: evaluating does not change
     the course of training. The result also holds ``n`` and ``step``.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-        raise ValueError(f"n: expected an integer >= 2, got {n!r}")
+    n = check_int("n", n, low=2)
     data = gan.data
     fake = gan.sample(n, seed=seed)
     if not np.all(np.isfinite(fake)):

@@ -36,6 +36,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ._checks import check_int
 from ._types import ArrayLike
 
 LOG2 = math.log(2.0)
@@ -260,8 +261,7 @@ class Mixture(Density):
 
 def common_grid(*densities: Density, n: int = 20001, margin: float = 0.0) -> np.ndarray:
     """A uniform grid (n,) over the union of the densities' supports, widened by ``margin``."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-        raise ValueError(f"n: expected an integer >= 2, got {n!r}")
+    n = check_int("n", n, low=2)
     lo = min(d.support()[0] for d in densities) - margin
     hi = max(d.support()[1] for d in densities) + margin
     return np.linspace(lo, hi, n)

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from .. import theory
+from .._checks import check_int
 from .._types import ArrayLike
 from ..training import GAN, HISTORY, equilibrium_values
 from . import plots
@@ -115,8 +116,7 @@ def snapshot(
     dim = gan.data.dim
     if dim not in (1, 2):
         raise ValueError(f"gan: the game figure draws 1-D or 2-D data, this run's is {dim}-D")
-    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-        raise ValueError(f"n: expected an integer >= 2, got {n!r}")
+    n = check_int("n", n, low=2)
     gan.flush()
     real = gan.data.reference(n, seed=seed + 1).astype(np.float64)
     fake = gan.sample(n, seed=seed).astype(np.float64)
@@ -425,8 +425,7 @@ class Animation:
         title: str | None = None,
         force_unit: float | None = None,
     ) -> None:
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"every: expected a positive integer, got {every!r}")
+        every = check_int("every", every)
         self.path, self.every, self.total, self.fps, self.dpi = str(path), every, total_steps, fps, dpi
         self.title, self.force_unit = title, force_unit
         self.figure = self.writer = self.lims = None

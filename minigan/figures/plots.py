@@ -113,52 +113,14 @@ def loss_curves(
     ref = training.equilibrium_values() if reference is None else dict(reference)
     if g_loss == "minimax":
         ref.setdefault("L_G", -math.log(2))  # log(1 − ½): the minimax loss at D ≡ ½
-    col = {name: i for i, name in enumerate(columns)}
-    steps = np.arange(1, h.shape[0] + 1)
-    w = max(1, h.shape[0] // 100) if smooth is None else int(smooth)
-
+    window = max(1, h.shape[0] // 100) if smooth is None else int(smooth)
+    curves = _Curves(h, {name: i for i, name in enumerate(columns)}, ref, window)
     has_evals = evals is not None and np.asarray(evals.get("step", [])).shape[0] > 0
     fig = new_figure(17 if has_evals else 13, 3.8)
     axes = fig.subplots(1, 4 if has_evals else 3)
-
-    def curve(ax, name, label, color):
-        if name not in col:
-            return
-        y = h[:, col[name]]
-        ax.plot(steps, y, color=color, alpha=0.25, lw=0.6)
-        ys = moving_average(y, w)
-        ax.plot(steps[steps.shape[0] - ys.shape[0] :], ys, color=color, lw=1.4, label=label)
-        if name in ref:
-            ax.axhline(ref[name], color=color, ls="--", lw=1.0, alpha=0.9)
-
-    ax = axes[0]
-    curve(ax, "L_D", "$L_D$ (ref. log 4)", "C0")
-    curve(ax, "L_G_ns", r"$L_G^{ns}$ (ref. log 2)", "C1")
-    curve(ax, "V", "$V(D,G)$ (ref. −log 4)", "C2")
-    if g_loss != "nonsaturating":
-        ref_txt = " (ref. −log 2)" if "L_G" in ref else ""
-        curve(ax, "L_G", f"$L_G$ {g_loss}{ref_txt}", "C3")
-    ax.set_title("losses (dashed: the equilibrium D = ½)")
-    ax.set_xlabel("step")
-    ax.legend(fontsize=8)
-
-    ax = axes[1]
-    curve(ax, "D_real", "mean D(x)", "C0")
-    curve(ax, "D_fake", "mean D(G(z))", "C3")
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_title("discriminator outputs (dashed: ½)")
-    ax.set_xlabel("step")
-    ax.legend(fontsize=8)
-
-    ax = axes[2]
-    curve(ax, "grad_norm_G", r"$\|\nabla_{\theta_g} L_G\|$", "C1")
-    curve(ax, "grad_norm_D", r"$\|\nabla_{\theta_d} L_D\|$", "C0")
-    if any(n in col and np.all(h[:, col[n]] > 0) for n in ("grad_norm_G", "grad_norm_D")):
-        ax.set_yscale("log")
-    ax.set_title("gradient norms")
-    ax.set_xlabel("step")
-    ax.legend(fontsize=8)
-
+    _losses_panel(axes[0], curves, g_loss)
+    _outputs_panel(axes[1], curves)
+    _gradients_panel(axes[2], curves)
     if has_evals and evals is not None:
         _evals_panel(axes[3], evals)
     if title:
@@ -166,27 +128,80 @@ def loss_curves(
     return save(fig, path)
 
 
+class _Curves:
+    """The history's columns as curves: each drawn raw (faint) and as a moving average over
+    ``window`` steps, with its reference value (dashed) where ``ref`` has one."""
+
+    def __init__(self, h: np.ndarray, col: dict[str, int], ref: dict[str, float], window: int) -> None:
+        self.h, self.col, self.ref, self.window = h, col, ref, window
+        self.steps = np.arange(1, h.shape[0] + 1)
+
+    def draw(self, ax: Any, name: str, label: str, color: str) -> None:
+        """Column ``name`` on ``ax`` (nothing if the history has no such column)."""
+        if name not in self.col:
+            return
+        y, steps = self.h[:, self.col[name]], self.steps
+        ax.plot(steps, y, color=color, alpha=0.25, lw=0.6)
+        ys = moving_average(y, self.window)
+        ax.plot(steps[steps.shape[0] - ys.shape[0] :], ys, color=color, lw=1.4, label=label)
+        if name in self.ref:
+            ax.axhline(self.ref[name], color=color, ls="--", lw=1.0, alpha=0.9)
+
+
+def _losses_panel(ax: Any, curves: _Curves, g_loss: str) -> None:
+    """L_D, L_G^ns, V, and L_G when G trains on another loss than the non-saturating one."""
+    curves.draw(ax, "L_D", "$L_D$ (ref. log 4)", "C0")
+    curves.draw(ax, "L_G_ns", r"$L_G^{ns}$ (ref. log 2)", "C1")
+    curves.draw(ax, "V", "$V(D,G)$ (ref. −log 4)", "C2")
+    if g_loss != "nonsaturating":
+        ref_txt = " (ref. −log 2)" if "L_G" in curves.ref else ""
+        curves.draw(ax, "L_G", f"$L_G$ {g_loss}{ref_txt}", "C3")
+    _finish(ax, "losses (dashed: the equilibrium D = ½)")
+
+
+def _outputs_panel(ax: Any, curves: _Curves) -> None:
+    """mean D(x) and mean D(G(z)), on [0, 1]."""
+    curves.draw(ax, "D_real", "mean D(x)", "C0")
+    curves.draw(ax, "D_fake", "mean D(G(z))", "C3")
+    ax.set_ylim(-0.02, 1.02)
+    _finish(ax, "discriminator outputs (dashed: ½)")
+
+
+def _gradients_panel(ax: Any, curves: _Curves) -> None:
+    """‖∇θg L_G‖ and ‖∇θd L_D‖, on a log scale when every value is positive."""
+    curves.draw(ax, "grad_norm_G", r"$\|\nabla_{\theta_g} L_G\|$", "C1")
+    curves.draw(ax, "grad_norm_D", r"$\|\nabla_{\theta_d} L_D\|$", "C0")
+    h, col = curves.h, curves.col
+    if any(n in col and np.all(h[:, col[n]] > 0) for n in ("grad_norm_G", "grad_norm_D")):
+        ax.set_yscale("log")
+    _finish(ax, "gradient norms")
+
+
+def _finish(ax: Any, title: str) -> None:
+    ax.set_title(title)
+    ax.set_xlabel("step")
+    ax.legend(fontsize=8)
+
+
 def _evals_panel(ax: Any, evals: dict[str, Any]) -> None:
-    """Sample quality over the steps: modes covered and high quality (left axis, fractions),
-    the sliced W1 distance to the data (right axis)."""
+    """Sample quality over the steps, whichever of them ``evals`` holds: high quality and modes
+    covered (left axis, fractions), the sliced W1 distance to the data (right axis)."""
     step = np.asarray(evals["step"], dtype=np.float64)
-    if "modes_covered" in evals:
+    quality = "high_quality" in evals or "modes_covered" in evals
+    if "high_quality" in evals:
         ax.plot(step, np.asarray(evals["high_quality"]), "o-", color="C2", ms=3, label="high quality")
+    if "modes_covered" in evals:
         covered = np.asarray(evals["modes_covered"], dtype=np.float64)
-        ax.plot(
-            step,
-            covered / max(1.0, covered.max()),
-            "s-",
-            color="C4",
-            ms=3,
-            label=f"modes covered / {covered.max():.0f}",
-        )
+        label = f"modes covered / {covered.max():.0f}"
+        ax.plot(step, covered / max(1.0, covered.max()), "s-", color="C4", ms=3, label=label)
+    if quality:
         ax.set_ylim(-0.02, 1.05)
         ax.legend(fontsize=8, loc="upper left")
-        ax = ax.twinx()
-    ax.plot(step, np.asarray(evals["sliced_w1"]), "^-", color="C0", ms=3, label="sliced W1")
-    ax.set_ylabel("sliced W1 to the data")
-    ax.legend(fontsize=8, loc="lower left" if "modes_covered" in evals else "upper right")
+    if "sliced_w1" in evals:
+        ax = ax.twinx() if quality else ax
+        ax.plot(step, np.asarray(evals["sliced_w1"]), "^-", color="C0", ms=3, label="sliced W1")
+        ax.set_ylabel("sliced W1 to the data")
+        ax.legend(fontsize=8, loc="lower left" if quality else "upper right")
     ax.set_title("sample quality during training")
     ax.set_xlabel("step")
 
