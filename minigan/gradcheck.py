@@ -524,7 +524,7 @@ def run_all(
 
 
 # The discriminator-side loss forms checked, (name, function, keyword arguments): alone and through D.
-D_FORMS = [
+D_FORMS: list[tuple[str, DLoss, dict[str, Any]]] = [
     ("bce", L.discriminator_loss, {}),
     ("bce, label smoothing 0.9", L.discriminator_loss, {"real_target": 0.9}),
     ("value function V", L.value_function, {}),
@@ -589,7 +589,7 @@ class _Suite:
                 errors = check(inputs)
             except KinkCrossed:
                 continue
-            worst = max(errors, key=errors.get)
+            worst = max(errors, key=lambda k: errors[k])
             last = Result(name, errors[worst], errors.worst_accuracy(), m, worst, self.threshold)
             if last.accuracy <= self.threshold:
                 break
@@ -634,19 +634,19 @@ def _layer_rows(t: _Suite) -> list[Result]:
 
 def _loss_rows(t: _Suite) -> list[Result]:
     """Each loss form w.r.t. its logits: the D forms, then the G forms."""
-    rows = [
-        t.row(
-            f"loss {name}",
-            t.logits,
-            lambda ls, fn=fn, kw=kw: check_loss(fn, *ls, h=t.h, **kw),
-            lambda ls, fn=fn: _loss_kinks(fn, t.b, *ls)[0],
-        )
-        for name, fn, kw in D_FORMS
-    ]
-    for name, fn in L.GENERATOR_LOSSES.items():
-        check = lambda lf, fn=fn: check_loss(fn, lf, h=t.h)
-        rows.append(t.row(f"loss G {name}", lambda s: t.logits(s)[1], check, s=t.seed + 1))
-    return rows
+    rows = [_d_loss_row(t, f"loss {name}", fn, kw) for name, fn, kw in D_FORMS]
+    return rows + [_g_loss_row(t, f"loss G {name}", fn) for name, fn in L.GENERATOR_LOSSES.items()]
+
+
+def _d_loss_row(t: _Suite, name: str, fn: DLoss, kw: dict[str, Any]) -> Result:
+    """A D form w.r.t. (l_real, l_fake), away from its kinks (the hinge's)."""
+    check = lambda ls: check_loss(fn, *ls, h=t.h, **kw)
+    return t.row(name, t.logits, check, lambda ls: _loss_kinks(fn, t.b, *ls)[0])
+
+
+def _g_loss_row(t: _Suite, name: str, fn: GLoss) -> Result:
+    """A G form w.r.t. l_fake (every G form is smooth)."""
+    return t.row(name, lambda s: t.logits(s)[1], lambda lf: check_loss(fn, lf, h=t.h), s=t.seed + 1)
 
 
 def _mlp_rows(t: _Suite) -> list[Result]:
@@ -669,32 +669,17 @@ def _mlp_rows(t: _Suite) -> list[Result]:
 def _chain_rows(t: _Suite) -> list[Result]:
     """D's loss forms w.r.t. D's parameters; G's through D (one G and one D sharing a random
     stream, as in training), and the total loss as a function of the fakes, the real batch fixed."""
-    b, N, E, shared = t.b, t.N, t.E, t.b.random(t.seed + 7)
+    b, shared = t.b, t.b.random(t.seed + 7)
     G = generic_point(MLP(MLPSpec((2, *t.hidden, 2), "relu", batch_norm=True), b, rng=shared), t.seed)
     D = generic_point(
         MLP(MLPSpec((2, *t.hidden, 1), maxout_pieces=3, dropout=0.2), b, rng=shared), t.seed + 1
     )
-    rows = [
-        t.row(
-            f"chain D: {name} w.r.t. D",
-            lambda s: (t.arr((N, 2), 2.0, s), t.arr((N, 2), 1.0, s + 1)),
-            lambda xs, fn=fn, kw=kw: check_discriminator_chain(D, fn, xs[0], xs[1], True, t.h, E, **kw),
-            lambda xs, fn=fn: discriminator_chain_margin(D, xs[0], xs[1], fn),
-        )
-        for name, fn, kw in D_FORMS
-    ]
+    rows = [_d_chain_row(t, D, f"chain D: {name} w.r.t. D", fn, kw) for name, fn, kw in D_FORMS]
     with _preserved(D.layers):
-        l_real, _ = D.forward(t.arr((N, 2), 2.0, t.seed + 3), True)
+        l_real, _ = D.forward(t.arr((t.N, 2), 2.0, t.seed + 3), True)
     total_of_fake = lambda l_f: L.total_loss(l_real, l_f)[::2]  # (value, ∂/∂l_f), l_real fixed
     for name, fn in [*L.GENERATOR_LOSSES.items(), ("total L_D + L_G^ns (real batch fixed)", total_of_fake)]:
-        rows.append(
-            t.row(
-                f"chain G: {name} through D",
-                lambda s: t.arr((N, 2), 1.0, s),
-                lambda z, fn=fn: check_generator_chain(G, D, fn, z, True, t.h, E),
-                lambda z, fn=fn: generator_chain_margin(G, D, z, fn),
-            )
-        )
+        rows.append(_g_chain_row(t, G, D, f"chain G: {name} through D", fn))
     return rows
 
 
@@ -713,19 +698,38 @@ def _penalty_rows(t: _Suite) -> list[Result]:
         Dp = generic_point(MLP(spec, t.b, seed=t.seed + k), t.seed + k)
         eps = t.b.asarray(np.random.default_rng(t.seed).uniform(size=(N, 1)), dtype=t.b.float_dtype)
         for kind, label in (("r1", "R1 (γ=10)"), ("r2", "R2 (γ=10)"), ("gp", "WGAN-GP (λ=10)")):
-            rows.append(
-                t.row(
-                    f"penalty {label} w.r.t. D, x: D {name}",
-                    lambda s: (t.arr((N, 2), 1.0, s), t.arr((N, 2), 1.0, s + 1)),
-                    lambda xs, Dp=Dp, kind=kind, eps=eps: check_penalty(
-                        kind, 10.0, Dp, xs[0], xs[1], eps, True, t.h, t.E
-                    ),
-                    lambda xs, Dp=Dp, kind=kind, eps=eps: kink_margin(
-                        Dp, P.penalized_points(kind, xs[0], xs[1], eps)
-                    ),
-                )
-            )
+            rows.append(_penalty_row(t, f"penalty {label} w.r.t. D, x: D {name}", kind, Dp, eps))
     return rows
+
+
+def _d_chain_row(t: _Suite, D: MLP, name: str, fn: DLoss, kw: dict[str, Any]) -> Result:
+    """∂L_D/∂θ_D for L_D = fn(D(x_real), D(x_fake)), x_real ~ N(0, 2²), x_fake ~ N(0, 1) (N, 2)."""
+    return t.row(
+        name,
+        lambda s: (t.arr((t.N, 2), 2.0, s), t.arr((t.N, 2), 1.0, s + 1)),
+        lambda xs: check_discriminator_chain(D, fn, xs[0], xs[1], True, t.h, t.E, **kw),
+        lambda xs: discriminator_chain_margin(D, xs[0], xs[1], fn),
+    )
+
+
+def _g_chain_row(t: _Suite, G: MLP, D: MLP, name: str, fn: GLoss) -> Result:
+    """∂L_G/∂θ_G for L_G = fn(D(G(z))), z ~ N(0, 1) (N, 2), through a fixed D."""
+    return t.row(
+        name,
+        lambda s: t.arr((t.N, 2), 1.0, s),
+        lambda z: check_generator_chain(G, D, fn, z, True, t.h, t.E),
+        lambda z: generator_chain_margin(G, D, z, fn),
+    )
+
+
+def _penalty_row(t: _Suite, name: str, kind: str, D: MLP, eps: Array) -> Result:
+    """The penalty ``kind`` at weight 10 on D, at samples x_real, x_fake (N, 2) ~ N(0, 1)."""
+    return t.row(
+        name,
+        lambda s: (t.arr((t.N, 2), 1.0, s), t.arr((t.N, 2), 1.0, s + 1)),
+        lambda xs: check_penalty(kind, 10.0, D, xs[0], xs[1], eps, True, t.h, t.E),
+        lambda xs: kink_margin(D, P.penalized_points(kind, xs[0], xs[1], eps)),
+    )
 
 
 def format_table(results: Sequence[Result]) -> str:
