@@ -21,8 +21,8 @@ class Progress:
         self,
         total: int,
         initial: int = 0,
-        unit: str = "step",
         quiet: bool = False,
+        unit: str = "step",
         desc: str | None = None,
         plain: bool = True,
     ) -> None:

@@ -11,6 +11,7 @@ import difflib
 import itertools
 import json
 import os
+import sys
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -243,9 +244,9 @@ def _read_table(path: str) -> dict[str, Any]:
 
 
 def _toml(path: str, text: str) -> Any:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ImportError:  # Python 3.10
+    else:  # Python 3.10
         try:
             import tomli as tomllib
         except ImportError:
