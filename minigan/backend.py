@@ -217,9 +217,9 @@ def get_backend(
     dtype: str = "float32",
     fused: bool | None = None,
 ) -> Backend:
-    """The backend called ``name`` ("numpy", "cupy", "strict" or "strict:<device>"; None: ``$MINIGAN_BACKEND``,
-    else numpy; a Backend passes through). ``fused`` (CuPy only): run the loss and Adam chains as single
-    kernels (engine.CupyOps); None: ``$MINIGAN_FUSED == "1"``."""
+    """The backend called ``name`` ("numpy", "cupy", "strict" or "strict:<device>"; None:
+    ``$MINIGAN_BACKEND``, else numpy; a Backend passes through). ``fused`` (CuPy only): run the loss
+    and Adam chains as single kernels (engine.CupyOps); None: ``$MINIGAN_FUSED == "1"``."""
     if isinstance(name, Backend):
         return name
     if name is None:

@@ -12,6 +12,7 @@ at logits ±1), and a step that crossed one raises :class:`KinkCrossed`. The dif
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import sys
 from collections.abc import Callable, Sequence
@@ -256,23 +257,12 @@ def _compare(
     by MLP.params(), or by key for a layer) in turn on a host float64 copy; ``layers`` preserved."""
     require_float64(backend)
     state = dict(inputs)
-    slots = {n: (state, n) for n in inputs}  # where each varied array lives: (dict, key)
-    if net is not None:  # and the parameters, named as by MLP.params() ("<i>.<key>"), or by key for a layer
-        slots.update(
-            {
-                f"{i}.{k}" if isinstance(net, MLP) else k: (layer.params, k)
-                for i, layer in enumerate(net.layers if isinstance(net, MLP) else [net])
-                for k in layer.params
-            }
-        )
+    slots = _slots(state, net)
     with _preserved(layers):
         value, base = scalar(state)
-    f0, rows = float(backend.to_numpy(value)), []
 
-    def f(
-        name: str, v: np.ndarray
-    ) -> float:  # a fresh copy each time: numpy's asarray would alias the host buffer
-        d, key = slots[name]
+    def f(name: str, v: np.ndarray) -> float:  # scalar with array ``name`` set to v
+        d, key = slots[name]  # a fresh copy each time: numpy's asarray would alias the host buffer
         d[key] = backend.asarray(np.array(v, copy=True), dtype=backend.float_dtype)
         with _preserved(layers):
             out, sides = scalar(state)
@@ -283,37 +273,63 @@ def _compare(
             )
         return float(backend.to_numpy(out))
 
+    rows = []
     for k, (name, (d, key)) in enumerate(slots.items()):
-        a = d[key]
-        entries = sample_entries(tuple(a.shape), max_entries, seed + k)
-        try:
-            num, spread, fourth = numerical_gradient(
-                lambda v, n=name: f(n, v),
-                backend.to_numpy(a),
-                h,
-                entries,
-                step_doubling=True,
-                fourth_difference=True,
-            )
-        finally:
-            d[key] = a
-        ana = backend.to_numpy(grads[name])
-        if entries is not None:  # only the entries checked
-            idx = tuple(np.array(i) for i in zip(*entries))
-            num, ana, spread, fourth = num[idx], ana[idx], spread[idx], fourth[idx]
-        rows.append((name, num, ana, spread, np.ravel(fourth)))
-    noise = rounding_noise(np.concatenate([r[4] for r in rows])) if rows else 0.0  # measured, not ε·|f|
+        entries = sample_entries(tuple(d[key].shape), max_entries, seed + k)
+        rows.append(_differences(functools.partial(f, name), backend, d, key, grads[name], h, entries))
+    return _score(dict(zip(slots, rows)), float(backend.to_numpy(value)), h)
+
+
+def _slots(state: dict[str, Array], net: Layer | MLP | None) -> dict[str, tuple[dict[str, Array], str]]:
+    """Where each varied array lives, by name: (dict, key): the inputs (in ``state``), then the
+    parameters, named as by MLP.params() ("<i>.<key>"), or by key for a layer."""
+    slots = {n: (state, n) for n in state}
+    if net is not None:
+        layers = net.layers if isinstance(net, MLP) else [net]
+        for i, layer in enumerate(layers):
+            slots.update({f"{i}.{k}" if isinstance(net, MLP) else k: (layer.params, k) for k in layer.params})
+    return slots
+
+
+def _differences(
+    f: Callable[[np.ndarray], float],
+    backend: Backend,
+    d: dict[str, Array],
+    key: str,
+    grad: Array,
+    h: float,
+    entries: list[tuple[Any, ...]] | None,
+) -> tuple[np.ndarray, ...]:
+    """(numerical, analytic, spread, fourth differences) of f w.r.t. the array d[key] (restored
+    after), on ``entries`` (None: all), beside the analytic ``grad``."""
+    a = d[key]
+    try:
+        num, spread, fourth = numerical_gradient(
+            f, backend.to_numpy(a), h, entries, step_doubling=True, fourth_difference=True
+        )
+    finally:
+        d[key] = a
+    ana = backend.to_numpy(grad)
+    if entries is not None:  # only the entries checked
+        idx = tuple(np.array(i) for i in zip(*entries))
+        num, ana, spread, fourth = num[idx], ana[idx], spread[idx], fourth[idx]
+    return num, ana, spread, np.ravel(fourth)
+
+
+def _score(rows: dict[str, tuple[np.ndarray, ...]], f0: float, h: float) -> Errors:
+    """Each array's rel_error, and the accuracy of its differences: their resolution at the
+    measured rounding noise of f, or their step-doubling spread, whichever is larger."""
+    noise = rounding_noise(np.concatenate([r[3] for r in rows.values()])) if rows else 0.0  # not ε·|f|
     errors = Errors()
     errors.accuracy = {}
-    for name, num, ana, spread, _ in rows:
+    for name, (num, ana, spread, _) in rows.items():
         if max(np.max(np.abs(ana), initial=0.0), np.max(np.abs(num), initial=0.0)) <= noise_floor(f0, h):
             errors[name] = 0.0  # a true zero: its relative error would be 0/0 noise
             continue
         errors[name] = rel_error(ana, num)
         scale = max(1e-8, float(np.max(np.abs(ana) + np.abs(num), initial=0.0)))
-        errors.accuracy[name] = max(
-            fd_resolution(f0, ana, h, noise), float(np.max(spread, initial=0.0)) / scale
-        )
+        resolution = fd_resolution(f0, ana, h, noise)
+        errors.accuracy[name] = max(resolution, float(np.max(spread, initial=0.0)) / scale)
     return errors
 
 

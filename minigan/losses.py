@@ -49,14 +49,16 @@ def sigmoid(l: Array) -> Array:
 
 
 def _mean(v):
-    """The mean of all entries as Σ (v/N), not Σ v / N (docs/MATH.md §6.6): N values near the largest float
-    overflow their sum, their N-th parts never do. (NumPy's ``mean`` costs twice a ``sum`` on small arrays.)"""
+    """The mean of all entries as Σ (v/N), not Σ v / N (docs/MATH.md §6.6): N values near the largest
+    float overflow their sum, their N-th parts never do. (NumPy's ``mean`` costs twice a ``sum`` on
+    small arrays.)"""
     return v.__array_namespace__().sum(v / math.prod(v.shape))
 
 
 def _in_range(value, check, names="l_real, l_fake"):
-    """``value``; with ``check``, first one clear line if it overflowed: at logits near the largest float a
-    loss's true value can lie beyond it (e.g. sp(−l_r) + sp(l_f) ≈ 2|l|; the range of each form: docs/MATH.md §6.6)."""
+    """``value``; with ``check``, first one clear line if it overflowed: at logits near the largest
+    float a loss's true value can lie beyond it (e.g. sp(−l_r) + sp(l_f) ≈ 2|l|; the range of each
+    form: docs/MATH.md §6.6)."""
     if check and not bool(value.__array_namespace__().isfinite(value)):
         raise ValueError(
             f"{names}: the loss value overflows {value.dtype} at these logits; expected logits within "
@@ -147,8 +149,9 @@ def generator_minimax_loss(l_fake: Array, check: bool = True) -> GLossResult:
 
 
 def generator_nonsaturating_loss(l_fake: Array, check: bool = True) -> GLossResult:
-    """L_G^ns = −mean log D(G(z)) = mean sp(−l_f): the paper's practical generator loss (Sec. 3; docs/MATH.md §3).
-    ∂L_G^ns/∂l_f = (σ(l_f) − 1)/n = −σ(−l_f)/n → −1/n when D rejects the fakes: no saturation."""
+    """L_G^ns = −mean log D(G(z)) = mean sp(−l_f): the paper's practical generator loss (Sec. 3;
+    docs/MATH.md §3). ∂L_G^ns/∂l_f = (σ(l_f) − 1)/n = −σ(−l_f)/n → −1/n when D rejects the fakes:
+    no saturation."""
     n = _size(l_fake, check)
     sp, s = softplus_sigmoid(-l_fake)  # sp(−l_f), σ(−l_f)
     return _in_range(_mean(sp), check, "l_fake"), s * (-1.0 / n)

@@ -391,7 +391,7 @@ def test_probabilities_and_slopes_out_of_range():
         LeakyReLU(NP32, -0.2)
 
 
-# -- the gradient checker's own arguments ---------------------------------------------------------------------
+# -- the gradient checker's own arguments -------------------------------------------------------------------
 def test_gradcheck_bad_arguments():
     from minigan import gradcheck as gc
 

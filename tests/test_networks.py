@@ -208,7 +208,7 @@ def test_spec_round_trip():
     assert MLPSpec(**spec.to_dict()) == spec
 
 
-# -- every backend: float32 forward/backward equals numpy's ---------------------------------------------------
+# -- every backend: float32 forward/backward equals numpy's -------------------------------------------------
 SPECS32 = {
     "G_bn_tanh": MLPSpec((2, 8, 8, 2), "relu", "tanh", batch_norm=True),
     "D_maxout": MLPSpec((2, 8, 8, 1), maxout_pieces=3),

@@ -11,8 +11,8 @@ P0 = np.array([[0.5, -1.0, 2.0], [0.0, 3.0, -0.25]])
 GRADS = [np.array([[1.0, -2.0, 0.5], [0.1, 0.0, -3.0]]) * s for s in (1.0, -0.5, 2.0, 0.25)]
 
 
-def _run(backend, opt, steps=len(GRADS)):
-    """Apply ``opt`` to P0 with GRADS[:steps] on ``backend``; the trajectory as NumPy arrays."""
+def _run(backend, opt, steps=None):
+    """Apply ``opt`` to P0 with GRADS[:steps] (None: all) on ``backend``; the trajectory as NumPy arrays."""
     p = backend.asarray(P0.copy(), dtype=backend.float_dtype)  # numpy: asarray would alias P0
     params = {"0.W": p}
     out = []

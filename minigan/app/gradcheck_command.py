@@ -45,8 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"minigan gradcheck: {e}", file=sys.stderr)
         return exitcodes.USAGE
     print(
-        f"gradient check: backend {b.spec} (float64), seed {args.seed}, batch {args.batch}, width {args.width}, "
-        f"depth {args.depth}, entries/array {args.entries or 'all'}, h {args.h:g}, threshold {args.threshold:g}"
+        f"gradient check: backend {b.spec} (float64), seed {args.seed}, batch {args.batch}, "
+        f"width {args.width}, depth {args.depth}, entries/array {args.entries or 'all'}, h {args.h:g}, "
+        f"threshold {args.threshold:g}"
     )
     print(format_table(results))
     failed = [r for r in results if not r.passed]

@@ -498,5 +498,6 @@ def _one_draw_pillow_writer() -> Any:
     return OneDrawPillowWriter
 
 
-def _OneDrawPillowWriter(**kw: Any) -> Any:  # noqa: N802 (a class, made on first use: matplotlib stays optional)
+# a class, made on first use (matplotlib stays optional), so named as one
+def _OneDrawPillowWriter(**kw: Any) -> Any:  # noqa: N802
     return _one_draw_pillow_writer()(**kw)
