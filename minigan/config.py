@@ -138,8 +138,7 @@ class TrainConfig:
 
     def _check_game(self) -> None:
         """real_target (bce losses only), clip, the penalty and its weights, lr_decay."""
-        if not (is_number(self.real_target) and 0.0 < self.real_target <= 1.0):
-            raise ValueError(f"real_target: expected 0 < real_target <= 1, got {self.real_target!r}")
+        self.real_target = losses.check_real_target(self.real_target)  # the rule the losses apply
         if self.real_target != 1.0 and losses.PAIRED_D_LOSS[self.g_loss] != "bce":
             raise ValueError(
                 f"real_target: label smoothing applies to the bce losses, not g_loss={self.g_loss!r}"
