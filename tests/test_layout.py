@@ -148,7 +148,7 @@ def test_the_layout_page_names_every_module():
     """docs/layout.md's "Modules" table names every module there is, and nothing else."""
     text = (ROOT / "docs" / "layout.md").read_text()
     section = text.split("## Modules", 1)[1].split("\n## ", 1)[0]
-    named = set(re.findall(r"`minigan/([\w/]+)\.py`", section))
+    named = set(re.findall(r"`minigan/([\w/]+)\.py`", section)) - set(MOVED)  # old paths may be listed
     modules = set()
     for p in _modules():
         moved_shim = p.parent == PKG and p.stem in MOVED
