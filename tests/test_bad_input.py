@@ -405,3 +405,24 @@ def test_gradcheck_bad_arguments():
         gc.check_loss(L.total_loss, np.zeros(2), np.zeros(2), np.zeros(2))
     with pytest.raises(TypeError, match="backend: expected a Backend, got str"):
         gc.require_float64("numpy")
+
+
+def test_numpy_integers_are_integers_and_bools_are_not():
+    """Every integer setting takes NumPy's integers as it takes Python's (one rule, minigan._checks),
+    and refuses a bool."""
+    from minigan import metrics, theory
+    from minigan.data import make_dataset
+
+    i = np.int64
+    ring = make_dataset("ring", NP32, NP32.random(0), modes=i(4))
+    assert ring.sample(i(3)).shape == (3, 2) and ring.reference(i(2)).shape == (2, 2)
+    assert MLP(MLPSpec((i(2), i(3), 1), maxout_pieces=i(2)), NP32).spec.sizes == (2, 3, 1)
+    assert Linear(i(2), i(3), NP32, NP32.random(0)).forward(np.ones((1, 2), np.float32))[0].shape == (1, 3)
+    a, b = np.random.default_rng(0).normal(size=(2, 30))
+    assert metrics.js_divergence_1d(a, b, bins=i(5)) >= 0.0
+    assert metrics.sliced_wasserstein1(a[:, None], b[:, None], projections=i(3)) >= 0.0
+    assert theory.common_grid(theory.Normal(0.0, 1.0), n=i(5)).shape == (5,)
+    with pytest.raises(ValueError, match=r"^bins: expected a positive integer, got True"):
+        metrics.js_divergence_1d(a, b, bins=True)
+    with pytest.raises(ValueError, match=r"^m: expected a positive number of samples, got False"):
+        ring.sample(False)

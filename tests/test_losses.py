@@ -397,3 +397,16 @@ def test_registries():
     assert set(L.PAIRED_D_LOSS.values()) <= set(L.DISCRIMINATOR_LOSSES)
     assert L.get_generator_loss("minimax") is L.generator_minimax_loss
     assert L.get_discriminator_loss("bce") is L.discriminator_loss
+
+
+def test_the_one_rule_for_the_real_target():
+    """check_real_target: 0 < α ≤ 1, as a plain float (NumPy scalars too); a bool, a string, 0, NaN
+    or anything above 1 gets the one line the loss itself gives."""
+    assert L.check_real_target(0.9) == 0.9 and type(L.check_real_target(np.float32(0.5))) is float
+    assert L.check_real_target(1) == 1.0
+    for bad in (0.0, -0.1, 1.5, float("nan"), True, "0.9", None):
+        with pytest.raises(ValueError, match=r"^real_target: expected 0 < real_target <= 1, got "):
+            L.check_real_target(bad)
+    lr = np.zeros((3, 1))
+    with pytest.raises(ValueError, match=r"^real_target: expected 0 < real_target <= 1, got 1.5"):
+        L.discriminator_loss(lr, lr, real_target=1.5, check=False)  # checked even in the training step

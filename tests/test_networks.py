@@ -265,3 +265,17 @@ def test_g_through_d_on_every_backend(backend):
         out[b.spec if b is not NP32 else "ref"] = {k: b.to_numpy(v) for k, v in grads.items()}
     for k, v in out["ref"].items():
         np.testing.assert_allclose(out[backend.spec][k], v, rtol=2e-5, atol=2e-6, err_msg=k)
+
+
+def test_backwards_options_are_keywords_and_a_kept_cache_serves_again():
+    """MLP.backward(dout, cache) as CS231n's; need_dx, need_grads, release only by name. Without
+    release the cache serves any number of backward passes, with the same numbers each time."""
+    net = MLP(MLPSpec((2, 5, 1), "tanh"), B64, seed=0)
+    out, cache = net.forward(B64.random(1).normal((4, 2)))
+    dout = B64.random(2).normal(tuple(out.shape))
+    with pytest.raises(TypeError):
+        net.backward(dout, cache, False)
+    dx, grads = net.backward(dout, cache)
+    dx2, grads2 = net.backward(dout, cache)
+    np.testing.assert_array_equal(dx, dx2)
+    assert all(np.array_equal(grads[k], grads2[k]) for k in grads)

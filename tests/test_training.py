@@ -8,7 +8,16 @@ import pytest
 
 from minigan import losses
 from minigan.backend import get_backend
-from minigan.training import GAN, HISTORY, MODES, DivergenceError, TrainConfig, equilibrium_values
+from minigan.training import (
+    GAN,
+    HISTORY,
+    MODES,
+    DivergenceError,
+    TrainConfig,
+    equilibrium_values,
+    history_row,
+    input_gradient,
+)
 
 SMALL = dict(g_hidden=(12, 12), d_hidden=(12, 12), batch_size=16, steps=0, penalty=None)
 F64 = dict(SMALL, dtype="float64", optimizer="sgd", momentum=0.0, g_lr=0.05, d_lr=0.05)
@@ -404,3 +413,46 @@ def test_a_discriminator_with_batch_norm_takes_every_row_back():
     _, want = rep.G.backward(dx[16:], c_g, need_dx=False)
     _assert_grads_equal(got, want)
     assert _differs(got, _g_grads(rep.G, rep.D, z))  # a pass over the fakes alone is another thing
+
+
+def test_the_history_row_is_its_formulas():
+    """history_row's means from one softplus/sigmoid pass over [−l_r; −l_f; l_r; l_f] are the
+    article's quantities computed one by one."""
+    rng = np.random.default_rng(1)
+    logits, m = rng.normal(0.0, 3.0, (2 * 7, 1)), 7
+    l_r, l_f = logits[:m, 0], logits[m:, 0]
+    sp = lambda u: np.logaddexp(0.0, u)
+    sigma = lambda u: 1.0 / (1.0 + np.exp(-u))
+    row = history_row(logits, np.float64(0.25), np.float64(0.5), np.float64(9.0), np.float64(16.0))
+    bce_d, ns = sp(-l_r).mean() + sp(l_f).mean(), sp(-l_f).mean()
+    want = [0.25, 0.5, ns, -bce_d, bce_d + ns, sigma(l_r).mean(), sigma(l_f).mean(), 3.0, 4.0]
+    np.testing.assert_allclose(row, want, rtol=1e-13)
+
+
+@pytest.mark.parametrize("d_spec", [dict(maxout_pieces=3), dict(batch_norm=True)])
+def test_input_gradient_of_the_fake_rows_of_a_joint_pass(d_spec):
+    """input_gradient on the last m rows of a pass over 2m rows: ∂L/∂x of those rows, as a full
+    backward whose other rows carry 0 (cut to the m rows where D allows it, batch norm not); the
+    cache it ran over is released."""
+    from minigan.networks import MLP, MLPSpec
+
+    b = get_backend("numpy", dtype="float64")
+    D = MLP(MLPSpec((2, 9, 9, 1), **d_spec), b, seed=2)
+    x = b.random(3).normal((12, 2))
+    dl = b.random(4).normal((6, 1))
+    _, cache = D.forward(x)
+    want, _ = D.backward(np.concatenate([np.zeros_like(dl), dl]), cache, need_grads=False)
+    got = input_gradient(D, dl, cache)
+    assert got.shape == (6, 2)
+    np.testing.assert_allclose(got, want[6:], rtol=1e-12, atol=1e-15)
+    assert (cache[0] is None) == ("batch_norm" in d_spec)  # the full cache was released, or a cut of it
+
+
+def test_sample_and_train_take_numpy_integers():
+    gan = GAN(TrainConfig(**SMALL))
+    gan.train(np.int64(2))
+    assert gan.step == 2 and gan.sample(np.int64(5)).shape == (5, 2)
+    with pytest.raises(ValueError, match=r"^n: expected a positive integer number of samples, got True"):
+        gan.sample(True)
+    with pytest.raises(ValueError, match=r"^steps: expected a non-negative integer number of steps, got 2.0"):
+        gan.train(2.0)
