@@ -118,8 +118,11 @@ def _shortened(block: Block) -> str:
 
 
 def _env() -> dict[str, str]:
-    """This environment's python and minigan first on PATH; figures without a display."""
+    """This environment's python and minigan first on PATH; figures without a display; one BLAS
+    thread (the networks are tiny: conftest.py runs the suite so too, and on a busy machine two
+    threads make a step many times slower)."""
     env = dict(os.environ)
+    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     env["MPLBACKEND"] = "Agg"
     env.pop("MINIGAN_BACKEND", None)
