@@ -28,6 +28,8 @@ EXIT_CODES: dict[int, str] = {
     "the message names it; what was written before, the last checkpoint among them, is intact)",
     INTERRUPTED: "interrupted (Ctrl-C; `train` saves a checkpoint to resume from; `sweep` resumes when "
     "run again)",
+    TERMINATED: "terminated (SIGTERM, e.g. `kill` or a job scheduler's time limit; `train` saves a "
+    "checkpoint to resume from, as for Ctrl-C)",
 }
 
 
