@@ -167,7 +167,8 @@ class MLP:
         """out (N, sizes[-1]) and the cache for input x (N, sizes[0]): the layers' forwards in order;
         ``train`` switches dropout and batch norm. x is checked once, here (O(1): type, dtype, shape;
         each layer's input is the last one's output); ``check=False`` skips even that, for callers
-        that already checked (the training step does not: the check costs well under 1 % of a step)."""
+        that have checked x themselves. The training step keeps the checks: all of a step's
+        together take a few microseconds."""
         if check:
             self.check_input(x)
         cache = Cache(self, x.shape[0])
