@@ -28,7 +28,9 @@ LIMITS = {
     "log_every": 10**9,
     "width": 10**5,
     "params": 10**9,
+    "activation_bytes": 64 * 2**30,  # activation_bytes(): a step's arrays, more than a machine here holds
 }
+ACTIVATION_COPIES = 3  # each layer's output is kept for the backward pass with its input and gradient
 
 
 @dataclass
@@ -101,6 +103,7 @@ class TrainConfig:
         losses.get_generator_loss(self.g_loss)
         self._check_counts()
         self._check_networks()
+        self._check_memory()
         self._check_game()
         self._check_optimizers()
         if self.clip is None and self.g_loss == "wasserstein" and self.penalty != "gp":
@@ -135,6 +138,27 @@ class TrainConfig:
                     f"{name}: {widths!r} makes more than {LIMITS['params']:,} weights, more than a "
                     "network here can hold"
                 )
+
+    def activation_bytes(self) -> int:
+        """About the memory of a training step's arrays: batch_size × (noise_dim + Σ g_hidden +
+        2 Σ d_hidden (D on real and fake rows; × d_maxout pieces)) values × ACTIVATION_COPIES × the
+        dtype's bytes. The data's own columns are left out (the config does not know them)."""
+        m = self.d_maxout
+        pieces = int(m) if m is not None and is_int(m) and m > 1 else 1
+        d_values = sum(self.d_hidden) * pieces
+        values = self.noise_dim + sum(self.g_hidden) + 2 * d_values
+        return self.batch_size * values * ACTIVATION_COPIES * (8 if self.dtype == "float64" else 4)
+
+    def _check_memory(self) -> None:
+        """activation_bytes() within LIMITS: a batch and widths that no machine here holds are refused now,
+        not by an allocation that fails in the first step."""
+        need, most = self.activation_bytes(), LIMITS["activation_bytes"]
+        if need > most:
+            raise ValueError(
+                f"batch_size: {self.batch_size:,} rows with noise_dim {self.noise_dim:,} and these hidden "
+                f"widths need about {need / 2**30:,.0f} GiB of activations a step, more than minigan takes "
+                f"({most / 2**30:,.0f} GiB); use a smaller batch_size, noise_dim or widths"
+            )
 
     def _check_game(self) -> None:
         """real_target (bce losses only), clip, the penalty and its weights, lr_decay."""

@@ -275,3 +275,64 @@ def test_the_training_time_is_kept_across_a_resume(tmp_path):
     assert back.seconds == spent
     back.train(2)
     assert back.seconds > spent
+
+
+def _file_run(tmp_path, rows=200):
+    data = tmp_path / "rows.npy"
+    np.save(data, np.random.default_rng(0).normal(size=(rows, 3)))
+    gan = GAN(TrainConfig(dataset="file", data_params={"path": str(data)}, g_hidden=(8,), d_hidden=(8,),
+                          batch_size=16, steps=4, lr_decay=1.0))
+    gan.train(2)
+    return data, gan, checkpoint.save(gan, tmp_path / "run.npz")
+
+
+def test_a_data_files_rows_are_fingerprinted_and_checked_on_load(tmp_path):
+    data, gan, path = _file_run(tmp_path)
+    info = json.loads(str(_arrays(path)["data"]))
+    assert info["fingerprint"] == checkpoint.data_fingerprint(gan.data)
+    assert (info["fingerprint"]["rows"], info["fingerprint"]["held_out"]) == (180, 20)
+    assert checkpoint.load(path).step == 2
+    x = np.load(data)
+    x[7, 1] += 1e-3  # one value of one row
+    np.save(data, x)
+    for load in (checkpoint.load, lambda p: checkpoint.load_saved(p).data):
+        with pytest.raises(ValueError, match=r"which has changed since \(as many rows, other values"):
+            load(path)
+    assert checkpoint.load_saved(path).sample(3).shape == (3, 3)  # sampling needs only the networks
+    os.remove(data)
+    missing = rf"checkpoint {path}: the run trained on the data file {data}, which is missing"
+    with pytest.raises(ValueError, match=missing):
+        checkpoint.load(path)
+
+
+def test_a_checkpoint_from_before_the_fingerprint_loads(tmp_path):
+    data, _, path = _file_run(tmp_path)
+    a = _arrays(path)
+    info = json.loads(str(a["data"]))
+    del info["fingerprint"]
+    a["data"] = np.array(json.dumps(info))  # the manifest's entry: a string either way
+    _rewrite(path, a)
+    np.save(data, np.load(data) * 2)  # not checked without a fingerprint to check against
+    assert checkpoint.load(path).step == 2
+
+
+def test_a_run_folder_names_its_checkpoint(tmp_path):
+    (tmp_path / "run").mkdir()
+    gan = GAN(TrainConfig(**CFG))
+    checkpoint.save(gan, tmp_path / "run" / "checkpoint.npz")
+    assert checkpoint.checkpoint_file(tmp_path / "run") == str(tmp_path / "run" / "checkpoint.npz")
+    assert checkpoint.load(tmp_path / "run").step == 0
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="is a folder without checkpoint.npz"):
+        checkpoint.load(tmp_path / "empty")
+    with pytest.raises(FileNotFoundError):
+        checkpoint.checkpoint_file(tmp_path / "nothing")
+
+
+def test_saved_gan_samples_in_chunks_as_in_one_pass(saved, monkeypatch):
+    """SavedGAN.sample runs G on SAMPLE_CHUNK rows at a time: the same samples (to rounding) as one pass."""
+    _, path = saved
+    whole = checkpoint.load_saved(path).sample(1000, seed=3)
+    monkeypatch.setattr(checkpoint, "SAMPLE_CHUNK", 64)
+    chunked = checkpoint.load_saved(path).sample(1000, seed=3)
+    np.testing.assert_allclose(chunked, whole, rtol=1e-6, atol=1e-6)

@@ -103,7 +103,7 @@ def test_interrupt_then_resume_equals_an_uninterrupted_run(tmp_path, monkeypatch
     for name, p in a.G.params().items():
         np.testing.assert_array_equal(np.asarray(b.G.params()[name]), np.asarray(p))
 
-    # --steps beyond the saved total would stretch the decaying schedule: refused (issue 10, item 7);
+    # --steps beyond the saved total would stretch the decaying schedule: refused;
     # with an explicit new schedule (--lr-decay 1: constant rates) it trains the extra steps
     assert cli.main(["--resume", str(cut / "checkpoint.npz"), "--steps", "25", "--quiet", "--no-plots"]) == 2
     assert cli.main(["--resume", str(cut / "checkpoint.npz"), "--steps", "25", "--lr-decay", "1", "--quiet",

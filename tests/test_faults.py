@@ -1,4 +1,4 @@
-"""Fault injection (issue 10): every fault as a user meets it, ``python -m minigan ...`` in a
+"""Fault injection: every fault as a user meets it, ``python -m minigan ...`` in a
 subprocess, asserting the exit code (``minigan.app.exitcodes``), a one-line message without a
 traceback, and that no earlier output was lost or changed (the bytes of an earlier run's
 checkpoint.npz, history.csv and run.json before and after).
@@ -6,7 +6,11 @@ checkpoint.npz, history.csv and run.json before and after).
 The probes: ``kill -9`` during checkpoint saves and Ctrl-C, then ``--resume``; a file-size limit
 (``RLIMIT_FSIZE`` in the child); a read-only output folder; two writers into one folder;
 truncated, bit-flipped, foreign and incomplete checkpoints given to ``eval``, ``sample`` and
-``train --resume``; values no option can take.
+``train --resume``; values no option can take; output into a closed pipe; paths that are no
+readable checkpoint or data file (folders, symbolic-link loops, no permission); a data file deleted
+or rewritten under a run; counts, sizes and steps that cannot fit or resolve nothing; sweep specs
+too large, empty or inconsistent, and another spec into a finished sweep's folder; the final metrics
+of many held-out rows.
 
 Set ``MINIGAN_FAULT_TABLE=FILE`` to have each probe append a row ``probe | exit code | first line of
 the message | earlier outputs intact`` to FILE.
@@ -397,7 +401,7 @@ def test_random_byte_flips_are_refused_or_load_the_same_networks(earlier, tmp_pa
     (["--momentum", "0.9"], "--momentum: a setting of sgd, but this run uses adam"),
 ])
 def test_values_that_cannot_fit_or_do_not_apply_are_refused_naming_the_flag(run_copy, argv, line):
-    """Each was a traceback, a hang or silently ignored (issue 10, item 8): now one line, exit 2,
+    """Each was a traceback, a hang or silently ignored: now one line, exit 2,
     and the run in --out (here replaced with --overwrite, had the options been good) untouched."""
     out, before = run_copy
     r = minigan_cmd("train", *argv, "--steps", 2, "--out", out, "--overwrite", "-q")
@@ -510,3 +514,341 @@ def test_two_runs_at_once_without_out_take_two_folders(tmp_path):
             f"{os.path.join('runs', base.name + '-2')}") in second.stdout
     assert checkpoint.load(tmp_path / "runs" / (base.name + "-2") / "checkpoint.npz").step == 2
     assert not (base / "checkpoint.npz").exists()
+
+
+# -- command-line conventions ----------------------------------------------------------------------
+def closed_pipe(*args):
+    """``python -m minigan ARGS | head -0``, deterministic: stdout is a pipe whose reader is already
+    gone, so the first write fails (EPIPE) whatever the timing."""
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        return subprocess.run([sys.executable, "-m", "minigan", *map(str, args)], cwd=ROOT, stdout=w,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(w)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["eval", "RUN", "--json", "-n", 200],
+                                  ["sample", "RUN", "-n", 5, "--out", "OUT"],
+                                  ["train", *NETS[:-1], "--steps", 2, "--out", "OUT"]],
+                         ids=["help", "eval --json", "sample", "train"])
+def test_a_closed_pipe_ends_the_command_quietly(run_copy, tmp_path, args):
+    """``minigan --help | head -1`` and the like: no traceback, no "Exception ignored", exit 141
+    (128 + SIGPIPE) as ``git log | head``; a run stopped so releases its folder."""
+    out, _ = run_copy
+    args = [out if a == "RUN" else tmp_path / ("s.npy" if args[0] == "sample" else "new") if a == "OUT" else a
+            for a in args]
+    r = closed_pipe(*args)
+    record(f"minigan {' '.join(map(str, args[:2]))} ... | head (a closed pipe)", r.returncode,
+           r.stderr.strip() or "(none)", None)
+    assert r.returncode == exitcodes.BROKEN_PIPE == 141 and "Traceback" not in r.stderr, r.stderr
+    assert "Exception ignored" not in r.stderr and "Broken pipe" not in r.stderr, r.stderr
+    assert not (tmp_path / "new" / ".lock").exists()
+
+
+def test_sample_and_eval_each_have_their_own_help():
+    helps = {cmd: minigan_cmd(cmd, "--help") for cmd in ("sample", "eval")}
+    assert all(r.returncode == 0 for r in helps.values())
+    text = {cmd: " ".join(r.stdout.split()) for cmd, r in helps.items()}
+    assert "``" not in text["sample"] + text["eval"]
+    assert "Write n samples" in text["sample"] and "Score fresh samples" in text["eval"]
+    assert "Score" not in text["sample"] and "used --seed 12345" in text["eval"]
+
+
+@pytest.fixture(scope="module")
+def gaussian_run(tmp_path_factory):
+    """A finished 1-D run: its metrics (JS, W1) are continuous, so other samples give other numbers."""
+    out = tmp_path_factory.mktemp("gaussian") / "run"
+    r = minigan_cmd("train", *NETS, "--dataset", "gaussian", "--steps", 4, "--out", out)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_eval_scores_fresh_samples_drawn_with_its_seed(gaussian_run):
+    """--seed draws the samples scored: the same seed repeats exactly, another gives other numbers, the
+    default (0) is not the training's evaluation seed, and that seed gives metrics.json's numbers."""
+    def scores(*args):
+        r = minigan_cmd("eval", gaussian_run, "--json", "-n", 200, *args)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    default, one, again, two = scores(), scores("--seed", 1), scores("--seed", 1), scores("--seed", 2)
+    assert one == again and one["seed"] == 1 and default["seed"] == 0
+    assert (one["js"], one["w1"]) != (two["js"], two["w1"]) and one["w1"] != default["w1"]
+    trained = json.loads((gaussian_run / "metrics.json").read_text())
+    same = scores("--seed", 12345)
+    assert (same["js"], same["w1"]) == (trained["js"], trained["w1"]) != (default["js"], default["w1"])
+
+
+# -- errors that name the argument at fault --------------------------------------------------------
+def _unprivileged(path):
+    """The prefix that runs a command unable to read ``path`` (chmod 000): as root, without the
+    capabilities that read anything (util-linux's setpriv); skip where that cannot be done."""
+    if not os.access(path, os.R_OK):
+        return ()
+    caps = "-dac_override,-dac_read_search"
+    prefix = ("setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}")
+    if os.geteuid() == 0 and shutil.which(prefix[0]):
+        probe = "import os, sys; sys.exit(os.access(sys.argv[1], os.R_OK))"
+        r = subprocess.run([*prefix, sys.executable, "-c", probe, str(path)], capture_output=True)
+        if r.returncode == 0:
+            return prefix
+    pytest.skip("this user reads a chmod 000 file (root, and no setpriv to drop the capabilities)")
+
+
+def _odd_paths(tmp_path, ckpt):
+    """name -> (path, what the error line must say): the paths that are not a readable file."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "npz-folder" / "checkpoint.npz").mkdir(parents=True)
+    (tmp_path / "loop-a").symlink_to(tmp_path / "loop-b")
+    (tmp_path / "loop-b").symlink_to(tmp_path / "loop-a")
+    unreadable = tmp_path / "unreadable.npz"
+    shutil.copy(ckpt, unreadable)
+    unreadable.chmod(0)
+    return {"an empty folder": (tmp_path / "empty", "is a folder without checkpoint.npz"),
+            "a folder whose checkpoint.npz is a folder": (
+                tmp_path / "npz-folder", "checkpoint.npz is a folder, not a checkpoint file"),
+            "a symlink loop": (tmp_path / "loop-a", "Too many levels of symbolic links"),
+            "an unreadable checkpoint": (unreadable, "Permission denied")}
+
+
+def test_resume_and_run_name_what_is_wrong_with_the_checkpoint(run_copy, tmp_path):
+    """--resume (train) and RUN (sample, eval) given a path that is no readable checkpoint: exit 2
+    naming the argument and the cause (they were "--out: cannot create ..." or a traceback)."""
+    out, before = run_copy
+    for what, (path, says) in _odd_paths(tmp_path, out / "checkpoint.npz").items():
+        prefix = _unprivileged(path) if what == "an unreadable checkpoint" else ()
+        for args, name in ((["train", "--resume", path, "--steps", 6, "--no-plots", "-q"], "--resume"),
+                           (["sample", path, "-n", 5, "--out", tmp_path / "s.npy"], "RUN"),
+                           (["eval", path, "-n", 200], "RUN")):
+            r = minigan_cmd(*args, prefix=prefix)
+            one_line(r, exitcodes.USAGE, f"{name}: ", says, probe=f"{args[0]} {name} {what}",
+                     intact=digest(out) == before)
+        assert digest(out) == before and not (tmp_path / "s.npy").exists()
+
+
+def test_resume_takes_a_run_folder(run_copy):
+    out, _ = run_copy
+    r = minigan_cmd("train", "--resume", out, "--steps", 6, "--no-plots", "-q")
+    record("train --resume RUN_FOLDER", r.returncode,
+           r.stderr.strip() or "(none) resumed from its checkpoint.npz", True)
+    assert r.returncode == 0, r.stderr
+    assert checkpoint.load(out / "checkpoint.npz").step == 6
+    assert json.loads((out / "run.json").read_text())["resumed_from"] == str(out / "checkpoint.npz")
+
+
+def test_data_names_what_is_wrong_with_the_file(tmp_path):
+    """--data given a folder, a symlink loop or an unreadable file: exit 2 naming --data and the cause."""
+    (tmp_path / "rows.csv").mkdir()
+    (tmp_path / "loop-a.csv").symlink_to(tmp_path / "loop-b.csv")
+    (tmp_path / "loop-b.csv").symlink_to(tmp_path / "loop-a.csv")
+    unreadable = tmp_path / "secret.csv"
+    unreadable.write_text("a,b\n" + "".join(f"{i},{i % 7}\n" for i in range(40)))
+    unreadable.chmod(0)
+    for path, says in ((tmp_path / "rows.csv", "is a folder; expected a .npy, .npz or .csv file"),
+                       (tmp_path / "loop-a.csv", "Too many levels of symbolic links"),
+                       (unreadable, "Permission denied")):
+        prefix = _unprivileged(path) if path == unreadable else ()
+        r = minigan_cmd("train", *NETS, "--data", path, "--steps", 2, "--out", tmp_path / "o", prefix=prefix)
+        one_line(r, exitcodes.USAGE, "--data: ", says,
+                 probe=f"train --data {path.name} ({says.split(';')[0]})")
+        assert not (tmp_path / "o").exists()
+
+
+def _table(path, rows, scale=1.0):
+    np.savetxt(path, scale * np.random.default_rng(0).normal(size=(rows, 3)), delimiter=",")
+
+
+@pytest.fixture
+def data_run(tmp_path):
+    """A finished run on a 400-row CSV (constant learning rates, so that it may be extended)."""
+    data, out = tmp_path / "rows.csv", tmp_path / "run"
+    _table(data, 400)
+    r = minigan_cmd("train", *NETS, "--data", data, "--steps", 4, "--lr-decay", 1, "--out", out)
+    assert r.returncode == 0, r.stderr
+    return data, out
+
+
+def test_a_deleted_data_file_is_named_on_resume_and_eval(data_run, tmp_path):
+    data, out = data_run
+    before = digest(out)
+    data.unlink()
+    for args, name in ((["train", "--resume", out / "checkpoint.npz", "--steps", 8, "-q"], "--resume"),
+                       (["eval", out, "-n", 200], "RUN")):
+        r = minigan_cmd(*args)
+        one_line(r, exitcodes.USAGE, f"{name}: ", f"the data file {data}, which is missing",
+                 probe=f"{args[0]} after the --data file was deleted", intact=digest(out) == before)
+    r = minigan_cmd("sample", out, "-n", 5, "--out", tmp_path / "s.npy")  # needs only the networks
+    assert r.returncode == 0 and np.load(tmp_path / "s.npy").shape == (5, 3), r.stderr
+    assert digest(out) == before
+
+
+@pytest.mark.parametrize("rows, scale, says", [
+    (50, 1.0, "360 training and 40 held-out rows then, 45 and 5 now"),
+    (400, 3.0, "as many rows, other values and another scale"),
+])
+def test_a_rewritten_data_file_is_not_resumed_or_scored_silently(data_run, rows, scale, says):
+    """The checkpoint keeps a fingerprint of the rows (their number, a hash, the shift and scale):
+    --resume and eval on a rewritten file are refused naming it; the file restored, --resume goes on."""
+    data, out = data_run
+    before = digest(out)
+    _table(data, rows, scale)
+    for args, name in ((["train", "--resume", out / "checkpoint.npz", "--steps", 8, "-q"], "--resume"),
+                       (["eval", out, "-n", 200], "RUN")):
+        r = minigan_cmd(*args)
+        one_line(r, exitcodes.USAGE, f"{name}: ",
+                 f"the run trained on {data}, which has changed since ({says})",
+                 probe=f"{args[0]} after the --data file was rewritten ({rows} rows, x{scale:g})",
+                 intact=digest(out) == before)
+    assert digest(out) == before
+    _table(data, 400)
+    r = minigan_cmd("train", "--resume", out / "checkpoint.npz", "--steps", 8, "-q", "--no-plots")
+    assert r.returncode == 0, r.stderr
+
+
+# -- sizes that cannot fit, steps that resolve nothing -----------------------------------------------
+@pytest.mark.parametrize("cmd, argv, says", [
+    ("sample", ["-n", "1e23"], "argument -n: expected a positive integer, got '1e23'"),
+    ("sample", ["-n", 10**23], "-n: 100,000,000,000,000,000,000,000 samples need about"),
+    ("sample", ["-n", 10**13], "half this machine's memory"),
+    ("eval", ["-n", "1e10"], "argument -n: expected a positive integer, got '1e10'"),
+    ("eval", ["-n", 10**10], "-n: 10,000,000,000 is more than minigan scores (at most 10,000,000)"),
+    ("sample", ["-n", 5, "--seed", -1], "--seed: expected an integer in [0, 2**63), got -1"),
+    ("eval", ["--seed", -1], "--seed: expected an integer in [0, 2**63), got -1"),
+    ("eval", ["--seed", 2**64], "--seed: expected an integer in [0, 2**63)"),
+])
+def test_sample_and_eval_refuse_counts_and_seeds_they_cannot_take(run_copy, tmp_path, cmd, argv, says):
+    out, _ = run_copy
+    extra = ["--out", tmp_path / "s.npy"] if cmd == "sample" else []
+    r = minigan_cmd(cmd, out, *argv, *extra)
+    one_line(r, exitcodes.USAGE, says, probe=f"{cmd} " + " ".join(map(str, argv)))
+    assert not (tmp_path / "s.npy").exists()
+
+
+def test_a_batch_whose_activations_cannot_fit_is_refused(tmp_path):
+    for argv, says in ((["--batch-size", 10**6, "--noise-dim", 10**5], "more than minigan takes (64 GiB)"),
+                       (["--batch-size", 10**6, "--d-hidden", "4000,4000"], "GiB of activations a step")):
+        r = minigan_cmd("train", *argv, "--steps", 1, "--out", tmp_path / "o")
+        one_line(r, exitcodes.USAGE, "--batch-size: 1,000,000 rows", says,
+                 probe="train " + " ".join(map(str, argv)))
+        assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--depth", "1e23"], "argument --depth: expected an integer, got '1e23'"),
+    (["--width", 100000], "--width: expected a positive integer up to 256"),
+    (["--depth", 1000], "--depth: expected a positive integer up to 8"),
+    (["--batch", 1000000], "--batch: expected at least 3 (batch norm) and at most 1,024"),
+    (["--entries", 0, "--width", 64], "--entries: 0 (every entry) takes --width at most 32"),
+    (["--seed", -1], "--seed: expected an integer in [0, 2**63), got -1"),
+    (["--h", "1e-16"], "--h: expected a step from 1e-10 to 1, got 1e-16: float64 resolves about 2.2e-16"),
+    (["--h", "1e-20"], "--h: expected a step from 1e-10 to 1"),
+    (["--h", "1e-300"], "--h: expected a step from 1e-10 to 1"),
+])
+def test_gradcheck_refuses_sizes_without_bound_and_steps_float64_cannot_resolve(argv, says):
+    """Each ran for hours, exhausted memory, or (h below 1e-10) passed every check on differences of zero."""
+    r = minigan_cmd("gradcheck", *argv)
+    one_line(r, exitcodes.USAGE, says, probe="gradcheck " + " ".join(map(str, argv)))
+
+
+# -- sweeps: bounded, said before they start, specs checked as a whole --------------------------------
+TINY_BASE = {"g_hidden": [8], "d_hidden": [8], "batch_size": 16, "steps": 2, "log_every": 1}
+TINY_RUN = {"eval_samples": 200, "plots": False, "eval_every": 1}
+
+
+def sweep_cmd(tmp_path, spec, *args, name="spec.json"):
+    path = tmp_path / name
+    path.write_text(spec if isinstance(spec, str) else json.dumps(spec))
+    return minigan_cmd("sweep", path, "--no-dask", "--no-plots", *args)
+
+
+@pytest.mark.parametrize("spec, says", [
+    ({"base": {"steps": 10}, "axes": {"seed": list(range(100)), "k": list(range(1, 101)),
+                                      "batch_size": list(range(1, 101))}},
+     "axes: 100 × 100 × 100 = 1,000,000 runs, more than a sweep takes (at most 10,000)"),
+    ({"base": {**TINY_BASE, "g_lr": "inf"}}, "base.g_lr: expected a positive finite number, got inf"),
+    ({"base": TINY_BASE, "axes": {"g_lr": [1e-3, "inf"]}},
+     "axes.g_lr[1]: g_lr: expected a positive finite number"),
+    ({"base": {**TINY_BASE, "gamma": "nan"}}, "base.gamma: expected a positive number, got nan"),
+    ({"base": TINY_BASE, "run": {"eval_samples": 1}}, "run.eval_samples: expected an integer >= 2, got 1"),
+    ({"base": TINY_BASE, "run": {"eval_samples": 10**8}},
+     "run.eval_samples: 100000000 is more than minigan takes"),
+    ("", "the spec defines no runs: give [base]"),
+    ({"run": TINY_RUN}, "the spec defines no runs"),
+])
+def test_a_sweep_spec_is_checked_as_a_whole_before_anything_runs(tmp_path, spec, says):
+    """One line, exit 2, in well under a second a spec, and no folder made (a 10^6-point spec was
+    silent for minutes, then began a run of 29 hours; an infinite g_lr failed only at run time)."""
+    if isinstance(spec, dict):  # JSON has no inf or nan: TOML does
+        text = json.dumps(spec).replace('"inf"', "Infinity").replace('"nan"', "NaN")
+    else:
+        text = spec
+    t0 = time.monotonic()
+    r = sweep_cmd(tmp_path, text, "--out", tmp_path / "o", name="spec.json" if text else "spec.toml")
+    one_line(r, exitcodes.USAGE, says, probe=f"sweep spec: {says.split(':')[0]}")
+    assert time.monotonic() - t0 < 30 and not (tmp_path / "o").exists()
+
+
+def test_a_sweep_prints_its_plan_before_it_runs(tmp_path):
+    spec = {"base": TINY_BASE, "axes": {"seed": [0, 1]}, "run": TINY_RUN}
+    r = sweep_cmd(tmp_path, spec, "--out", tmp_path / "o")
+    assert r.returncode == 0, r.stderr
+    plan = f"sweep: 2 runs of 2 steps each (4 steps) -> {tmp_path / 'o'}"
+    assert r.stdout.splitlines()[0] == plan and r.stdout.index(plan) < r.stdout.index("[1/2]"), r.stdout
+
+
+def test_another_spec_does_not_replace_a_finished_sweeps_results(tmp_path):
+    first = {"base": TINY_BASE, "axes": {"seed": [0, 1]}, "run": TINY_RUN}
+    out = tmp_path / "o"
+    r = sweep_cmd(tmp_path, first, "--out", out)
+    assert r.returncode == 0, r.stderr
+    before = (out / "results.csv").read_bytes()
+    kept = digest(out / "runs" / "seed=0")
+    second = {**first, "axes": {"seed": [0, 1, 2]}}
+    r = sweep_cmd(tmp_path, second, "--out", out)
+    one_line(r, exitcodes.USAGE, f"--out: {out} holds the sweep of another spec (axes.seed: [0, 1] there, "
+             "[0, 1, 2] here)", "--overwrite", probe="sweep of another spec into a finished sweep's folder",
+             intact=(out / "results.csv").read_bytes() == before)
+    assert (out / "results.csv").read_bytes() == before
+    r = sweep_cmd(tmp_path, second, "--out", out, "--overwrite")  # the runs of seeds 0 and 1 are kept
+    assert r.returncode == 0, r.stderr
+    assert "seed=0: done (finished before)" in r.stdout and digest(out / "runs" / "seed=0") == kept
+    assert [row["run"] for row in csv_rows(out / "results.csv")] == ["seed=0", "seed=1", "seed=2"]
+    third = {**second, "base": {**TINY_BASE, "steps": 3}}
+    r = sweep_cmd(tmp_path, third, "--out", out, "--overwrite")  # runs of another config: replaced
+    assert r.returncode == 0, r.stderr
+    assert {row["step"] for row in csv_rows(out / "results.csv")} == {"3"}
+
+
+def csv_rows(path):
+    import csv
+
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+# -- the final metrics of a large data file ------------------------------------------------------------
+def test_the_final_metrics_of_many_held_out_rows_score_a_subsample(tmp_path, monkeypatch, capsys):
+    """Above run.REFERENCE_ROWS held-out rows (10,000; here 50) the final metrics score a seeded
+    subsample of them, said in the terminal and in metrics.json (a 2M-row file spent minutes and
+    gigabytes on the energy distance of all 200,000)."""
+    from minigan.app import run
+
+    data = tmp_path / "rows.npy"
+    np.save(data, np.random.default_rng(0).normal(size=(400, 3)))
+    monkeypatch.setattr(run, "REFERENCE_ROWS", 50)
+    config = TrainConfig(dataset="file", data_params={"path": str(data), "holdout": 0.5}, steps=2,
+                         g_hidden=(8,), d_hidden=(8,), batch_size=16)
+    out = tmp_path / "run"
+    out.mkdir()
+    result = run.train_in_folder(GAN(config), out, run.RunSettings(eval_samples=200, plots=False))
+    assert result.status == exitcodes.OK
+    said = capsys.readouterr().out
+    assert "final metrics: 200 samples against 50 of the 200 held-out rows (a seeded subsample" in said
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["reference_subsample"] == {"rows": 50, "held_out": 200, "seed": run.TRAINING_SEED}
+    assert set(m) >= {"sliced_w1", "energy", "energy_p"}
+    monkeypatch.setattr(run, "REFERENCE_ROWS", 10_000)  # below it: every held-out row, no note
+    again = run.final_metrics(GAN(config), 200)
+    assert "reference_subsample" not in again

@@ -79,9 +79,12 @@ def test_sample_and_eval_commands(run_dir, tmp_path):
     got = json.loads(r.stdout)
     from minigan.metrics import evaluate
 
-    want = evaluate(gan, n=500)
+    want = evaluate(gan, n=500, seed=0)  # eval's default seed: the samples `minigan sample` writes
     assert got["modes_covered"] == want["modes_covered"] and got["high_quality"] == pytest.approx(want["high_quality"])
-    assert got["step"] == 10
+    assert got["step"] == 10 and got["seed"] == 0
+    r = _run("eval", str(d), "--json", "-n", "500", "--seed", "12345")  # the training's final metrics' seed
+    got, want = json.loads(r.stdout), evaluate(gan, n=500)
+    assert got["high_quality"] == pytest.approx(want["high_quality"]) and got["seed"] == 12345
     r = _run("eval", str(d))
     assert r.returncode == 0 and "modes" in r.stdout and "SavedGAN(ring, step 10" in r.stdout
 

@@ -256,6 +256,13 @@ def test_a_run_folder_of_another_config_is_never_overwritten(reference, tmp_path
     before = files(ref / "runs" / "variant=ns,seed=0")
     assert sweep.main([str(path), "--out", str(ref), "--no-dask", "--quiet"]) == 2
     err = capsys.readouterr().err
+    assert "holds the sweep of another spec (base.steps: 60 there, 40 here)" in err and err.count("\n") == 1
+    assert files(ref / "runs" / "variant=ns,seed=0") == before
+    other = tmp_path / "other"  # a sweep folder without its sweep.json: each run folder says it
+    (other / "runs").mkdir(parents=True)
+    (other / "runs" / "variant=ns,seed=0").symlink_to(ref / "runs" / "variant=ns,seed=0")
+    assert sweep.main([str(path), "--out", str(other), "--no-dask", "--quiet"]) == 2
+    err = capsys.readouterr().err
     assert "holds a run of another config (steps=60, not 40)" in err and err.count("\n") == 1
     assert files(ref / "runs" / "variant=ns,seed=0") == before
 

@@ -14,6 +14,7 @@ USAGE = 2
 WRITE_ERROR = 3
 INTERRUPTED = 130
 TERMINATED = 143  # 128 + SIGTERM (15): `train` saves a checkpoint as for Ctrl-C, then exits with it
+BROKEN_PIPE = 141  # 128 + SIGPIPE (13): the output's reader stopped reading (`minigan ... | head`)
 
 # code -> what it means, in the order of the README's table
 EXIT_CODES: dict[int, str] = {

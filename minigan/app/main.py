@@ -1,24 +1,51 @@
-"""The ``minigan`` command: ``minigan train | sample | eval | sweep | gradcheck | bench`` (also ``python -m minigan``).
+"""The ``minigan`` command: ``minigan train | sample | eval | sweep | gradcheck | bench`` (also
+``python -m minigan``).
 
 Each subcommand lives in its own module, which owns its options (``minigan CMD --help``).
 ``minigan`` alone prints the usage and exits 2; ``minigan --version`` prints the version.
 Exit codes: ``minigan.app.exitcodes`` (the same for every subcommand).
+
+Output piped into a command that stops reading (``minigan eval RUN --json | head -1``) ends the
+command quietly, as ``git log | head`` does: no traceback, exit code 141 (128 + SIGPIPE, what the
+shell reports for a program the closed pipe stops). Python's recipe: the BrokenPipeError is caught
+here and stdout pointed at /dev/null, so the interpreter's last flush writes nowhere.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
-from . import exitcodes
 from .._version import __version__
+from . import exitcodes
 
 COMMANDS = {
-    "train": ("minigan.app.train", "main", "train a GAN (the paper's Algorithm 1) and write history, checkpoint and figures"),
-    "sample": ("minigan.app.sample_eval", "sample_main", "write samples of a saved run's generator to .npy or .csv"),
-    "eval": ("minigan.app.sample_eval", "eval_main", "a saved run's metrics on fresh samples (table or --json)"),
-    "gradcheck": ("minigan.app.gradcheck_command", "main", "finite-difference check of every analytic gradient"),
-    "sweep": ("minigan.app.sweep", "main", "many runs at once (Dask or one after another): one CSV and one figure"),
+    "train": (
+        "minigan.app.train",
+        "main",
+        "train a GAN (the paper's Algorithm 1) and write history, checkpoint and figures",
+    ),
+    "sample": (
+        "minigan.app.sample_eval",
+        "sample_main",
+        "write samples of a saved run's generator to .npy or .csv",
+    ),
+    "eval": (
+        "minigan.app.sample_eval",
+        "eval_main",
+        "a saved run's metrics on fresh samples (table or --json)",
+    ),
+    "gradcheck": (
+        "minigan.app.gradcheck_command",
+        "main",
+        "finite-difference check of every analytic gradient",
+    ),
+    "sweep": (
+        "minigan.app.sweep",
+        "main",
+        "many runs at once (Dask or one after another): one CSV and one figure",
+    ),
     "bench": ("minigan.app.bench", "main", "time one training step against the GEMM floor and PyTorch"),
 }
 
@@ -31,7 +58,27 @@ def usage() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """``minigan ARGV``: the exit code of the command (``exitcodes``)."""
+    try:
+        code = _dispatch(list(sys.argv[1:] if argv is None else argv))
+        sys.stdout.flush()  # a pipe closed early fails here rather than at the interpreter's exit
+    except BrokenPipeError:
+        _quiet_stdout()
+        return exitcodes.BROKEN_PIPE
+    return code
+
+
+def _quiet_stdout() -> None:
+    """stdout to /dev/null: what is still buffered for a closed pipe is dropped without a word."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # a stdout without a file descriptor (tests)
+        pass
+
+
+def _dispatch(argv: list[str]) -> int:
     if not argv:
         print(usage(), file=sys.stderr)
         return exitcodes.USAGE

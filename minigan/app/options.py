@@ -11,6 +11,7 @@ command): its ValueError, ``"batch_size: expected a positive integer, got 0"``, 
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Mapping
 
 from .._checks import check_int
@@ -35,6 +36,16 @@ def blame(error: Exception, options: Mapping[str, str], default: str = "") -> Us
     if sep and field in options:
         return UsageError(options[field], rest)
     return UsageError(default, msg)
+
+
+def memory_bound() -> int:
+    """Bytes a command may fill with its arrays: half of this machine's memory (4 GiB where that
+    cannot be read). The sizes that would not fit are refused before any work (``-n`` of sample and
+    eval, ``--batch-size`` with the widths of train)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (ValueError, OSError, AttributeError):
+        return 4 * 2**30
 
 
 def integer(text: str) -> int:

@@ -13,6 +13,12 @@ checkpoint), run.json (with the first checkpoint), metrics.json, the figures and
 ``animate``, animation.gif. Every file is written through ``files.atomic_write``: a write that
 fails leaves the file before it whole, and the OSError names the file.
 
+The final metrics (``final_metrics``) score ``eval_samples`` samples of seed ``TRAINING_SEED``;
+a data file of more than ``REFERENCE_ROWS`` held-out rows is scored against a seeded subsample of
+them (the energy distance takes time and memory quadratic in the rows: a 2M-row file's 200,000
+held-out rows took minutes and gigabytes), which metrics.json records (``reference_subsample``)
+and the run's lines say.
+
 Settings are typed and checked (``RunSettings``); what happened comes back as a ``RunResult``:
 a run that diverges returns its ``DivergenceError`` (step, quantity, value, last checkpoint), one
 stopped by Ctrl-C or SIGTERM saves the state reached and says which signal stopped it; a second
@@ -47,6 +53,8 @@ EVAL_SAMPLES = 2500  # PacGAN's number of samples for the mode metrics (Lin et a
 LIMITS = {"eval_samples": 10**7, "threads": 1024}  # beyond these, numbers are typos
 RUN_SETTINGS = ("checkpoint_every", "eval_every", "eval_samples")  # kept in run.json under "run"
 RUN_FILES = ("checkpoint.npz", "history.csv", "run.json", "evals.csv", "metrics.json")
+TRAINING_SEED = 12345  # the seed of the final metrics' samples (metrics.evaluate's default)
+REFERENCE_ROWS = 10_000  # held-out rows beyond which the final metrics score a seeded subsample
 
 
 def _count(name: str, v: Any, low: int) -> int:
@@ -329,7 +337,7 @@ class _Driver:
         gif = self.anim.close() if self.anim is not None else None
         result = None
         if stopped_by is None:
-            result = metrics.evaluate(gan, n=self.settings.eval_samples)
+            result = final_metrics(gan, self.settings.eval_samples, say=self.note)
             # train_seconds: the whole run's training time, every resume included (the checkpoint keeps it)
             result.update(
                 train_seconds=round(gan.seconds, 3), steps_trained=steps_run, warnings=self.diag.summary()
@@ -363,6 +371,49 @@ class _Driver:
             seconds=seconds,
             steps_trained=steps_run,
         )
+
+
+# --------------------------------------------------------------------------------------
+# The final metrics
+# --------------------------------------------------------------------------------------
+class _Subsampled:
+    """A data set whose held-out rows are a subsample of its own (everything else is the data set's)."""
+
+    def __init__(self, data: Any, held_out: np.ndarray) -> None:
+        self._data, self.held_out = data, held_out
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._data, name)
+
+
+class _Scored:
+    """What ``metrics.evaluate`` scores: the samples of ``gan`` against ``data``."""
+
+    def __init__(self, gan: Any, data: Any) -> None:
+        self._gan, self.data, self.step = gan, data, gan.step
+
+    def sample(self, n: int, seed: int | None = None) -> np.ndarray:
+        return self._gan.sample(n, seed=seed)
+
+
+def final_metrics(
+    gan: Any, n: int, seed: int = TRAINING_SEED, say: Callable[[str], Any] | None = None
+) -> dict[str, Any]:
+    """``metrics.evaluate(gan, n, seed)`` (``gan``: a GAN or a ``SavedGAN``), against at most
+    REFERENCE_ROWS of a data file's held-out rows: more are subsampled (seeded with ``seed``, without
+    replacement), said through ``say`` and recorded as ``reference_subsample`` {rows, held_out, seed}."""
+    held = getattr(gan.data, "held_out", None)
+    if held is None or len(held) <= REFERENCE_ROWS:
+        return metrics.evaluate(gan, n=n, seed=seed)
+    pick = np.sort(np.random.default_rng(seed).choice(len(held), REFERENCE_ROWS, replace=False))
+    if say is not None:
+        say(
+            f"final metrics: {n:,} samples against {REFERENCE_ROWS:,} of the {len(held):,} held-out rows "
+            "(a seeded subsample: the energy distance grows with the square of the rows)"
+        )
+    result = metrics.evaluate(_Scored(gan, _Subsampled(gan.data, held[pick])), n=n, seed=seed)
+    result["reference_subsample"] = {"rows": REFERENCE_ROWS, "held_out": len(held), "seed": seed}
+    return result
 
 
 # --------------------------------------------------------------------------------------
@@ -559,7 +610,7 @@ def draw_figures(
 
 def _samples_figure(gan: GAN, out: str, result: dict[str, Any]) -> str:
     """samples.png: the samples ``metrics.evaluate`` scored (same seed) over the data."""
-    n, seed = result.get("n", EVAL_SAMPLES), 12345
+    n, seed = result.get("n", EVAL_SAMPLES), TRAINING_SEED
     fake = gan.sample(n, seed=seed)
     real = gan.data.reference(n, seed=seed + 1)
     density = None

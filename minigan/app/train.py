@@ -3,6 +3,7 @@
     minigan train                        # the main job: 8 Gaussians on a ring, < 1 min on 2 cores
     minigan train --dataset grid --steps 20000 --seed 3
     minigan train --resume runs/ring-nonsaturating-fresh-seed0/checkpoint.npz
+    minigan train --resume runs/ring-nonsaturating-fresh-seed0      # the same: a run folder
 
 The output folder (``--out``, default ``runs/<dataset>-<g_loss>-<mode>-seed<seed>``) gets
 
@@ -75,7 +76,7 @@ from ..optim import DEFAULT_LR, OPTIMIZERS, SGD_LR_BY_LOSS
 from ..penalties import PENALTIES
 from ..training import GAN, MODES, TrainConfig
 from . import exitcodes
-from .options import UsageError, blame, integer, integers, number, numbers
+from .options import UsageError, blame, integer, integers, memory_bound, number, numbers
 from .progress import Progress
 from .run import (
     DEFAULT_CHECKPOINT_EVERY,
@@ -274,7 +275,11 @@ def _run_options(g: argparse._ArgumentGroup, d: dict) -> None:
         help="output folder [runs/<dataset>-<g_loss>-<mode>-seed<seed>; "
         "with --resume: the checkpoint's folder]",
     )
-    g.add_argument("--resume", metavar="CHECKPOINT", help="continue the run saved in this checkpoint (.npz)")
+    g.add_argument(
+        "--resume",
+        metavar="CHECKPOINT",
+        help="continue the run saved in this checkpoint (.npz), or in this run folder's checkpoint.npz",
+    )
     g.add_argument(
         "--overwrite",
         action="store_true",
@@ -330,6 +335,7 @@ def _new_run(args: argparse.Namespace) -> tuple[GAN, str]:
     try:
         check_int("steps", cfg.get("steps", 1))  # a new run trains at least one step
         config = TrainConfig(**cfg)
+        _check_memory(config)
         gan = GAN(config)
         rows = gan.data.points.shape[0] if isinstance(gan.data, ArrayDataset) else None
         if (
@@ -354,6 +360,19 @@ def _new_run(args: argparse.Namespace) -> tuple[GAN, str]:
             "another --out",
         )
     return gan, args.out
+
+
+def _check_memory(config: TrainConfig) -> None:
+    """A batch whose activations (``TrainConfig.activation_bytes``) do not fit in this machine's
+    memory bound (``options.memory_bound``) is refused before the first step fails to allocate it."""
+    need, bound = config.activation_bytes(), memory_bound()
+    if need > bound:
+        raise UsageError(
+            "--batch-size",
+            f"{config.batch_size:,} rows with --noise-dim {config.noise_dim:,} and these widths need about "
+            f"{need / 1e9:,.1f} GB of activations a step; this machine takes {bound / 1e9:,.1f} GB (half "
+            "its memory): use a smaller --batch-size, --noise-dim or widths",
+        )
 
 
 def _config_options(args: argparse.Namespace) -> tuple[dict, str | None]:
@@ -381,6 +400,7 @@ def _config_options(args: argparse.Namespace) -> tuple[dict, str | None]:
         raise UsageError("--data", "give either --data or --dataset, not both")
     cfg["dataset"] = "file"
     cfg["data_params"] = _data_params(args)
+    _check_data_file(cfg["data_params"]["path"], args.quiet)
     return cfg, os.path.splitext(os.path.basename(cfg["data_params"]["path"]))[0]
 
 
@@ -395,6 +415,24 @@ def _data_params(args: argparse.Namespace) -> dict:
     }
 
 
+BIG_DATA_FILE = 10**7  # bytes: a data file this large is said to be read (it takes seconds)
+
+
+def _check_data_file(path: str, quiet: bool) -> None:
+    """--data names a file that can be read (not a folder, not a loop of links); a large one is
+    said to be read before the seconds it takes."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise UsageError("--data", f"no such file: {path}") from None
+    except OSError as e:
+        raise UsageError("--data", f"cannot read {path} ({e.strerror or e})") from None
+    if os.path.isdir(path):
+        raise UsageError("--data", f"{path} is a folder; expected a .npy, .npz or .csv file")
+    if st.st_size >= BIG_DATA_FILE and not quiet:
+        print(f"reading {path} ({st.st_size / 1e6:,.0f} MB) ...", flush=True)
+
+
 def _holds_a_run(folder: str) -> bool:
     return any(os.path.exists(os.path.join(folder, f)) for f in ("checkpoint.npz", "run.json", "history.csv"))
 
@@ -402,14 +440,27 @@ def _holds_a_run(folder: str) -> bool:
 # --------------------------------------------------------------------------------------
 # A resumed run
 # --------------------------------------------------------------------------------------
+def _checkpoint_file(given: str) -> str:
+    """The checkpoint file of ``--resume``: the file given, or ``checkpoint.npz`` in the run folder given."""
+    try:
+        return checkpoint.checkpoint_file(given)
+    except FileNotFoundError:
+        raise UsageError("--resume", f"no such checkpoint: {given}") from None
+    except OSError as e:  # no permission, a loop of symbolic links, ...
+        raise UsageError("--resume", f"cannot read {e.filename or given} ({e.strerror or e})") from None
+    except ValueError as e:  # a folder without a checkpoint, a folder named checkpoint.npz
+        raise UsageError("--resume", str(e)) from None
+
+
 def _resumed_run(args: argparse.Namespace) -> tuple[GAN, str]:
-    """The GAN of ``--resume`` and its folder; run-defining options must agree with its config."""
+    """The GAN of ``--resume`` (a checkpoint file, ``_checkpoint_file``) and its folder; run-defining
+    options must agree with its config."""
     try:
         gan = checkpoint.load(args.resume, backend=args.backend)
     except FileNotFoundError:
         raise UsageError("--resume", f"no such checkpoint: {args.resume}") from None
     except OSError as e:
-        raise UsageError("--resume", f"cannot read {args.resume} ({e.strerror or e})") from None
+        raise UsageError("--resume", f"cannot read {e.filename or args.resume} ({e.strerror or e})") from None
     except (ValueError, TypeError, RuntimeError, ImportError) as e:
         raise UsageError("--resume", str(e)) from None
     _check_unchanged(args, gan.config)
@@ -550,6 +601,8 @@ def main(argv: list[str] | None = None) -> int:
     """``minigan train``: exit codes in the module docstring."""
     try:
         return _main(argv)
+    except BrokenPipeError:  # stdout's reader stopped reading: the dispatcher ends quietly
+        raise
     except OSError as e:  # disk full, no permission, a read-only folder, a file-size limit, ...
         what = e.filename or "an output file"
         print(
@@ -567,6 +620,8 @@ def _main(argv: list[str] | None = None) -> int:
     except SystemExit as e:  # argparse: --help (0) or a bad option (2, message printed)
         return int(e.code or exitcodes.OK)
     try:
+        if args.resume:
+            args.resume = _checkpoint_file(args.resume)
         settings = _run_settings(args, argv)
         gan, out = _resumed_run(args) if args.resume else _new_run(args)
         if args.out is None and args.resume is None:

@@ -46,8 +46,15 @@ again (Ctrl-C, or killed): finished runs are skipped, their files untouched, and
 resume from their last checkpoint (``[run] checkpoint_every``). A worker that dies loses only
 its run's steps since that checkpoint: Dask runs the task again, and the task resumes.
 
+Before any run starts the command prints its plan (``sweep: 6 runs of 60 steps each (360 steps) ->
+OUT``). A spec holds at most 10,000 points, and a spec file must define runs (``[base]`` and/or
+``[axes]``). OUT holding the sweep of another spec (its ``sweep.json``) is refused unless
+``--overwrite``: then this spec's results replace results.csv, its runs of the same config are
+kept and run folders holding another config are replaced.
+
 Exit codes: 0 every run done; 1 some run failed (results.csv says which and why); 2 a bad spec
-or option, OUT in use by another sweep, or a run folder holding another configuration;
+or option, OUT in use by another sweep or holding another spec's sweep (without ``--overwrite``),
+or a run folder holding another configuration;
 3 a file could not be written; 130 interrupted.
 """
 
@@ -85,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-dask", action="store_true", help="run the points one after another in this process")
     p.add_argument("--retry-failed", action="store_true", help="run again the points recorded as failed")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="let this spec's results replace those of another spec in --out (without it, that is "
+        "refused): runs of the same config are kept, run folders of another config replaced",
+    )
     p.add_argument("--no-plots", action="store_true", help="no summary figure")
     p.add_argument("--quiet", "-q", action="store_true", help="only the summary")
     return p
@@ -123,10 +136,13 @@ def main(argv: list[str] | None = None) -> int:
             quiet=args.quiet,
             command=f"{PROG} " + " ".join(argv),
             figure=not args.no_plots,
+            overwrite=args.overwrite,
         )
     except SpecError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return exitcodes.USAGE
+    except BrokenPipeError:  # stdout's reader stopped reading: the dispatcher ends quietly
+        raise
     except OSError as e:
         print(
             f"{PROG}: error: cannot write {e.filename or 'a file'}: {e.strerror or e}; runs finished "

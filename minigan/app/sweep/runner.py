@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -269,26 +270,29 @@ def run_sweep(
     quiet: bool = False,
     command: str | None = None,
     figure: bool = True,
+    overwrite: bool = False,
 ) -> SweepResult:
     """Run every point of ``spec`` in ``OUT/runs/<point>/`` and write ``OUT/results.csv`` and
     ``OUT/summary.png``. ``use_dask``: None = Dask if installed; True = Dask (ImportError without);
     False = one after another in this process. ``scheduler``: an existing cluster's address;
     ``workers``: the LocalCluster's processes (default: the cores). ``prepare(gan)``: called on each
     run's GAN before it trains, also on a resumed one (it travels to the workers by cloudpickle).
-    Raises SpecError if a run folder holds another configuration, or OUT is in use."""
+
+    OUT may hold this spec's sweep (finished runs are kept, unfinished ones resume); one of another
+    spec (its sweep.json) is refused unless ``overwrite``, which lets this spec's results replace
+    results.csv: runs of the same config are kept, run folders holding another config replaced.
+    Unless ``quiet``, the plan (runs, steps) is printed before any of them starts.
+    Raises SpecError if OUT holds another spec's sweep, or a run folder another configuration (without
+    ``overwrite``), or OUT is in use."""
     out = os.path.abspath(os.fspath(out))
     points = spec.points()
     os.makedirs(os.path.join(out, "runs"), exist_ok=True)
     t0 = time.perf_counter()
-    try:
-        lock = FolderLock(out)
-    except FolderInUse as e:
-        who = f" ({e.holder})" if e.holder else ""
-        raise SpecError(
-            f"--out: {out} is in use by another minigan sweep{who}; wait for it, or choose another --out"
-        ) from None
-    with lock:
-        _check_folders(points, out)
+    with _sweep_lock(out):
+        _check_spec(spec, out, overwrite)
+        _check_folders(points, out, overwrite)
+        if not quiet:
+            print(_plan(points, out), flush=True)
         write_json(
             os.path.join(out, "sweep.json"),
             {"spec": spec.to_dict(), "command": command, "points": [p.name for p in points]},
@@ -312,15 +316,63 @@ def run_sweep(
     return SweepResult(rows, csv_path, fig, interrupted, time.perf_counter() - t0, points)
 
 
-def _check_folders(points: list[Point], out: str) -> None:
-    """SpecError if the folder of a point holds a run of another config (nothing is changed)."""
+def _sweep_lock(out: str) -> FolderLock:
+    """The lock of the sweep's folder; SpecError while another minigan sweep holds it."""
+    try:
+        return FolderLock(out)
+    except FolderInUse as e:
+        who = f" ({e.holder})" if e.holder else ""
+        raise SpecError(
+            f"--out: {out} is in use by another minigan sweep{who}; wait for it, or choose another --out"
+        ) from None
+
+
+def _plan(points: list[Point], out: str) -> str:
+    """``sweep: 6 runs of 60 steps each (360 steps) -> OUT``: what is about to run."""
+    steps = [int(p.config["steps"]) for p in points]
+    each = f"{steps[0]:,} steps each" if len(set(steps)) == 1 else f"{min(steps):,} to {max(steps):,} steps"
+    runs = f"{len(points):,} run{'s' if len(points) != 1 else ''}"
+    return f"sweep: {runs} of {each} ({sum(steps):,} steps) -> {out}"
+
+
+def _check_spec(spec: Spec, out: str, overwrite: bool) -> None:
+    """SpecError if OUT holds the sweep of another spec (its sweep.json), unless ``overwrite``."""
+    held = (read_json(os.path.join(out, "sweep.json")) or {}).get("spec")
+    if not isinstance(held, dict) or overwrite:
+        return
+    diff = spec.differs_from(held)
+    if diff:
+        raise SpecError(
+            f"--out: {out} holds the sweep of another spec ({diff}); choose another --out, or give "
+            "--overwrite to let this spec's results replace its results.csv (runs of the same config are "
+            "kept, run folders of another config replaced)"
+        )
+
+
+def _check_folders(points: list[Point], out: str, overwrite: bool = False) -> None:
+    """SpecError if the folder of a point holds a run of another config (nothing is changed); with
+    ``overwrite`` that folder is emptied for the point's run instead (refused while a run holds it)."""
     for p in points:
-        held = held_config(os.path.join(out, "runs", p.name))
-        if held is not None and held != p.config:
+        folder = os.path.join(out, "runs", p.name)
+        held = held_config(folder)
+        if held is None or held == p.config:
+            continue
+        if not overwrite:
             raise SpecError(
-                f"{os.path.join(out, 'runs', p.name)} holds a run of another config "
+                f"{folder} holds a run of another config "
                 f"({_differs(held, p.config)}): choose another --out (nothing was changed)"
             )
+        if os.path.islink(folder):  # a link to a run elsewhere: the link goes, that run stays
+            os.remove(folder)
+            os.makedirs(folder)
+            continue
+        try:
+            with FolderLock(folder):
+                for entry in os.scandir(folder):
+                    if entry.name != ".lock":
+                        (shutil.rmtree if entry.is_dir(follow_symlinks=False) else os.remove)(entry.path)
+        except FolderInUse as e:
+            raise SpecError(f"--overwrite: {folder} is in use ({e.holder or 'another process'})") from None
 
 
 @dataclass
@@ -446,6 +498,8 @@ def _client(
         except (OSError, ValueError, TypeError) as e:  # TimeoutError is an OSError
             raise SpecError(f"--scheduler: cannot reach a Dask scheduler at {scheduler} ({e})") from None
     n = min(workers or os.cpu_count() or 1, n_todo)
+    if not quiet:
+        print(f"starting a Dask LocalCluster of {n} worker process(es) ...", flush=True)
     try:
         cluster = LocalCluster(
             n_workers=n,

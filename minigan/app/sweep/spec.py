@@ -3,6 +3,10 @@
 ``make_spec(base, axes, run)`` from Python, ``load_spec(path)`` from a .toml or .json file; a bad
 value is a ``SpecError`` naming its key (``axes.mode[1]: mode: expected one of ...``). Each
 combination of the axes' values is a ``Point``: a folder name and a checked ``TrainConfig``.
+
+A spec holds at most ``MAX_POINTS`` points (10,000: checking them takes about a second, running
+them days); a spec file that gives neither ``[base]`` nor ``[axes]`` defines no runs and is
+refused (``make_spec()`` from Python, with nothing, is one run of TrainConfig's defaults).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass, field, fields
@@ -27,6 +32,9 @@ RUN_DEFAULTS = {
     "eval_samples": EVAL_SAMPLES,
     "plots": True,
 }
+
+
+MAX_POINTS = 10_000  # points of one sweep: more is a typo, or several sweeps
 
 
 class SpecError(ValueError):
@@ -59,6 +67,23 @@ class Spec:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "base": self.base, "axes": dict(self.axes), "run": self.run}
 
+    def differs_from(self, held: dict[str, Any]) -> str:
+        """ "" if ``held`` (a ``to_dict()`` read back from sweep.json) is this spec, its name aside;
+        else the first keys that differ, e.g. ``base.steps: 60 there, 40 here``."""
+        mine = json.loads(json.dumps(self.to_dict(), default=str))
+        diffs = []
+        for part in ("base", "axes", "run"):
+            a, b = held.get(part) or {}, mine.get(part) or {}
+            if not isinstance(a, dict):
+                a = {}
+            keys = list(dict.fromkeys([*a, *b]))
+            diffs += [
+                f"{part}.{k}: {a.get(k)!r} there, {b.get(k)!r} here" for k in keys if a.get(k) != b.get(k)
+            ]
+            if part == "axes" and not diffs and list(a) != list(b):
+                diffs.append(f"axes in the order {', '.join(a)} there, {', '.join(b)} here")
+        return "; ".join(diffs[:2]) + ("; ..." if len(diffs) > 2 else "")
+
 
 def make_spec(
     base: dict[str, Any] | None = None,
@@ -76,6 +101,13 @@ def make_spec(
     run = dict(run or {})
     _check_run(run, pre)
     checked = [(key, _axis_values(f"{pre}axes.{key}", key, values, base)) for key, values in axes]
+    total = math.prod(len(vals) for _, vals in checked)
+    if total > MAX_POINTS:
+        sizes = " × ".join(str(len(vals)) for _, vals in checked)
+        raise SpecError(
+            f"{pre}axes: {sizes} = {total:,} runs, more than a sweep takes (at most {MAX_POINTS:,}); "
+            "split it into several sweeps"
+        )
     try:
         TrainConfig(**base)
     except (ValueError, TypeError) as e:
@@ -214,7 +246,13 @@ def load_spec(path: str | os.PathLike[str]) -> Spec:
     name = d.get("name", os.path.splitext(os.path.basename(path))[0])
     if not isinstance(name, str) or not name:
         raise SpecError(f"{path}: name: expected a non-empty string, got {name!r}")
-    return make_spec(d.get("base"), d.get("axes"), d.get("run"), name, where=path)
+    spec = make_spec(d.get("base"), d.get("axes"), d.get("run"), name, where=path)
+    if not spec.base and not spec.axes:
+        raise SpecError(
+            f"{path}: the spec defines no runs: give [base] (the fields of one run) and/or [axes] "
+            "(the values to vary), e.g. [axes] seed = [0, 1, 2]"
+        )
+    return spec
 
 
 def _read_table(path: str) -> dict[str, Any]:
