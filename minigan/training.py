@@ -52,7 +52,17 @@ from .data import ArrayDataset, Dataset, make_dataset
 from .networks import MLP
 from .optim import Optimizer
 
-__all__ = ["GAN", "TrainConfig", "MODES", "HISTORY", "DivergenceError", "equilibrium_values"]
+__all__ = [
+    "GAN",
+    "TrainConfig",
+    "MODES",
+    "HISTORY",
+    "DivergenceError",
+    "equilibrium_values",
+    "history_row",
+    "input_gradient",
+    "clip_weights",
+]
 
 # One row of history per step, in this order.
 HISTORY = ("L_D", "L_G", "L_G_ns", "V", "total", "D_real", "D_fake", "grad_norm_G", "grad_norm_D")
