@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -766,7 +765,7 @@ def format_table(results: Sequence[Result]) -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":  # python -m minigan.gradcheck: the command (minigan.app.gradcheck_command)
-    from .app.gradcheck_command import main
+if __name__ == "__main__":  # python -m minigan.gradcheck: run the command, found by name as `minigan` does
+    import runpy
 
-    sys.exit(main())
+    runpy.run_module("minigan.app.gradcheck_command", run_name="__main__", alter_sys=True)

@@ -9,6 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "minigan"
 
 # The library: each module may import only modules of a lower level (README, "Layout").
+# fmt: off
 LEVELS = {
     "_types": -2, "_version": -2, "_checks": -2,
     "engine": -1,  # the subpackage: minigan/engine/*
@@ -16,25 +17,28 @@ LEVELS = {
     "backend": 1,
     "layers": 2, "data": 2,
     "networks": 3, "losses": 3, "optim": 3, "penalties": 3,
-    "config": 4,
+    "config": 4, "second_order": 4,
     "training": 5,
-    "second_order": 4,
     "checkpoint": 6, "gradcheck": 6,
     "figures": 7,  # the subpackage: minigan/figures/*
     "app": 8,  # the subpackage: minigan/app/* (the workshop)
     "__init__": 9, "__main__": 9,
 }
+# fmt: on
 SUBPACKAGES = {"engine", "figures", "app"}
 
 # Old paths of modules that moved: each only re-exports its new home (the one exception to
 # "imports go one way"), so code written against the old path keeps working.
 MOVED = {
-    "cli": "app.train", "saved": "app.sample_eval", "sweep": "app.sweep", "bench": "app.bench",
-    "diagnostics": "app.diagnostics", "exitcodes": "app.exitcodes", "plots": "figures.plots",
+    "cli": "app.train",
+    "saved": "app.sample_eval",
+    "sweep": "app.sweep",
+    "bench": "app.bench",
+    "diagnostics": "app.diagnostics",
+    "exitcodes": "app.exitcodes",
+    "plots": "figures.plots",
     "game": "figures.game",
 }
-# Imports made only when a module is run as a script (``python -m minigan.gradcheck``).
-SCRIPT_IMPORTS = {("gradcheck", "app")}
 
 
 def _module_name(path: Path) -> str:
@@ -88,7 +92,7 @@ def test_imports_go_one_way():
             top = _top(dep)
             if top == me and me in SUBPACKAGES:
                 inside.setdefault(name, set()).add(dep)
-            elif (me, top) not in SCRIPT_IMPORTS and LEVELS[top] >= LEVELS[me]:
+            elif LEVELS[top] >= LEVELS[me]:
                 bad.append(f"{name} (level {LEVELS[me]}) imports {dep} (level {LEVELS[top]})")
     assert not bad, "\n".join(bad)
     _assert_acyclic(inside)
@@ -99,7 +103,7 @@ def _assert_acyclic(graph: dict[str, set[str]]) -> None:
 
     def visit(node: str) -> None:
         if node in path:
-            raise AssertionError("import cycle: " + " -> ".join([*path[path.index(node):], node]))
+            raise AssertionError("import cycle: " + " -> ".join([*path[path.index(node) :], node]))
         if node in done:
             return
         path.append(node)
@@ -119,7 +123,7 @@ def test_the_library_imports_no_tool():
     for p in _modules():
         name = _module_name(p)
         if _top(name) in library:
-            deps = {_top(d) for d in _imports(p)} - {t for (m, t) in SCRIPT_IMPORTS if m == _top(name)}
+            deps = {_top(d) for d in _imports(p)}
             assert not deps & {"figures", "app"}, f"{name} imports {deps & {'figures', 'app'}}"
 
 
@@ -154,4 +158,6 @@ def test_the_layout_page_names_every_module():
         moved_shim = p.parent == PKG and p.stem in MOVED
         if p.name not in ("__init__.py", "__main__.py") and not moved_shim:
             modules.add(str(p.relative_to(PKG).with_suffix("")))
-    assert named == modules, f"missing from docs/layout.md: {modules - named}; not in minigan/: {named - modules}"
+    assert named == modules, (
+        f"missing from docs/layout.md: {modules - named}; not in minigan/: {named - modules}"
+    )
