@@ -22,5 +22,14 @@ def load(path: str | os.PathLike[str], backend: str | Backend | None = None) -> 
     return load_saved(path, backend)
 
 
-__all__ = ["Backend", "BackendUnavailable", "get_backend", "MLP", "MLPSpec", "generator", "discriminator", "load",
-           "__version__"]
+__all__ = [
+    "Backend",
+    "BackendUnavailable",
+    "get_backend",
+    "MLP",
+    "MLPSpec",
+    "generator",
+    "discriminator",
+    "load",
+    "__version__",
+]

@@ -1,4 +1,5 @@
-"""Moved to ``minigan.app.diagnostics`` (the training diagnostics); this old path keeps working: it is that module."""
+"""Moved to ``minigan.app.diagnostics`` (the training diagnostics);
+this old path keeps working: it is that module."""
 
 import sys
 

@@ -1,4 +1,5 @@
-"""Moved to ``minigan.app.exitcodes`` (the exit codes of every command); this old path keeps working: it is that module."""
+"""Moved to ``minigan.app.exitcodes`` (the exit codes of every command);
+this old path keeps working: it is that module."""
 
 import sys
 

@@ -1,4 +1,5 @@
-"""Moved to ``minigan.figures.game`` (the figures of the game); this old path keeps working: it is that module."""
+"""Moved to ``minigan.figures.game`` (the figures of the game);
+this old path keeps working: it is that module."""
 
 import sys
 

@@ -1,4 +1,5 @@
-"""Moved to ``minigan.figures.plots`` (the figures of a run); this old path keeps working: it is that module."""
+"""Moved to ``minigan.figures.plots`` (the figures of a run);
+this old path keeps working: it is that module."""
 
 import sys
 

@@ -1,4 +1,5 @@
-"""Moved to ``minigan.app.sample_eval`` (the ``sample`` and ``eval`` commands); this old path keeps working: it is that module."""
+"""Moved to ``minigan.app.sample_eval`` (the ``sample`` and ``eval`` commands);
+this old path keeps working: it is that module."""
 
 import sys
 

@@ -6,6 +6,8 @@ import os
 import pytest
 from hypothesis import settings
 
+from minigan.backend import BackendUnavailable, get_backend
+
 # CI runs the property tests on a fixed sequence of examples (reproducible runs); locally
 # they draw new examples every run, which is how new counterexamples are found.
 settings.register_profile("ci", derandomize=True, print_blob=True)
@@ -27,15 +29,12 @@ def _one_blas_thread():
         yield
 
 
-
 @pytest.fixture(autouse=True)
 def _in_a_fresh_folder(tmp_path_factory, monkeypatch):
     """Every test runs in an empty folder of its own, so the suite passes whatever the folder it
     is started from holds (a user's ``runs/`` from the Quickstart included)."""
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
-
-from minigan.backend import BackendUnavailable, get_backend
 
 BACKENDS = ["numpy", "strict", "strict:device1", "strict:no_float64", "cupy"]
 BACKENDS_F64 = [b for b in BACKENDS if b != "strict:no_float64"]
