@@ -845,7 +845,7 @@ def test_the_final_metrics_of_many_held_out_rows_score_a_subsample(tmp_path, mon
     result = run.train_in_folder(GAN(config), out, run.RunSettings(eval_samples=200, plots=False))
     assert result.status == exitcodes.OK
     said = capsys.readouterr().out
-    assert "final metrics: 200 samples against 50 of the 200 held-out rows (a seeded subsample" in said
+    assert "scoring 200 samples against 50 of the 200 held-out rows (a seeded subsample" in said
     m = json.loads((out / "metrics.json").read_text())
     assert m["reference_subsample"] == {"rows": 50, "held_out": 200, "seed": run.TRAINING_SEED}
     assert set(m) >= {"sliced_w1", "energy", "energy_p"}

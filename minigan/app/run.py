@@ -408,7 +408,7 @@ def final_metrics(
     pick = np.sort(np.random.default_rng(seed).choice(len(held), REFERENCE_ROWS, replace=False))
     if say is not None:
         say(
-            f"final metrics: {n:,} samples against {REFERENCE_ROWS:,} of the {len(held):,} held-out rows "
+            f"scoring {n:,} samples against {REFERENCE_ROWS:,} of the {len(held):,} held-out rows "
             "(a seeded subsample: the energy distance grows with the square of the rows)"
         )
     result = metrics.evaluate(_Scored(gan, _Subsampled(gan.data, held[pick])), n=n, seed=seed)
