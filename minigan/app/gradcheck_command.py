@@ -113,3 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = [r for r in results if not r.passed]
     print(f"{len(results) - len(failed)}/{len(results)} passed in {time.perf_counter() - t0:.1f} s")
     return exitcodes.FAILED if failed else exitcodes.OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
