@@ -31,6 +31,7 @@ EXIT_CODES: dict[int, str] = {
     "run again)",
     TERMINATED: "terminated (SIGTERM, e.g. `kill` or a job scheduler's time limit; `train` saves a "
     "checkpoint to resume from, as for Ctrl-C)",
+    BROKEN_PIPE: "the output's reader stopped reading (output piped into `head`): the command ends quietly",
 }
 
 
