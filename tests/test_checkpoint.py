@@ -10,8 +10,15 @@ from minigan import checkpoint
 from minigan.training import GAN, TrainConfig
 
 # batch norm in G (buffers), dropout in D (draws from the run's generator), Adam (moments)
-CFG = dict(g_hidden=(12, 12), d_hidden=(12, 12), batch_size=16, g_batch_norm=True, d_dropout=0.2,
-           log_every=3, steps=0)
+CFG = dict(
+    g_hidden=(12, 12),
+    d_hidden=(12, 12),
+    batch_size=16,
+    g_batch_norm=True,
+    d_dropout=0.2,
+    log_every=3,
+    steps=0,
+)
 
 
 def _state(gan):
@@ -30,8 +37,11 @@ def _noise_only(gan, key):
     ops, strict's plain formulas) agree on everything else, the network's output included."""
     layers = gan.G.layers
     for i in range(len(layers) - 1):
-        if type(layers[i + 1]).__name__ == "BatchNorm" and key[0].lower() == "g" and (
-                key.endswith(f"{i}.b") or key.endswith(f"{i + 1}.running_mean")):
+        if (
+            type(layers[i + 1]).__name__ == "BatchNorm"
+            and key[0].lower() == "g"
+            and (key.endswith(f"{i}.b") or key.endswith(f"{i + 1}.running_mean"))
+        ):
             return True
     return False
 
@@ -54,7 +64,9 @@ def saved(tmp_path):
     return gan, path
 
 
-@pytest.mark.parametrize("opt", [dict(optimizer="adam"), dict(optimizer="sgd", momentum=0.7, g_lr=0.05, d_lr=0.05)])
+@pytest.mark.parametrize(
+    "opt", [dict(optimizer="adam"), dict(optimizer="sgd", momentum=0.7, g_lr=0.05, d_lr=0.05)]
+)
 @pytest.mark.parametrize("mode", ["fresh", "simultaneous"])
 def test_resume_equals_an_uninterrupted_run(tmp_path, opt, mode):
     cfg = TrainConfig(**CFG, **opt, mode=mode)
@@ -154,11 +166,14 @@ def test_flipped_byte_is_caught_by_the_zip_checksum(saved):
         checkpoint.load(path)
 
 
-@pytest.mark.parametrize("content, match", [
-    (b"step,L_D\n1,1.38\n", "not an .npz archive"),
-    (b"", "empty file"),
-    (None, "not a minigan checkpoint"),
-])
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        (b"step,L_D\n1,1.38\n", "not an .npz archive"),
+        (b"", "empty file"),
+        (None, "not a minigan checkpoint"),
+    ],
+)
 def test_foreign_files(tmp_path, content, match):
     path = tmp_path / "foreign.npz"
     if content is None:
@@ -200,14 +215,17 @@ def test_missing_entry(saved):
         checkpoint.load(path)
 
 
-@pytest.mark.parametrize("key, value, match", [
-    ("D/param/0.W", np.zeros((2, 3), np.float32), "expected shape"),
-    ("D/param/0.W", None, "dtype"),  # float64 in place of float32
-    ("g_opt/m/0.b", np.zeros(5, np.float32), "expected shape"),
-    ("version", np.array(99), "newer"),
-    ("config", np.array('{"mode": "sideways"}'), "config.*mode"),
-    ("step", np.array(7), "history"),
-])
+@pytest.mark.parametrize(
+    "key, value, match",
+    [
+        ("D/param/0.W", np.zeros((2, 3), np.float32), "expected shape"),
+        ("D/param/0.W", None, "dtype"),  # float64 in place of float32
+        ("g_opt/m/0.b", np.zeros(5, np.float32), "expected shape"),
+        ("version", np.array(99), "newer"),
+        ("config", np.array('{"mode": "sideways"}'), "config.*mode"),
+        ("step", np.array(7), "history"),
+    ],
+)
 def test_tampered_entries_even_with_a_consistent_manifest(saved, key, value, match):
     _, path = saved
     a = _arrays(path)
@@ -252,11 +270,28 @@ def test_a_checkpoint_from_before_the_engine_room_loads_and_trains():
     path = os.path.join(os.path.dirname(__file__), "data", "checkpoint_f1b16e7.npz")
     gan = checkpoint.load(path)
     c = gan.config
-    assert gan.step == 5 and (c.g_hidden, c.lr_decay, c.steps, c.g_output, c.g_lr) == ((12, 12), 1.0, 0, None, 1e-3)
-    assert c.penalty is None and gan.d_penalty is None  # written before penalties (and the R1 default) existed
+    assert gan.step == 5 and (c.g_hidden, c.lr_decay, c.steps, c.g_output, c.g_lr) == (
+        (12, 12),
+        1.0,
+        0,
+        None,
+        1e-3,
+    )
+    assert (
+        c.penalty is None and gan.d_penalty is None
+    )  # written before penalties (and the R1 default) existed
     assert gan.seconds == 0.0  # nor did it keep the training time
-    last = [1.45277357, 0.47435653, 0.43843016, -1.45277357, 1.89120376, 0.79689932, 0.66419315, 0.52265465,
-            2.47635341]
+    last = [
+        1.45277357,
+        0.47435653,
+        0.43843016,
+        -1.45277357,
+        1.89120376,
+        0.79689932,
+        0.66419315,
+        0.52265465,
+        2.47635341,
+    ]
     np.testing.assert_allclose(gan.history_array()[-1], last, rtol=1e-7)
     gan.train(2)
     assert gan.step == 7 and np.isfinite(gan.history_array()).all()
@@ -280,8 +315,17 @@ def test_the_training_time_is_kept_across_a_resume(tmp_path):
 def _file_run(tmp_path, rows=200):
     data = tmp_path / "rows.npy"
     np.save(data, np.random.default_rng(0).normal(size=(rows, 3)))
-    gan = GAN(TrainConfig(dataset="file", data_params={"path": str(data)}, g_hidden=(8,), d_hidden=(8,),
-                          batch_size=16, steps=4, lr_decay=1.0))
+    gan = GAN(
+        TrainConfig(
+            dataset="file",
+            data_params={"path": str(data)},
+            g_hidden=(8,),
+            d_hidden=(8,),
+            batch_size=16,
+            steps=4,
+            lr_decay=1.0,
+        )
+    )
     gan.train(2)
     return data, gan, checkpoint.save(gan, tmp_path / "run.npz")
 

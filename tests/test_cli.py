@@ -6,8 +6,8 @@ one subprocess checks the real ``python -m minigan train`` entry.
 
 import json
 import math
-import re
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,8 +18,19 @@ import pytest
 from minigan import checkpoint, cli, plots, training
 from minigan.training import GAN, HISTORY, TrainConfig
 
-TINY = ["--g-hidden", "8", "--d-hidden", "8", "--batch-size", "16", "--log-every", "5",
-        "--eval-samples", "200", "--quiet"]
+TINY = [
+    "--g-hidden",
+    "8",
+    "--d-hidden",
+    "8",
+    "--batch-size",
+    "16",
+    "--log-every",
+    "5",
+    "--eval-samples",
+    "200",
+    "--quiet",
+]
 PNG = b"\x89PNG\r\n\x1a\n"
 needs_mpl = pytest.mark.skipif(not plots.available(), reason="matplotlib not installed")
 
@@ -98,30 +109,47 @@ def test_interrupt_then_resume_equals_an_uninterrupted_run(tmp_path, monkeypatch
     a = checkpoint.load(straight / "checkpoint.npz")
     b = checkpoint.load(cut / "checkpoint.npz")
     assert b.step == 20
-    np.testing.assert_array_equal(cli.read_history_csv(str(cut / "history.csv")),
-                                  cli.read_history_csv(str(straight / "history.csv")))
+    np.testing.assert_array_equal(
+        cli.read_history_csv(str(cut / "history.csv")), cli.read_history_csv(str(straight / "history.csv"))
+    )
     for name, p in a.G.params().items():
         np.testing.assert_array_equal(np.asarray(b.G.params()[name]), np.asarray(p))
 
     # --steps beyond the saved total would stretch the decaying schedule: refused;
     # with an explicit new schedule (--lr-decay 1: constant rates) it trains the extra steps
     assert cli.main(["--resume", str(cut / "checkpoint.npz"), "--steps", "25", "--quiet", "--no-plots"]) == 2
-    assert cli.main(["--resume", str(cut / "checkpoint.npz"), "--steps", "25", "--lr-decay", "1", "--quiet",
-                     "--no-plots"]) == 0
+    assert (
+        cli.main(
+            [
+                "--resume",
+                str(cut / "checkpoint.npz"),
+                "--steps",
+                "25",
+                "--lr-decay",
+                "1",
+                "--quiet",
+                "--no-plots",
+            ]
+        )
+        == 0
+    )
     assert checkpoint.load(cut / "checkpoint.npz").step == 25
     assert cli.read_history_csv(str(cut / "history.csv")).shape == (25, len(HISTORY))
 
 
-@pytest.mark.parametrize("argv, option", [
-    (["--k", "0"], "--k"),
-    (["--batch-size", "many"], "--batch-size"),
-    (["--dataset", "moons"], "--dataset"),
-    (["--g-lr", "-1"], "--g-lr"),
-    (["--g-hidden", "8,0"], "--g-hidden"),
-    (["--real-target", "0.9", "--g-loss", "hinge"], "--real-target"),
-    (["--backend", "tpu"], "--backend"),
-    (["--resume", "no-such-file.npz"], "--resume"),
-])
+@pytest.mark.parametrize(
+    "argv, option",
+    [
+        (["--k", "0"], "--k"),
+        (["--batch-size", "many"], "--batch-size"),
+        (["--dataset", "moons"], "--dataset"),
+        (["--g-lr", "-1"], "--g-lr"),
+        (["--g-hidden", "8,0"], "--g-hidden"),
+        (["--real-target", "0.9", "--g-loss", "hinge"], "--real-target"),
+        (["--backend", "tpu"], "--backend"),
+        (["--resume", "no-such-file.npz"], "--resume"),
+    ],
+)
 def test_bad_options_exit_2_naming_the_option(tmp_path, argv, option):
     """As a user meets them: the command in a subprocess, one line naming the option, exit 2."""
     r = _cli([*argv, "--out", str(tmp_path / "x"), "--quiet"])
@@ -170,8 +198,18 @@ def test_divergence_leaves_the_last_good_checkpoint_intact(tmp_path, capsys, mon
 
 
 def test_lr_decay_is_linear_from_1_to_final_in_log_every_steps():
-    gan = GAN(TrainConfig(steps=100, lr_decay=0.05, log_every=10, g_lr=1e-3, d_lr=2e-3,
-                          g_hidden=(8,), d_hidden=(8,), batch_size=8))
+    gan = GAN(
+        TrainConfig(
+            steps=100,
+            lr_decay=0.05,
+            log_every=10,
+            g_lr=1e-3,
+            d_lr=2e-3,
+            g_hidden=(8,),
+            d_hidden=(8,),
+            batch_size=8,
+        )
+    )
     assert gan.lr_factor(0) == 1.0
     assert gan.lr_factor(100) == pytest.approx(0.05)
     assert gan.lr_factor(50) == pytest.approx(0.525)
@@ -181,9 +219,13 @@ def test_lr_decay_is_linear_from_1_to_final_in_log_every_steps():
 
 
 def test_python_dash_m_entry_point_reports_bad_option():
-    p = subprocess.run([sys.executable, "-m", "minigan", "train", "--mode", "sideways"],
-                       capture_output=True, text=True, timeout=60,
-                       cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    p = subprocess.run(
+        [sys.executable, "-m", "minigan", "train", "--mode", "sideways"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
     assert p.returncode == 2
     assert "--mode" in p.stderr and "Traceback" not in p.stderr
 
@@ -195,10 +237,19 @@ def test_plots_write_pngs_for_1d_2d_and_images(tmp_path):
     h[:, HISTORY.index("grad_norm_G")] = np.abs(h[:, HISTORY.index("grad_norm_G")])
     paths = [
         plots.loss_curves(h, tmp_path / "l.png", g_loss="minimax"),
-        plots.samples(rng.normal(size=(50, 1)), rng.normal(size=(50, 1)), tmp_path / "a.png",
-                      density=(np.linspace(-3, 3, 10), np.ones(10) / 6)),
-        plots.samples(rng.normal(size=(50, 2)), rng.normal(size=(50, 2)), tmp_path / "b.png",
-                      means=np.zeros((1, 2)), std=0.1),
+        plots.samples(
+            rng.normal(size=(50, 1)),
+            rng.normal(size=(50, 1)),
+            tmp_path / "a.png",
+            density=(np.linspace(-3, 3, 10), np.ones(10) / 6),
+        ),
+        plots.samples(
+            rng.normal(size=(50, 2)),
+            rng.normal(size=(50, 2)),
+            tmp_path / "b.png",
+            means=np.zeros((1, 2)),
+            std=0.1,
+        ),
         plots.samples(rng.uniform(-1, 1, (16, 64)), rng.uniform(-1, 1, (16, 64)), tmp_path / "c.png"),
     ]
     for p in paths:
@@ -210,9 +261,28 @@ def test_plots_write_pngs_for_1d_2d_and_images(tmp_path):
 def test_per_network_optimizers(tmp_path):
     """--optimizer sets G's, --d-optimizer D's, each with its own default learning rate."""
     out = tmp_path / "run"
-    rc = cli.main(["--steps", "4", "--batch-size", "8", "--g-hidden", "8", "--d-hidden", "8", "--quiet",
-                   "--no-plots", "--optimizer", "sgd", "--momentum", "0.7", "--d-optimizer", "adam",
-                   "--out", str(out)])
+    rc = cli.main(
+        [
+            "--steps",
+            "4",
+            "--batch-size",
+            "8",
+            "--g-hidden",
+            "8",
+            "--d-hidden",
+            "8",
+            "--quiet",
+            "--no-plots",
+            "--optimizer",
+            "sgd",
+            "--momentum",
+            "0.7",
+            "--d-optimizer",
+            "adam",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     gan = checkpoint.load(out / "checkpoint.npz")
     assert gan.g_opt.name == "sgd" and gan.g_opt.momentum == 0.7
@@ -238,14 +308,22 @@ def test_minigan_train_trains_what_trainconfig_says(monkeypatch):
     assert out == os.path.join("runs", "ring-nonsaturating-fresh-seed0")
     ref = GAN(TrainConfig())
     assert repr(gan.G) == repr(ref.G) and repr(gan.D) == repr(ref.D)
-    for a, b in zip([*gan.G.params().values(), *gan.D.params().values()],
-                    [*ref.G.params().values(), *ref.D.params().values()]):
+    for a, b in zip(
+        [*gan.G.params().values(), *gan.D.params().values()],
+        [*ref.G.params().values(), *ref.D.params().values()],
+    ):
         np.testing.assert_array_equal(a, b)
     assert (gan.g_opt.config(), gan.d_opt.config()) == (ref.g_opt.config(), ref.d_opt.config())
     # and the values the README and the command's help promise
     c = TrainConfig()
     assert (c.steps, c.g_hidden, c.d_hidden, c.lr_decay, c.g_lr, c.batch_size) == (
-        6000, (128, 128, 128), (128, 128), 0.05, 1e-3, 256)
+        6000,
+        (128, 128, 128),
+        (128, 128),
+        0.05,
+        1e-3,
+        256,
+    )
 
 
 def test_the_help_shows_trainconfigs_defaults(capsys):
@@ -290,8 +368,13 @@ def test_leftover_temporaries_are_cleaned_and_checkpoints_are_0644(tmp_path):
 def _cli(args):
     """``python -m minigan train ARGS`` in a subprocess, from this checkout, as a user runs it."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return subprocess.run([sys.executable, "-m", "minigan", "train", *args], cwd=root, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "minigan", "train", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 # -- output folders: never overwritten, never shared, write errors as one line ---------------------
@@ -299,7 +382,9 @@ def _cli(args):
 def _digest(folder):
     import hashlib
 
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()
+    }
 
 
 def test_a_new_run_never_replaces_another(tmp_path):
@@ -318,13 +403,26 @@ def test_the_default_folder_when_taken_is_the_next_free_name(tmp_path):
     env = {**os.environ, "PYTHONPATH": root}
     runs = []
     for _ in range(2):
-        runs.append(subprocess.run([sys.executable, "-m", "minigan", "train", "--steps", "2", "--log-every", "2",
-                                    "--no-plots"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120))
+        runs.append(
+            subprocess.run(
+                [sys.executable, "-m", "minigan", "train", "--steps", "2", "--log-every", "2", "--no-plots"],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+        )
     assert all(r.returncode == 0 for r in runs), runs[1].stderr
-    first, second = tmp_path / "runs" / "ring-nonsaturating-fresh-seed0", tmp_path / "runs" / "ring-nonsaturating-fresh-seed0-2"
+    first, second = (
+        tmp_path / "runs" / "ring-nonsaturating-fresh-seed0",
+        tmp_path / "runs" / "ring-nonsaturating-fresh-seed0-2",
+    )
     assert (first / "checkpoint.npz").exists() and (second / "checkpoint.npz").exists()
-    assert f"runs/ring-nonsaturating-fresh-seed0 holds another run: this one goes to {os.path.join('runs', second.name)}" \
-        in runs[1].stdout
+    assert (
+        "runs/ring-nonsaturating-fresh-seed0 holds another run: "
+        f"this one goes to {os.path.join('runs', second.name)}" in runs[1].stdout
+    )
 
 
 def test_a_second_writer_is_refused_while_the_first_holds_the_folder(tmp_path):
@@ -367,7 +465,9 @@ def test_the_command_trains_the_same_numbers_as_python(tmp_path):
     out = tmp_path / "run"
     assert cli.main(["--steps", "60", "--out", str(out), "--no-plots", "-q"]) == 0
     ref = GAN(TrainConfig(steps=60)).train(60)
-    np.testing.assert_array_equal(checkpoint.load(out / "checkpoint.npz").history_array(), ref.history_array())
+    np.testing.assert_array_equal(
+        checkpoint.load(out / "checkpoint.npz").history_array(), ref.history_array()
+    )
 
 
 def test_segment_ends_are_where_train_run_calls_its_watchers():
@@ -380,8 +480,9 @@ def test_segment_ends_are_where_train_run_calls_its_watchers():
 def test_resume_takes_the_runs_settings_unless_given(tmp_path):
     """run.json keeps --checkpoint-every, --eval-every and --eval-samples; --resume takes each one
     not given again, and a given one wins."""
-    (tmp_path / "run.json").write_text(json.dumps({"run": {"checkpoint_every": 50, "eval_every": 25,
-                                                           "eval_samples": 300}}))
+    (tmp_path / "run.json").write_text(
+        json.dumps({"run": {"checkpoint_every": 50, "eval_every": 25, "eval_samples": 300}})
+    )
     resume = ["--resume", str(tmp_path / "checkpoint.npz")]
     args = cli.build_parser().parse_args([*resume, "--eval-every", "10"])
     s = cli._run_settings(args, [])
@@ -395,11 +496,13 @@ def test_resume_takes_the_runs_settings_unless_given(tmp_path):
 def test_run_settings_check_each_field_by_name():
     from minigan.app.run import RunSettings
 
-    for kw, says in ((dict(checkpoint_every=0), "checkpoint_every: expected a positive integer, got 0"),
-                     (dict(eval_samples=1), "eval_samples: expected an integer >= 2, got 1"),
-                     (dict(threads=2000), "threads: 2000 is more than minigan takes (at most 1,024)"),
-                     (dict(plots=1), "plots: expected true or false, got 1"),
-                     (dict(animate_every=5), "animate_every: it spaces the frames of the animation")):
+    for kw, says in (
+        (dict(checkpoint_every=0), "checkpoint_every: expected a positive integer, got 0"),
+        (dict(eval_samples=1), "eval_samples: expected an integer >= 2, got 1"),
+        (dict(threads=2000), "threads: 2000 is more than minigan takes (at most 1,024)"),
+        (dict(plots=1), "plots: expected true or false, got 1"),
+        (dict(animate_every=5), "animate_every: it spaces the frames of the animation"),
+    ):
         with pytest.raises(ValueError, match=re.escape(says)):
             RunSettings(**kw)
     assert RunSettings(eval_every=np.int64(7)).eval_every == 7

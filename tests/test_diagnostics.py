@@ -8,7 +8,9 @@ from minigan import metrics
 from minigan.app.diagnostics import Diagnostics
 from minigan.training import GAN, HISTORY, TrainConfig
 
-SMALL = dict(g_hidden=(32, 32), d_hidden=(32, 32), batch_size=64, log_every=25, penalty=None)  # the plain game
+SMALL = dict(
+    g_hidden=(32, 32), d_hidden=(32, 32), batch_size=64, log_every=25, penalty=None
+)  # the plain game
 
 
 def diagnose(gan, every=100, n=500):
@@ -45,7 +47,7 @@ def test_modes_dropping_without_the_learning_rate_decay():
     covered = [r[1] for r in diag.rows]
     step = diag.warnings["mode_drop"][0]
     i = [r[0] for r in diag.rows].index(step)
-    assert covered[i] < max(covered[:i - 1]) and covered[i - 1] < max(covered[:i - 1])
+    assert covered[i] < max(covered[: i - 1]) and covered[i - 1] < max(covered[: i - 1])
 
 
 def test_d_stalled_when_d_stays_at_one_half_far_from_the_data():

@@ -28,8 +28,13 @@ def test_the_readme_table_is_the_constants():
 
 def test_the_codes_are_the_conventional_ones():
     # 2 is argparse's code for a bad option; 130 = 128 + SIGINT (2), the shell's code for Ctrl-C
-    assert (exitcodes.OK, exitcodes.FAILED, exitcodes.USAGE, exitcodes.WRITE_ERROR, exitcodes.INTERRUPTED) \
-        == (0, 1, 2, 3, 130)
+    assert (
+        exitcodes.OK,
+        exitcodes.FAILED,
+        exitcodes.USAGE,
+        exitcodes.WRITE_ERROR,
+        exitcodes.INTERRUPTED,
+    ) == (0, 1, 2, 3, 130)
 
 
 def test_help_prints_every_code(capsys):
@@ -48,18 +53,31 @@ def test_every_command_module_uses_the_shared_names():
     from minigan.app.main import COMMANDS
 
     modules = {"minigan.app.main"} | {module for module, _, _ in COMMANDS.values()}
-    assert {"minigan.app.train", "minigan.app.sample_eval", "minigan.app.gradcheck_command", "minigan.app.bench"} <= modules
+    assert {
+        "minigan.app.train",
+        "minigan.app.sample_eval",
+        "minigan.app.gradcheck_command",
+        "minigan.app.bench",
+    } <= modules
     bare = []
     for module in sorted(modules):
         path = README.parent / module.replace(".", "/")
-        sources = sorted(path.glob("*.py")) if path.is_dir() else [path.with_suffix(".py")]  # a package: each module
+        sources = (
+            sorted(path.glob("*.py")) if path.is_dir() else [path.with_suffix(".py")]
+        )  # a package: each module
         for fn in (f for source in sources for f in ast.walk(ast.parse(source.read_text(encoding="utf-8")))):
             if not isinstance(fn, ast.FunctionDef):
                 continue
-            if not (fn.name.endswith("main") or (isinstance(fn.returns, ast.Name) and fn.returns.id == "int")):
+            if not (
+                fn.name.endswith("main") or (isinstance(fn.returns, ast.Name) and fn.returns.id == "int")
+            ):
                 continue
             for node in ast.walk(fn):
-                if isinstance(node, ast.Return) and isinstance(node.value, ast.Constant) \
-                        and node.value.value in exitcodes.EXIT_CODES and type(node.value.value) is int:
+                if (
+                    isinstance(node, ast.Return)
+                    and isinstance(node.value, ast.Constant)
+                    and node.value.value in exitcodes.EXIT_CODES
+                    and type(node.value.value) is int
+                ):
                     bare.append(f"{module}.{fn.name}: return {node.value.value}")
     assert not bare, bare

@@ -19,8 +19,9 @@ SMALL = dict(g_hidden=(12, 12), d_hidden=(12, 12), batch_size=16, log_every=5, s
 
 def _run(*args):
     """``python -m minigan ARGS`` as a user runs it, from this checkout."""
-    return subprocess.run([sys.executable, "-m", "minigan", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "minigan", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,9 @@ def test_load_samples_and_discriminates_like_the_gan(run_dir):
     np.testing.assert_array_equal(saved.sample(7, seed=3), gan.sample(7, seed=3))
     x = np.random.default_rng(0).normal(size=(5, 2))
     np.testing.assert_array_equal(saved.discriminate(x), gan.discriminate(x))
-    assert saved.sample(4).shape == (4, 2) and np.array_equal(saved.sample(4, seed=1), saved.sample(4, seed=1))
+    assert saved.sample(4).shape == (4, 2) and np.array_equal(
+        saved.sample(4, seed=1), saved.sample(4, seed=1)
+    )
     with pytest.raises(ValueError, match=r"x: expected an array of shape \(N, 2\)"):
         saved.discriminate(np.zeros((3, 3)))
     with pytest.raises(ValueError, match="n: expected a positive number"):
@@ -53,8 +56,12 @@ def test_a_gan_from_your_own_parts_saves_and_resumes(tmp_path):
     x = np.random.default_rng(1).normal(size=(300, 3))
 
     def make():
-        return GAN(TrainConfig(**SMALL), data=x, G=generator(noise_dim=4, data_dim=3, hidden=(9,)),
-                   D=discriminator(data_dim=3, hidden=(7, 5)))
+        return GAN(
+            TrainConfig(**SMALL),
+            data=x,
+            G=generator(noise_dim=4, data_dim=3, hidden=(9,)),
+            D=discriminator(data_dim=3, hidden=(7, 5)),
+        )
 
     whole = make().train(8)
     path = checkpoint.save(make().train(4), tmp_path / "c.npz")
@@ -80,7 +87,9 @@ def test_sample_and_eval_commands(run_dir, tmp_path):
     from minigan.metrics import evaluate
 
     want = evaluate(gan, n=500, seed=0)  # eval's default seed: the samples `minigan sample` writes
-    assert got["modes_covered"] == want["modes_covered"] and got["high_quality"] == pytest.approx(want["high_quality"])
+    assert got["modes_covered"] == want["modes_covered"] and got["high_quality"] == pytest.approx(
+        want["high_quality"]
+    )
     assert got["step"] == 10 and got["seed"] == 0
     r = _run("eval", str(d), "--json", "-n", "500", "--seed", "12345")  # the training's final metrics' seed
     got, want = json.loads(r.stdout), evaluate(gan, n=500)
@@ -89,14 +98,29 @@ def test_sample_and_eval_commands(run_dir, tmp_path):
     assert r.returncode == 0 and "modes" in r.stdout and "SavedGAN(ring, step 10" in r.stdout
 
 
-@pytest.mark.parametrize("args, code, line", [
-    ((), 2, "usage: minigan COMMAND"),
-    (("frobnicate",), 2, "minigan: unknown command 'frobnicate'"),
-    (("sample", "no/such/run", "-n", "3", "--out", "x.npy"), 2, "minigan sample: error: RUN: no checkpoint at no/such/run"),
-    (("sample", "README.md", "-n", "3", "--out", "x.npy"), 2, "minigan sample: error: RUN: checkpoint README.md: not an .npz"),
-    (("sample", "x", "-n", "0", "--out", "x.npy"), 2, "argument -n: expected a positive integer, got '0'"),
-    (("sample", "x", "-n", "3", "--out", "x.txt"), 2, "--out: expected a .npy or .csv file name"),
-])
+@pytest.mark.parametrize(
+    "args, code, line",
+    [
+        ((), 2, "usage: minigan COMMAND"),
+        (("frobnicate",), 2, "minigan: unknown command 'frobnicate'"),
+        (
+            ("sample", "no/such/run", "-n", "3", "--out", "x.npy"),
+            2,
+            "minigan sample: error: RUN: no checkpoint at no/such/run",
+        ),
+        (
+            ("sample", "README.md", "-n", "3", "--out", "x.npy"),
+            2,
+            "minigan sample: error: RUN: checkpoint README.md: not an .npz",
+        ),
+        (
+            ("sample", "x", "-n", "0", "--out", "x.npy"),
+            2,
+            "argument -n: expected a positive integer, got '0'",
+        ),
+        (("sample", "x", "-n", "3", "--out", "x.txt"), 2, "--out: expected a .npy or .csv file name"),
+    ],
+)
 def test_command_errors_are_one_line_with_an_exit_code(args, code, line):
     r = _run(*args)
     assert r.returncode == code
@@ -129,8 +153,19 @@ def test_train_on_a_csv_then_sample_and_eval(tmp_path):
     (z-scores would miss alcohol's mean of 13 by 17 stds and proline's of 750 by 2.4)."""
     p, x = _wine_like(tmp_path)
     out = tmp_path / "run"
-    r = _run("train", "--data", str(p), "--batch-size", "64", "--steps", "1500", "--out", str(out), "-q",
-             "--no-plots")
+    r = _run(
+        "train",
+        "--data",
+        str(p),
+        "--batch-size",
+        "64",
+        "--steps",
+        "1500",
+        "--out",
+        str(out),
+        "-q",
+        "--no-plots",
+    )
     assert r.returncode == 0, r.stderr
     r = _run("sample", str(out), "-n", "2000", "--out", str(tmp_path / "s.npy"))
     assert r.returncode == 0, r.stderr
@@ -147,7 +182,9 @@ def test_train_on_a_csv_then_sample_and_eval(tmp_path):
     assert abs(got["energy"]) < 0.2 and 0.0 < got["energy_p"] <= 1.0
     saved = minigan.load(out)
     # the columns' means over the 180 training rows (10 % held out by a permutation seeded 0)
-    np.testing.assert_allclose(saved._shift, x[np.random.default_rng(0).permutation(200)[20:]].mean(0), rtol=1e-5)
+    np.testing.assert_allclose(
+        saved._shift, x[np.random.default_rng(0).permutation(200)[20:]].mean(0), rtol=1e-5
+    )
 
 
 def test_data_files_of_each_kind_load(tmp_path):
@@ -164,13 +201,19 @@ def test_data_files_of_each_kind_load(tmp_path):
     assert load_table(str(p)).shape == (200, 3)  # no header row
 
 
-@pytest.mark.parametrize("content, line", [
-    ("a,b\n1,2\n3,x\n", "--data: {p}: column 'b' (2) is not numeric (row 3: 'x')"),
-    ("a,b\n1,2\n3,nan\n", "--data: {p}: NaN or inf in row 2, column 2"),
-    ("a,b\n1,2\n1,3\n1,5\n", "--data: {p}: column 1 is constant (std 0)"),
-    ("a,b\n1,2\n3\n", "--data: {p}: row 3 has 1 columns, expected 2"),
-    ("a,b\n" + "".join(f"{i},{i * i}\n" for i in range(20)), "--data: 18 rows, fewer than the batch of 256"),
-])
+@pytest.mark.parametrize(
+    "content, line",
+    [
+        ("a,b\n1,2\n3,x\n", "--data: {p}: column 'b' (2) is not numeric (row 3: 'x')"),
+        ("a,b\n1,2\n3,nan\n", "--data: {p}: NaN or inf in row 2, column 2"),
+        ("a,b\n1,2\n1,3\n1,5\n", "--data: {p}: column 1 is constant (std 0)"),
+        ("a,b\n1,2\n3\n", "--data: {p}: row 3 has 1 columns, expected 2"),
+        (
+            "a,b\n" + "".join(f"{i},{i * i}\n" for i in range(20)),
+            "--data: 18 rows, fewer than the batch of 256",
+        ),
+    ],
+)
 def test_bad_data_files_get_one_line(tmp_path, content, line):
     p = tmp_path / "bad.csv"
     p.write_text(content)
@@ -181,11 +224,13 @@ def test_bad_data_files_get_one_line(tmp_path, content, line):
 def test_bad_data_paths_get_one_line(tmp_path):
     np.savez(tmp_path / "two.npz", x=np.zeros((5, 2)), y=np.zeros((5, 2)))
     np.save(tmp_path / "flat.npy", np.zeros(5))
-    for args, line in [((str(tmp_path / "none.csv"),), "--data: no such file"),
-                       ((str(tmp_path / "two.npz"),), "holds 2 arrays (x, y): name one as FILE:key"),
-                       ((str(tmp_path / "two.npz") + ":z",), "has no array 'z' (it has x, y)"),
-                       ((str(tmp_path / "flat.npy"),), "expected a 2-D table (rows × columns), got shape (5,)"),
-                       ((str(tmp_path / "flat.txt"),), "--data: no such file")]:
+    for args, line in [
+        ((str(tmp_path / "none.csv"),), "--data: no such file"),
+        ((str(tmp_path / "two.npz"),), "holds 2 arrays (x, y): name one as FILE:key"),
+        ((str(tmp_path / "two.npz") + ":z",), "has no array 'z' (it has x, y)"),
+        ((str(tmp_path / "flat.npy"),), "expected a 2-D table (rows × columns), got shape (5,)"),
+        ((str(tmp_path / "flat.txt"),), "--data: no such file"),
+    ]:
         r = _run("train", "--data", *args, "--steps", "5", "--out", str(tmp_path / "o"))
         assert r.returncode == 2 and line in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
     r = _run("train", "--data", str(tmp_path / "two.npz:x"), "--dataset", "grid")
@@ -194,8 +239,8 @@ def test_bad_data_paths_get_one_line(tmp_path):
 
 def test_sample_that_cannot_be_written_exits_3(run_dir, tmp_path):
     """Like every command's write error (minigan/exitcodes.py): one line naming the file, code 3."""
-    from minigan.app.main import main
     from minigan.app.exitcodes import WRITE_ERROR
+    from minigan.app.main import main
 
     d, _ = run_dir
     target = tmp_path / "no" / "such" / "folder" / "s.npy"

@@ -1,5 +1,6 @@
-"""``minigan sweep`` (the package minigan/app/sweep/): a spec of tiny runs (8-unit networks, m = 16, 60 steps) on a
-two-worker Dask LocalCluster with one configuration made to diverge and one worker killed mid-run,
+"""``minigan sweep`` (the package minigan/app/sweep/): a spec of tiny runs (8-unit networks,
+m = 16, 60 steps) on a two-worker Dask LocalCluster with one configuration made to diverge and
+one worker killed mid-run,
 the same sweep without Dask and on a cluster started apart (``--scheduler``), a sweep interrupted
 mid-run (Ctrl-C in-process; kill -9 of the command) and run again, and bad specs (one line, exit
 code 2)."""
@@ -21,10 +22,14 @@ from minigan.app import exitcodes, sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = {"g_hidden": [8], "d_hidden": [8], "batch_size": 16, "steps": 60, "log_every": 10}
-AXES = {"variant": [{"name": "ns", "g_loss": "nonsaturating"},
-                    {"name": "mm", "g_loss": "minimax", "k": 2},
-                    {"name": "absurd", "optimizer": "sgd", "g_lr": 1e3, "d_lr": 1e3}],  # diverges at step 3
-        "seed": [0, 1]}
+AXES = {
+    "variant": [
+        {"name": "ns", "g_loss": "nonsaturating"},
+        {"name": "mm", "g_loss": "minimax", "k": 2},
+        {"name": "absurd", "optimizer": "sgd", "g_lr": 1e3, "d_lr": 1e3},
+    ],  # diverges at step 3
+    "seed": [0, 1],
+}
 RUN = {"checkpoint_every": 20, "eval_every": 20, "eval_samples": 200, "plots": False}
 SPEC = sweep.make_spec(BASE, AXES, RUN, name="tiny")
 TIMING = {"train_seconds", "seconds"}  # the only columns that may differ between two sweeps of the same spec
@@ -36,7 +41,9 @@ def table(path):
 
 def files(folder):
     """{name: (bytes, mtime_ns)} of every file in a run folder (the lock file aside)."""
-    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in Path(folder).iterdir() if p.name != ".lock"}
+    return {
+        p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in Path(folder).iterdir() if p.name != ".lock"
+    }
 
 
 def check_against(out, ref):
@@ -87,8 +94,9 @@ def test_the_reference_sweep_records_the_failed_runs_and_finishes_the_others(ref
             assert hist.shape[0] == 60
     assert len(res.failed) == 2
     # the two seeds of a configuration ran different runs
-    assert (out / "runs" / "variant=ns,seed=0" / "history.csv").read_bytes() != \
-        (out / "runs" / "variant=ns,seed=1" / "history.csv").read_bytes()
+    assert (out / "runs" / "variant=ns,seed=0" / "history.csv").read_bytes() != (
+        out / "runs" / "variant=ns,seed=1" / "history.csv"
+    ).read_bytes()
     summ = {s["variant"]: s for s in sweep.summarize(res.rows, SPEC)}
     hq = [r["high_quality"] for r in res.rows if r["variant"] == "ns"]
     assert summ["ns"]["high_quality"] == pytest.approx((np.mean(hq), np.std(hq)))
@@ -118,8 +126,9 @@ def test_a_two_worker_local_cluster_gives_the_same_table_despite_a_dead_worker(r
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the hook travels to the workers by value
     ref, _ = reference
     out, marker = tmp_path / "dask", tmp_path / "died"
-    res = sweep.run_sweep(SPEC, out, use_dask=True, workers=2, quiet=True,
-                          prepare=functools.partial(_die_once, str(marker)))
+    res = sweep.run_sweep(
+        SPEC, out, use_dask=True, workers=2, quiet=True, prepare=functools.partial(_die_once, str(marker))
+    )
     assert marker.exists() and int(marker.read_text()) != os.getpid()  # a worker process died
     resumed = json.loads((out / "runs" / "variant=ns,seed=0" / "run.json").read_text())
     assert resumed["resumed_at_step"] == 20  # Dask ran the task again; it resumed from the checkpoint
@@ -146,11 +155,18 @@ def _interrupt_once(marker, gan):
 def test_an_interrupted_sweep_skips_finished_runs_and_resumes_the_others(reference, tmp_path):
     ref, _ = reference
     out, marker = tmp_path / "sweep", tmp_path / "interrupted"
-    res = sweep.run_sweep(SPEC, out, use_dask=False, quiet=True, prepare=functools.partial(_interrupt_once,
-                                                                                         str(marker)))
+    res = sweep.run_sweep(
+        SPEC, out, use_dask=False, quiet=True, prepare=functools.partial(_interrupt_once, str(marker))
+    )
     assert res.interrupted and marker.exists()
-    assert [r["status"] for r in res.rows] == ["done", "done", "unfinished", "unfinished", "unfinished",
-                                               "unfinished"]
+    assert [r["status"] for r in res.rows] == [
+        "done",
+        "done",
+        "unfinished",
+        "unfinished",
+        "unfinished",
+        "unfinished",
+    ]
     mm = out / "runs" / "variant=mm,seed=0"
     assert not (mm / "metrics.json").exists()
     stopped_at = json.loads((mm / "run.json").read_text())
@@ -174,8 +190,11 @@ def test_an_interrupted_sweep_skips_finished_runs_and_resumes_the_others(referen
 def test_the_command_killed_and_run_again_resumes(tmp_path):
     """kill -9 of ``minigan sweep --no-dask`` while its second run trains; the same command again
     finishes with the numbers of an uninterrupted sweep, the first run untouched."""
-    spec = {"base": {**{k: v for k, v in BASE.items() if k != "steps"}, "log_every": 20}, "axes": {"steps": [60, 4000]},
-            "run": {**RUN, "checkpoint_every": 100, "eval_every": 1000}}
+    spec = {
+        "base": {**{k: v for k, v in BASE.items() if k != "steps"}, "log_every": 20},
+        "axes": {"steps": [60, 4000]},
+        "run": {**RUN, "checkpoint_every": 100, "eval_every": 1000},
+    }
     path = tmp_path / "spec.json"
     path.write_text(json.dumps(spec))
     ref = tmp_path / "ref"
@@ -195,42 +214,69 @@ def test_the_command_killed_and_run_again_resumes(tmp_path):
     first = files(out / "runs" / "steps=60")
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    assert "steps=60: done (finished before)" in r.stdout and "steps=4000: done (resumed from step" in r.stdout
+    assert (
+        "steps=60: done (finished before)" in r.stdout and "steps=4000: done (resumed from step" in r.stdout
+    )
     assert files(out / "runs" / "steps=60") == first
     assert table(out / "results.csv") == table(ref / "results.csv")
     for name in ("steps=60", "steps=4000"):
-        assert (out / "runs" / name / "history.csv").read_bytes() == (ref / "runs" / name / "history.csv").read_bytes()
+        assert (out / "runs" / name / "history.csv").read_bytes() == (
+            ref / "runs" / name / "history.csv"
+        ).read_bytes()
 
 
-@pytest.mark.parametrize("text, ext, says", [
-    ('{"base": {"lr": 0.1}, "axes": {"seed": [0, 1]}}', "json", "base.lr: not a TrainConfig field (did you mean"),
-    ("[axes]\nseed = []\n", "toml", "axes.seed: expected a non-empty list of values, got []"),
-    ("[axes\nseed = [0]\n", "toml", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "text, ext, says",
+    [
+        (
+            '{"base": {"lr": 0.1}, "axes": {"seed": [0, 1]}}',
+            "json",
+            "base.lr: not a TrainConfig field (did you mean",
+        ),
+        ("[axes]\nseed = []\n", "toml", "axes.seed: expected a non-empty list of values, got []"),
+        ("[axes\nseed = [0]\n", "toml", "not valid TOML"),
+    ],
+)
 def test_a_bad_spec_is_one_line_and_exit_code_2(tmp_path, text, ext, says):
     path = tmp_path / f"spec.{ext}"
     path.write_text(text)
-    r = subprocess.run([sys.executable, "-m", "minigan", "sweep", str(path), "--out", str(tmp_path / "o")],
-                       cwd=ROOT, capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "minigan", "sweep", str(path), "--out", str(tmp_path / "o")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and r.stderr.startswith("minigan sweep: error: ") and says in r.stderr
     assert "Traceback" not in r.stderr and not (tmp_path / "o").exists()
 
 
-@pytest.mark.parametrize("spec, says", [
-    ({"axes": {"mode": ["fresh", "fast"]}}, "axes.mode[1]: mode: expected one of"),
-    ({"axes": {"variant": ["a", "b"]}}, "axes.variant: not a TrainConfig field; an axis over several fields"),
-    ({"axes": {"variant": [{"g_los": "minimax"}]}}, "axes.variant[0].g_los: not a TrainConfig field (did you mean g_loss"),
-    ({"base": {"seed": 0}, "axes": {"seed": [1, 2]}}, "axes.seed: seed is also in base"),
-    ({"base": {"steps": 1.5}}, "base.steps: expected a positive integer, got 1.5"),
-    ({"base": {"dataset": "rings"}}, "base.dataset: expected one of"),
-    ({"run": {"eval_every": 0}}, "run.eval_every: expected a positive integer, got 0"),
-    ({"run": {"checkpoints": 10}}, "run.checkpoints: unknown option"),
-    ({"axes": {"g_loss": ["hinge"], "real_target": [0.9]}}, "point g_loss=hinge,real_target=0.9: real_target: label"),
-    ({"axes": {"seed": 0}}, "axes.seed: expected a non-empty list of values, got 0"),
-    ({"bases": {}}, "bases: unknown key (expected name, base, axes, run)"),
-    ([1, 2], "expected a table with base, axes and run"),
-])
+@pytest.mark.parametrize(
+    "spec, says",
+    [
+        ({"axes": {"mode": ["fresh", "fast"]}}, "axes.mode[1]: mode: expected one of"),
+        (
+            {"axes": {"variant": ["a", "b"]}},
+            "axes.variant: not a TrainConfig field; an axis over several fields",
+        ),
+        (
+            {"axes": {"variant": [{"g_los": "minimax"}]}},
+            "axes.variant[0].g_los: not a TrainConfig field (did you mean g_loss",
+        ),
+        ({"base": {"seed": 0}, "axes": {"seed": [1, 2]}}, "axes.seed: seed is also in base"),
+        ({"base": {"steps": 1.5}}, "base.steps: expected a positive integer, got 1.5"),
+        ({"base": {"dataset": "rings"}}, "base.dataset: expected one of"),
+        ({"run": {"eval_every": 0}}, "run.eval_every: expected a positive integer, got 0"),
+        ({"run": {"checkpoints": 10}}, "run.checkpoints: unknown option"),
+        (
+            {"axes": {"g_loss": ["hinge"], "real_target": [0.9]}},
+            "point g_loss=hinge,real_target=0.9: real_target: label",
+        ),
+        ({"axes": {"seed": 0}}, "axes.seed: expected a non-empty list of values, got 0"),
+        ({"bases": {}}, "bases: unknown key (expected name, base, axes, run)"),
+        ([1, 2], "expected a table with base, axes and run"),
+    ],
+)
 def test_every_bad_spec_names_its_key(tmp_path, capsys, spec, says):
     path = tmp_path / "spec.json"
     path.write_text(json.dumps(spec))
@@ -269,13 +315,19 @@ def test_a_run_folder_of_another_config_is_never_overwritten(reference, tmp_path
 
 def test_toml_spec_none_and_tables(tmp_path):
     path = tmp_path / "s.toml"
-    path.write_text('name = "t"\n[base]\nsteps = 10\npenalty = "none"\n[axes]\n'
-                    'variant = [{name = "hinge", g_loss = "hinge"}, {g_loss = "minimax", k = 3}]\n'
-                    'g_hidden = [[8], [8, 8]]\n')
+    path.write_text(
+        'name = "t"\n[base]\nsteps = 10\npenalty = "none"\n[axes]\n'
+        'variant = [{name = "hinge", g_loss = "hinge"}, {g_loss = "minimax", k = 3}]\n'
+        "g_hidden = [[8], [8, 8]]\n"
+    )
     spec = sweep.load_spec(path)
     names = [p.name for p in spec.points()]
-    assert names == ["variant=hinge,g_hidden=8", "variant=hinge,g_hidden=8x8", "variant=minimax+3,g_hidden=8",
-                     "variant=minimax+3,g_hidden=8x8"]
+    assert names == [
+        "variant=hinge,g_hidden=8",
+        "variant=hinge,g_hidden=8x8",
+        "variant=minimax+3,g_hidden=8",
+        "variant=minimax+3,g_hidden=8x8",
+    ]
     c = spec.points()[3].config
     assert (c["penalty"], c["g_loss"], c["k"], c["g_hidden"], c["steps"]) == (None, "minimax", 3, [8, 8], 10)
 
@@ -285,10 +337,15 @@ def test_the_guides_spec_is_the_committed_one_and_loads(tmp_path):
     guide = (ROOT / "docs/guide.md").read_text().split("## Sweeps", 1)[1].split("\n## ", 1)[0]
     block = guide.split("```toml\n", 1)[1].split("```", 1)[0]
     (tmp_path / "r.toml").write_text(block)
-    shown, committed = sweep.load_spec(tmp_path / "r.toml"), sweep.load_spec(ROOT / "docs/sweeps/ring_losses_modes.toml")
+    shown, committed = (
+        sweep.load_spec(tmp_path / "r.toml"),
+        sweep.load_spec(ROOT / "docs/sweeps/ring_losses_modes.toml"),
+    )
     assert shown.to_dict() == committed.to_dict()
-    assert [p.name for p in committed.points()][:2] == ["g_loss=nonsaturating,mode=fresh,seed=0",
-                                                        "g_loss=nonsaturating,mode=fresh,seed=1"]
+    assert [p.name for p in committed.points()][:2] == [
+        "g_loss=nonsaturating,mode=fresh,seed=0",
+        "g_loss=nonsaturating,mode=fresh,seed=1",
+    ]
     assert len(committed.points()) == 18
 
 
@@ -297,7 +354,9 @@ def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(sweep.runner, "CONNECT_TIMEOUT", 1)
     path = tmp_path / "s.json"
     path.write_text(json.dumps({"base": BASE, "run": RUN}))
-    assert sweep.main([str(path), "--out", str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:9", "-q"]) == 2
+    assert (
+        sweep.main([str(path), "--out", str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:9", "-q"]) == 2
+    )
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--scheduler: cannot reach a Dask scheduler at tcp://127.0.0.1:9" in err
 
@@ -311,14 +370,27 @@ def test_an_existing_cluster_runs_the_sweep(reference, tmp_path):
     path = tmp_path / "spec.json"
     path.write_text(json.dumps({"base": BASE, "axes": AXES, "run": RUN}))
     out = tmp_path / "out"
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
-                                  dashboard_address=":0") as cluster:
-        cmd = [sys.executable, "-m", "minigan", "sweep", str(path), "--out", str(out), "--no-plots",
-               "--scheduler", cluster.scheduler_address]
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, protocol="tcp", dashboard_address=":0"
+    ) as cluster:
+        cmd = [
+            sys.executable,
+            "-m",
+            "minigan",
+            "sweep",
+            str(path),
+            "--out",
+            str(out),
+            "--no-plots",
+            "--scheduler",
+            cluster.scheduler_address,
+        ]
         r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == exitcodes.FAILED, r.stderr  # the two absurd runs diverge, as in the reference
-    trained_by = {re.findall(r"trains in process (\d+)", (out / "runs" / p.name / "sweep.log").read_text())[-1]
-                  for p in SPEC.points()}
+    trained_by = {
+        re.findall(r"trains in process (\d+)", (out / "runs" / p.name / "sweep.log").read_text())[-1]
+        for p in SPEC.points()
+    }
     assert f"6 run(s) on {cluster.scheduler_address}" in r.stdout
     check_against(out, ref)
     assert trained_by == {str(os.getpid())}  # the cluster's worker trained them, not the command's process
