@@ -5,7 +5,8 @@ or with ``$MINIGAN_BACKEND``) for its namespace ``xp`` and uses only the Python 
 it, so the same code runs on
 
 - ``numpy``  (default; CPU),
-- ``cupy``   (NVIDIA GPU; ``pip install "minigan[cuda12x]"`` or ``"minigan[cuda13x]"``),
+- ``cupy``   (NVIDIA GPU; from a clone ``pip install -e ".[cuda12x]"`` or ``".[cuda13x]"``, or
+  CuPy alone: ``pip install cupy-cuda12x``),
 - ``strict`` (``array-api-strict``, for tests: it refuses anything outside the standard;
   its simulated devices — ``"strict:device1"``: any mix of devices is an error, like a GPU;
   ``"strict:no_float64"``: float64 is refused — catch most GPU bugs on a CPU).
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import engine
+from ._checks import check_int
 from ._types import Array, ArrayLike, DType, Shape
 
 BACKEND_NAMES = ("numpy", "cupy", "strict")
@@ -36,6 +38,8 @@ class Random:
     from it. ``state()`` / ``set_state()`` give a JSON string, so checkpoints can store it."""
 
     def __init__(self, backend: Backend, seed: int | None = 0) -> None:
+        if seed is not None:
+            seed = check_int("seed", seed, low=0)
         self.backend = backend
         self._host = self._rng = np.random.default_rng(seed)  # _rng: the generator that draws
         self._reseed_device()
@@ -112,7 +116,8 @@ class Backend:
                 import array_api_strict
             except ImportError:
                 raise BackendUnavailable(
-                    "backend 'strict' needs array-api-strict: pip install 'minigan[test]'"
+                    "backend 'strict' needs array-api-strict, which is not installed: "
+                    "pip install array-api-strict"
                 ) from None
             dev = device or "CPU_DEVICE"
             if dev not in STRICT_DEVICES:
@@ -171,7 +176,8 @@ class Backend:
         return self.xp.full(shape, value, dtype=self.dtype(dtype), device=self.device)
 
     def random(self, seed: int | None = 0) -> Random:
-        """A seeded generator drawing on this backend."""
+        """A seeded generator drawing on this backend; ``seed`` a non-negative integer (None: fresh
+        entropy from the operating system)."""
         return Random(self, seed)
 
     def to_numpy(self, x: Array) -> np.ndarray:
@@ -195,8 +201,8 @@ def _import_cupy():
         import cupy
     except ImportError:
         raise BackendUnavailable(
-            "backend 'cupy' needs CuPy, which is not installed: pip install 'minigan[cuda12x]' "
-            "(CUDA 12) or 'minigan[cuda13x]' (CUDA 13)"
+            "backend 'cupy' needs CuPy, which is not installed: pip install cupy-cuda12x (CUDA 12) "
+            'or cupy-cuda13x (CUDA 13); from a clone of minigan, pip install -e ".[cuda12x]" does the same'
         ) from None
     try:
         if cupy.cuda.runtime.getDeviceCount() < 1:
@@ -205,7 +211,7 @@ def _import_cupy():
     except Exception as e:  # noqa: BLE001 - any CUDA failure means the same thing to the user
         raise BackendUnavailable(
             f"backend 'cupy': CuPy is installed but no usable GPU/driver was found ({e}); use "
-            "backend 'numpy' or install the cupy extra that matches your CUDA driver"
+            "backend 'numpy', or install the CuPy that matches your CUDA driver (cupy-cuda12x, cupy-cuda13x)"
         ) from None
     return cupy
 

@@ -16,7 +16,7 @@ Names (``DATASETS``, ``make_dataset``):
                    a finite training set of 100,000 points;
 - ``pacgan_grid``  PacGAN's grid: spacing 2, std 0.05, 100,000 training points;
 - ``digits``       scikit-learn's 8×8 handwritten digits (1,797 images, 64-D), pixel values
-                   0..16 scaled to [−1, 1] for a tanh output (``pip install "minigan[digits]"``).
+                   0..16 scaled to [−1, 1] for a tanh output (``pip install scikit-learn``).
 
 A finite training set (``train_size=n``): n points are drawn once (from the run's
 generator, when the dataset is made) and each minibatch takes m of them uniformly with
@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -88,11 +90,45 @@ class Dataset:
         """Points in the data's own scale (host NumPy) as the networks see them: ``decode``'s inverse."""
         return x
 
+    def network_input(self, x: ArrayLike, name: str = "x") -> np.ndarray:
+        """``encode(x)`` (float64, (N, dim)) for points x in the data's own scale, checked: real,
+        finite, and within the range of the backend's float dtype once encoded (``network_input``)."""
+        return network_input(x, self.encode, self.backend, self.dim, name)
+
     def config(self) -> dict[str, Any]:
         raise NotImplementedError
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config()})"
+
+
+def network_input(
+    x: ArrayLike, encode: Callable[[np.ndarray], np.ndarray], backend: Backend, dim: int, name: str = "x"
+) -> np.ndarray:
+    """``encode(x)`` as float64 (N, dim): the points x (N, dim), in the data's own scale, as the
+    networks will see them — or one ValueError naming ``name`` when x is not an (N, dim) array of
+    real numbers, holds NaN or inf, or encodes to a value the backend's float dtype cannot hold
+    (float32: beyond ±3.4e38, which would become inf and D(x) NaN). Rows and columns from 1."""
+    a = np.asarray(x)
+    if not np.issubdtype(a.dtype, np.number) or np.issubdtype(a.dtype, np.complexfloating):
+        raise ValueError(f"{name}: expected real numbers, got dtype {a.dtype}")
+    if a.ndim != 2 or a.shape[0] < 1 or a.shape[1] != dim:
+        raise ValueError(f"{name}: expected an array of shape (N, {dim}) with N >= 1, got {a.shape}")
+    a = a.astype(np.float64)
+    bad = _first_bad(a)
+    if bad is not None:
+        raise ValueError(f"{name}: NaN or inf in row {bad[0] + 1}, column {bad[1] + 1}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = np.asarray(encode(a), dtype=np.float64)
+    dtype = _np_float(backend)
+    bad = _first_bad(z, float(np.finfo(dtype).max))
+    if bad is not None:
+        r, c = bad
+        raise ValueError(
+            f"{name}: {a[r, c]:.3g} in row {r + 1}, column {c + 1} overflows {np.dtype(dtype).name} "
+            f"on the scale the networks see ({z[r, c]:.3g}; the largest is {np.finfo(dtype).max:.2g})"
+        )
+    return z
 
 
 class Gaussian1D(Dataset):
@@ -225,7 +261,7 @@ def load_digits() -> tuple[np.ndarray, np.ndarray]:
         from sklearn.datasets import load_digits as _load
     except ImportError:
         raise ImportError(
-            'dataset "digits" needs scikit-learn, which is not installed: pip install "minigan[digits]"'
+            'dataset "digits" needs scikit-learn, which is not installed: pip install scikit-learn'
         ) from None
     d = _load()
     return np.asarray(d.data, dtype=np.float64) / 8.0 - 1.0, np.asarray(d.target)
@@ -262,22 +298,36 @@ class FiniteDataset(Dataset):
 
 class ArrayDataset(Dataset):
     """Your own data: the rows of an (N, dim) array; ``sample(m)`` takes m rows uniformly with
-    replacement, ``reference(n)`` likewise with its own generator. ``GAN(data=array)`` makes one."""
+    replacement, ``reference(n)`` likewise with its own generator. ``GAN(data=array)`` makes one.
+
+    Refused, each with one line (rows and columns counted from 1): a masked array with masked
+    values (drop those rows first), complex or non-numeric values, NaN or inf, and a value beyond
+    the range of the backend's float dtype (float32: ±3.4e38), which would become inf there."""
 
     name = "array"
 
     def __init__(self, backend: Backend, rng: Random, x: ArrayLike) -> None:
         super().__init__(backend, rng)
+        if np.ma.isMaskedArray(x):
+            masked = int(np.ma.count_masked(x))
+            if masked:
+                raise ValueError(
+                    f"data: a masked array with {masked} masked value(s): expected plain values; drop "
+                    "the masked rows first, x[~np.ma.getmaskarray(x).any(axis=1)]"
+                )
+            x = np.ma.getdata(x)
         x = np.asarray(backend.to_numpy(x) if hasattr(x, "__array_namespace__") else x)
         if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
             raise ValueError(f"data: expected an (N, dim) array with N, dim >= 1, got shape {x.shape}")
         if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
             raise ValueError(f"data: expected real numbers, got dtype {x.dtype}")
-        if not np.all(np.isfinite(x)):
-            row = int(np.argwhere(~np.isfinite(x))[0][0])
-            raise ValueError(f"data: contains NaN or inf (first in row {row})")
+        dtype = _np_float(backend)
+        bad = _first_bad(x, float(np.finfo(dtype).max))
+        if bad is not None:
+            r, c = bad
+            raise ValueError(f"data: {_bad_value(x[r, c], f'in row {r + 1}, column {c + 1}', dtype)}")
         self.dim = x.shape[1]
-        self.points = backend.asarray(x.astype(_np_float(backend)), dtype=backend.float_dtype)
+        self.points = backend.asarray(x.astype(dtype), dtype=backend.float_dtype)
 
     def _draw(self, m, rng):
         if m > self.points.shape[0]:
@@ -289,18 +339,98 @@ class ArrayDataset(Dataset):
         return {"name": self.name, "rows": int(self.points.shape[0]), "dim": self.dim}
 
 
+def _first_bad(x: np.ndarray, limit: float = math.inf) -> tuple[int, int] | None:
+    """(row, column), 0-based, of the first value of x (N, d) in row order that is NaN, ±inf or
+    larger in magnitude than ``limit``; None when there is none."""
+    if not np.issubdtype(x.dtype, np.floating):
+        return None  # integers are finite, and within float32's range
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(x) | (np.abs(x) > limit)
+    if not bad.any():
+        return None
+    r, c = np.argwhere(bad)[0]
+    return int(r), int(c)
+
+
+def _bad_value(v: float, where: str, dtype: Any) -> str:
+    """What is wrong with the value v that ``_first_bad`` found ``where`` ("in row 3, column 2"),
+    in words: it is NaN or inf, or it overflows ``dtype``."""
+    if not math.isfinite(v):
+        return f"NaN or inf {where}"
+    name = np.dtype(dtype).name
+    return (
+        f"{v:.3g} {where} overflows {name}, the dtype the networks compute in "
+        f"(its largest value is {float(np.finfo(dtype).max):.2g})"
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Reading a table from a file
+# --------------------------------------------------------------------------------------
+# A number in a data file: decimal digits with an optional sign, point and exponent, or nan/inf
+# (refused later, by row). float() takes more — '1_000', full-width or Arabic-Indic digits —
+# which a data file should not hold.
+NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:nan|inf|infinity)", re.I | re.A)
+NPY_MAGIC, ZIP_MAGIC = b"\x93NUMPY", (b"PK\x03\x04", b"PK\x05\x06")
+
+
 def load_table(path: str, key: str | None = None) -> np.ndarray:
     """An (N, d) float64 table from a ``.npy``, ``.npz`` (its one array, or ``key``) or ``.csv``
-    file (numeric columns; a header row is recognised and skipped). Anything else is one
-    ValueError naming the file and the problem (FileNotFoundError for a missing file)."""
+    file (UTF-8 text, a byte-order mark allowed; numeric columns; a first row of names only is a
+    header and skipped). Anything else is one ValueError naming the file and the problem
+    (FileNotFoundError for a missing file). Rows are counted from 1, without the header; a CSV's
+    messages add the line of the file where it differs."""
+    return _load(path, key)[0]
+
+
+def _load(path: str, key: str | None) -> tuple[np.ndarray, list[int] | None]:
+    """``load_table``'s table and, for a CSV, the line of the file of each row (else None)."""
     import os
 
     ext = os.path.splitext(path)[1].lower()
     if not os.path.exists(path):
         raise FileNotFoundError(f"data: no such file: {path}")
-    if ext == ".npy":
-        x = np.load(path, allow_pickle=False)
-    elif ext == ".npz":
+    if ext not in (".npy", ".npz", ".csv"):
+        raise ValueError(f"data: expected a .npy, .npz or .csv file, got {path}")
+    if key is not None and ext != ".npz":
+        raise ValueError(
+            f"data: {path}: a {ext} file holds one table, so it takes no key (:{key}); "
+            "FILE:key names an array of a .npz file"
+        )
+    lines = None
+    if ext == ".csv":
+        x, lines = _read_csv(path)
+    else:
+        x = _read_numpy(path, key, ext)
+    if x.ndim != 2:
+        raise ValueError(f"data: {path}: expected a 2-D table (rows × columns), got shape {x.shape}")
+    if np.issubdtype(x.dtype, np.complexfloating):
+        raise ValueError(
+            f"data: {path}: complex numbers (dtype {x.dtype}): expected real ones "
+            "(save the real and imaginary parts as columns of their own)"
+        )
+    if not np.issubdtype(x.dtype, np.number):
+        raise ValueError(f"data: {path}: expected numbers, got dtype {x.dtype}")
+    return x.astype(np.float64), lines
+
+
+def _read_numpy(path: str, key: str | None, ext: str) -> np.ndarray:
+    """The array of a .npy file, or of a .npz file's one array (or ``key``), checked to be a
+    NumPy file first (a text table or a pickle named .npy is not)."""
+    import zipfile
+
+    with open(path, "rb") as f:
+        head = f.read(6)
+    if ext == ".npy" and head != NPY_MAGIC:
+        raise ValueError(
+            f"data: {path}: not a NumPy .npy file (it lacks the header np.save writes); "
+            "a text table wants the .csv extension"
+        )
+    if ext == ".npz" and head[:4] not in ZIP_MAGIC:
+        raise ValueError(f"data: {path}: not a NumPy .npz file (np.savez writes a zip archive of .npy files)")
+    try:
+        if ext == ".npy":
+            return np.asarray(np.load(path, allow_pickle=False))
         with np.load(path, allow_pickle=False) as z:
             if key is None and len(z.files) != 1:
                 raise ValueError(
@@ -308,59 +438,104 @@ def load_table(path: str, key: str | None = None) -> np.ndarray:
                 )
             if key is not None and key not in z.files:
                 raise ValueError(f"data: {path} has no array {key!r} (it has {', '.join(z.files)})")
-            x = z[key if key is not None else z.files[0]]
-    elif ext == ".csv":
-        x = _read_csv(path)
-    else:
-        raise ValueError(f"data: expected a .npy, .npz or .csv file, got {path}")
-    x = np.asarray(x)
-    if x.ndim != 2:
-        raise ValueError(f"data: {path}: expected a 2-D table (rows × columns), got shape {x.shape}")
-    if not np.issubdtype(x.dtype, np.number):
-        raise ValueError(f"data: {path}: expected numbers, got dtype {x.dtype}")
-    return x.astype(np.float64)
+            return np.asarray(z[key if key is not None else z.files[0]])
+    except ValueError as e:
+        if str(e).startswith("data: "):
+            raise
+        if "allow_pickle" in str(e):
+            raise ValueError(f"data: {path}: holds Python objects (dtype object), not numbers") from None
+        raise ValueError(f"data: {path}: a damaged NumPy file ({e})") from None
+    except (zipfile.BadZipFile, EOFError, OSError) as e:
+        raise ValueError(f"data: {path}: a damaged NumPy file ({e})") from None
 
 
-def _read_csv(path):
-    import csv
-
-    with open(path, newline="") as f:
-        rows = [r for r in csv.reader(f) if r]
+def _read_csv(path: str) -> tuple[np.ndarray, list[int]]:
+    """The numbers of a CSV file, (N, d), and the line of the file each row comes from."""
+    rows, lines = _csv_rows(path)
     if not rows:
         raise ValueError(f"data: {path} is empty")
-
-    def number(v):
-        try:
-            return float(v)
-        except ValueError:
-            return None
-
-    header = rows[0] if any(number(v) is None for v in rows[0]) else None
-    body = rows[1:] if header else rows
-    if not body:
+    header = rows[0] if _is_header(rows[0]) else None
+    if header is not None:
+        rows, lines = rows[1:], lines[1:]
+    if not rows:
         raise ValueError(f"data: {path} has a header and no rows")
-    width = len(body[0])
-    out = np.empty((len(body), width))
-    for i, r in enumerate(body):
+    width = len(rows[0])
+    out = np.empty((len(rows), width))
+    for i, r in enumerate(rows):
         if len(r) != width:
-            raise ValueError(
-                f"data: {path}: row {i + 1 + bool(header)} has {len(r)} columns, expected {width}"
-            )
+            raise ValueError(f"data: {path}: {_row(i, lines)} has {len(r)} columns, expected {width}")
         for j, v in enumerate(r):
-            num = number(v)
+            num = _number(v)
             if num is None:
-                name = f"{header[j]!r} ({j + 1})" if header and j < len(header) else str(j + 1)
-                raise ValueError(
-                    f"data: {path}: column {name} is not numeric (row {i + 1 + bool(header)}: {v!r})"
-                )
+                raise ValueError(f"data: {path}: {_cell_fault(v, _row(i, lines), j, header)}")
             out[i, j] = num
-    return out
+    return out, lines
+
+
+def _csv_rows(path: str) -> tuple[list[list[str]], list[int]]:
+    """The non-empty rows of a UTF-8 CSV file (a byte-order mark dropped) and their lines."""
+    import csv
+
+    rows, lines = [], []
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            for r in reader:
+                if r:
+                    rows.append(r)
+                    lines.append(reader.line_num)
+    except UnicodeDecodeError as e:
+        raise ValueError(
+            f"data: {path}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}): "
+            "save the table as UTF-8"
+        ) from None
+    except csv.Error as e:
+        raise ValueError(f"data: {path}: not a CSV table ({e})") from None
+    return rows, lines
+
+
+def _number(cell: str) -> float | None:
+    """The value of a cell that is a plain decimal number (``NUMBER``), else None."""
+    text = cell.strip()
+    return float(text) if NUMBER.fullmatch(text) else None
+
+
+def _is_header(row: list[str]) -> bool:
+    """A first row is a header when it holds names only: no cell is a number, not all are empty."""
+    return all(_number(v) is None for v in row) and any(v.strip() for v in row)
+
+
+def _cell_fault(v: str, row: str, j: int, header: list[str] | None) -> str:
+    """Why the cell v (in ``row``, "row 3"; column j, 0-based) is no number, in words."""
+    name = f"{header[j]!r} ({j + 1})" if header and j < len(header) else str(j + 1)
+    if not v.strip():
+        return f"empty cell in {row}, column {name}: expected a number"
+    why = ""
+    try:
+        float(v)
+        why = "; write plain decimal digits" + (", without '_'" if "_" in v else "")
+    except ValueError:
+        if row == "row 1" and header is None:
+            why = "; a header row holds names only"
+    return f"column {name} is not numeric ({v!r} in {row}{why})"
+
+
+def _row(i: int, lines: list[int] | None) -> str:
+    """Row i (0-based) in words, counted from 1: "row 3", and for a CSV "row 3 (line 5)", the line
+    of the file it comes from, where that differs."""
+    line = f" (line {lines[i]})" if lines is not None and lines[i] != i + 1 else ""
+    return f"row {i + 1}{line}"
 
 
 class FileDataset(ArrayDataset):
     """Your data from a file (``load_table``): standardized per column by default — the generator
     learns (x − mean)/std, and ``decode`` maps its samples back — with ``holdout`` of the rows (a
-    seeded split) kept out of training for the metrics (``reference``)."""
+    seeded split) kept out of training for the metrics (``reference``).
+
+    Refused, each with one line naming the file: NaN or inf; a column whose spread float32 (the
+    backend's float dtype) cannot represent (std below 1.2e-38) or that is constant, when
+    standardized; a column whose mean or std overflows float64 when standardized (values near
+    1e154 and beyond); with ``standardize=False``, a value beyond float32's range (±3.4e38)."""
 
     name = "file"
 
@@ -373,27 +548,29 @@ class FileDataset(ArrayDataset):
         standardize: bool = True,
         holdout: float = 0.1,
     ) -> None:
-        x = load_table(path, key)
-        if not np.all(np.isfinite(x)):
-            row, col = np.argwhere(~np.isfinite(x))[0]
-            raise ValueError(f"data: {path}: NaN or inf in row {row + 1}, column {col + 1}")
-        if not 0.0 <= holdout < 1.0:
+        if not is_number(holdout) or not 0.0 <= holdout < 1.0:
             raise ValueError(f"holdout: expected a fraction 0 <= holdout < 1, got {holdout!r}")
+        x, lines = _load(path, key)
         self.path, self.key, self.standardize, self.holdout = path, key, bool(standardize), float(holdout)
-        order = np.random.default_rng(0).permutation(
-            x.shape[0]
-        )  # the split does not depend on the run's seed
+        dtype = _np_float(backend)
+        bad = _first_bad(x, math.inf if standardize else float(np.finfo(dtype).max))
+        if bad is not None:
+            r, c = bad
+            why = _bad_value(x[r, c], f"in {_row(r, lines)}, column {c + 1}", dtype)
+            hint = (
+                ""
+                if math.isnan(x[r, c]) or math.isinf(x[r, c])
+                else ": rescale the column, or standardize it"
+            )
+            raise ValueError(f"data: {path}: {why}{hint}")
+        order = np.random.default_rng(0).permutation(x.shape[0])  # a split independent of the run's seed
         n_out = int(round(holdout * x.shape[0]))
         self.held_out, train = x[order[:n_out]], x[order[n_out:]]
         self.shift, self.scale = np.zeros(x.shape[1]), np.ones(x.shape[1])
         if standardize:  # from the training rows only
-            self.shift, self.scale = train.mean(axis=0), train.std(axis=0)
-            if np.any(self.scale == 0):
-                col = int(np.argmax(self.scale == 0))
-                raise ValueError(
-                    f"data: {path}: column {col + 1} is constant (std 0): it cannot be standardized "
-                    "(drop it, or keep the raw scale)"
-                )
+            self.shift, self.scale = _standardization(path, x, train, lines, dtype)
+        else:
+            _check_spread(path, train, dtype)
         super().__init__(backend, rng, (train - self.shift) / self.scale)
 
     def decode(self, x: np.ndarray) -> np.ndarray:
@@ -418,6 +595,46 @@ class FileDataset(ArrayDataset):
             "rows": int(self.points.shape[0]),
             "dim": self.dim,
         }
+
+
+def _standardization(
+    path: str, x: np.ndarray, train: np.ndarray, lines: list[int] | None, dtype: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, std) of each column of the training rows, or one ValueError for the first column
+    that cannot be standardized: its mean or std overflows float64, it is constant, or its
+    spread is below float32's smallest normal number (the ``dtype`` the networks compute in)."""
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        shift, scale = train.mean(axis=0), train.std(axis=0)
+    tiny = float(np.finfo(dtype).tiny)
+    for c in range(x.shape[1]):
+        col = x[:, c]
+        if not (math.isfinite(shift[c]) and math.isfinite(scale[c])):
+            r = int(np.argmax(np.abs(col)))
+            raise ValueError(
+                f"data: {path}: column {c + 1} overflows when standardized: its mean or std exceeds "
+                f"float64 (it reaches {col[r]:.3g} in {_row(r, lines)}); rescale it"
+            )
+        if scale[c] == 0 and np.ptp(train[:, c]) == 0:
+            raise ValueError(
+                f"data: {path}: column {c + 1} is constant (std 0): it cannot be standardized "
+                "(drop it, or keep the raw scale)"
+            )
+        if scale[c] < tiny:
+            _check_spread(path, train[:, c : c + 1], dtype, c)
+    return shift, scale
+
+
+def _check_spread(path: str, x: np.ndarray, dtype: Any, first: int = 0) -> None:
+    """One ValueError for the first column of x (its number ``first`` + 1 in the file) whose values
+    differ by less than the smallest normal number of ``dtype`` (float32: 1.2e-38), which cannot
+    tell them apart."""
+    tiny = float(np.finfo(dtype).tiny)
+    spread = np.ptp(x, axis=0)
+    for c in np.flatnonzero((spread > 0) & (spread < tiny)):
+        raise ValueError(
+            f"data: {path}: column {first + c + 1} varies by only {spread[c]:.3g}: its spread is below "
+            f"what {np.dtype(dtype).name} can represent ({tiny:.2g}); rescale it"
+        )
 
 
 def _np_float(backend):

@@ -1,5 +1,6 @@
 """The array backend: choice by name or $MINIGAN_BACKEND, clear errors, dtypes, devices, RNG."""
 
+import re
 import sys
 import types
 
@@ -70,8 +71,13 @@ def test_bad_backend_type_and_dtype():
 
 def test_cupy_missing_raises_backend_unavailable_with_install_hint(monkeypatch):
     monkeypatch.setitem(sys.modules, "cupy", None)  # `import cupy` now raises ImportError
-    with pytest.raises(BackendUnavailable, match=r"not installed.*pip install 'minigan\[cuda12x\]'.*cuda13x"):
+    with pytest.raises(BackendUnavailable) as e:
         get_backend("cupy")
+    msg = str(e.value)
+    # how CuPy is installed: the pip package itself, or the extra from a clone (minigan is not on PyPI)
+    assert "not installed: pip install cupy-cuda12x (CUDA 12) or cupy-cuda13x (CUDA 13)" in msg
+    assert 'from a clone of minigan, pip install -e ".[cuda12x]"' in msg
+    assert "minigan[" not in msg and "\n" not in msg
 
 
 def test_cupy_without_usable_gpu_raises_backend_unavailable(monkeypatch):
@@ -165,6 +171,20 @@ def test_rng_state_round_trip(backend):
     other = backend.random(99)  # a state moves between generators too (checkpoints)
     other.set_state(state)
     np.testing.assert_array_equal(backend.to_numpy(other.normal((3,))), first[0])
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "0", True, [1, 2]])
+def test_rng_seed_must_be_a_non_negative_integer(seed):
+    with pytest.raises(
+        ValueError, match=rf"^seed: expected a non-negative integer, got {re.escape(repr(seed))}$"
+    ):
+        get_backend("numpy").random(seed)
+
+
+def test_rng_seed_none_and_numpy_integers():
+    b = get_backend("numpy")
+    assert b.random(None).normal((2,)).shape == (2,)
+    np.testing.assert_array_equal(b.random(np.int64(7)).normal((3,)), b.random(7).normal((3,)))
 
 
 def test_rng_bad_state():

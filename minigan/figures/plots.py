@@ -3,7 +3,8 @@
 Every function takes host NumPy arrays and a path, draws one figure on matplotlib's Agg
 canvas (no window, no pyplot state: safe in scripts, tests and servers) and returns the
 path. matplotlib is imported only when a figure is drawn; without it the functions raise
-``ImportError`` saying how to install it (``pip install "minigan[demos]"``).
+``ImportError`` saying how to install it (``pip install matplotlib``; from a clone,
+``pip install -e ".[demos]"`` installs it with the demos' other needs).
 
 - ``loss_curves(history, path)``: the history of a run (``training.HISTORY`` columns)
   against the values of the game's equilibrium D ≡ ½ (Goodfellow et al. 2014, Prop. 1
@@ -26,7 +27,7 @@ import numpy as np
 
 from .._types import ArrayLike
 
-INSTALL_HINT = 'pip install "minigan[demos]"'
+INSTALL_HINT = 'pip install matplotlib (from a clone of minigan: pip install -e ".[demos]")'
 
 
 def available() -> bool:
