@@ -61,6 +61,16 @@ class Optimizer:
         if grads:
             (self.ops or ops_for(next(iter(grads.values())))).apply_updates(self, params, grads)
 
+    def moves(self, grads: Grads) -> Grads:
+        """u = −δ for each gradient (name -> array of its shape): the move ``step`` would make,
+        p ← p + u, with the rule's state advanced as ``step`` advances it (``t``, the slots,
+        ``grad_sq``), and no parameter changed. The game's updates combine moves: the optimistic
+        step p ← p + 2u_t − u_{t−1} (docs/MATH.md §16.2). Costs one array of zeros per parameter:
+        ``step`` runs on them, so u is bit for bit the move ``step`` applies."""
+        out = {name: g.__array_namespace__().zeros_like(g) for name, g in grads.items()}
+        self.step(out, grads)  # out ← 0 − δ
+        return out
+
     def direction(self, g: Array, state: dict[str, Array]) -> Array:
         """The move δ for gradient g; writes the rule's new state arrays into ``state``."""
         raise NotImplementedError

@@ -31,6 +31,12 @@ check being a pass over the logits and a device sync (a NaN still reaches the hi
 A ``GAN`` is built from parts — generator, discriminator, data, optimizers, loss forms — and
 ``TrainConfig`` builds whichever are not given. ``TrainConfig()`` holds every default, the same
 as ``minigan train``'s.
+
+``update`` replaces Algorithm 1 by one of the game's own optimizers (``game_updates``;
+docs/MATH.md §16): extragradient, optimistic or consensus, each moving both players from one
+state (``mode="simultaneous"``, ``k=1``). For them a ``GAN`` is a ``game_updates.Game``:
+``parameters``, ``draw``, ``gradients`` (both players' at one point), ``jacobian_transpose_vector``
+(``second_order``) and ``project`` (D's weight clipping).
 """
 
 from __future__ import annotations
@@ -43,12 +49,13 @@ from typing import Any
 
 import numpy as np
 
-from . import losses
+from . import losses, second_order
 from ._checks import check_int
 from ._types import Array, ArrayLike, Cache, DLoss, GLoss, Grads
 from .backend import Random, get_backend
 from .config import MODES, TrainConfig
 from .data import ArrayDataset, Dataset, make_dataset
+from .game_updates import GameUpdate, as_update
 from .networks import MLP
 from .optim import Optimizer
 
@@ -104,7 +111,10 @@ class GAN:
     - ``g_loss``: a name in ``losses.GENERATOR_LOSSES`` or a function ``l_fake -> (L_G, ∂L_G/∂l_fake)``;
       ``d_loss``: a name in ``losses.DISCRIMINATOR_LOSSES`` or ``(l_real, l_fake) -> (L_D, ∂/∂l_real,
       ∂/∂l_fake)``; by default the pair of ``config.g_loss`` (with its label smoothing);
-    - ``d_penalty``: ``(D, x_real, x_fake) -> (P, ∂P/∂θd by name)``, e.g. ``penalties.Penalty``.
+    - ``d_penalty``: ``(D, x_real, x_fake) -> (P, ∂P/∂θd by name)``, e.g. ``penalties.Penalty``;
+    - ``update``: how a step moves the players: a name in ``game_updates.UPDATES`` or a
+      ``game_updates.GameUpdate`` (default "plain": Algorithm 1 by ``mode`` and ``k``); checked
+      against the settings (``set_update``).
 
     ``rng``: the run's ``backend.Random`` (default: seeded with ``config.seed``). Other keyword
     arguments that are ``TrainConfig`` fields override the config's.
@@ -128,6 +138,7 @@ class GAN:
         d_loss: str | DLoss | None = None,
         d_penalty: DPenalty | None = None,
         rng: Random | None = None,
+        update: str | GameUpdate | None = None,
         **overrides: Any,
     ) -> None:
         if config is None:
@@ -153,10 +164,12 @@ class GAN:
         self.G, self.D, self.noise_dim = G, D, G.spec.sizes[0]
         self.g_loss = _loss("g_loss", g_loss, c.g_loss, losses.get_generator_loss, {})
         smoothing = {"real_target": c.real_target} if c.real_target != 1.0 else {}
-        self.d_loss = _loss(
-            "d_loss", d_loss, losses.PAIRED_D_LOSS[c.g_loss], losses.get_discriminator_loss, smoothing
-        )
+        d_name = losses.PAIRED_D_LOSS[c.g_loss]
+        self.d_loss = _loss("d_loss", d_loss, d_name, losses.get_discriminator_loss, smoothing)
+        # the forms by name (None: a function), for the second-order products of "consensus"
+        self.loss_names = (_name(g_loss, c.g_loss), _name(d_loss, d_name))
         self.d_penalty = d_penalty if d_penalty is not None else c.build_penalty(self.rng)
+        self.set_update(update)
         self.step = 0
         self.seconds = 0.0  # wall time spent in train(), over every resume (kept by checkpoints)
         self.history: list[list[float]] = []  # host rows, one per step, columns HISTORY
@@ -191,14 +204,8 @@ class GAN:
     def simultaneous_step(self) -> tuple[Array, Array, Array]:
         """The article's shortcut (steps 5-6 skipped): both gradients from one pass over
         [x; G(z)], before either network changes; then both updates. Returns (L_D, L_G, logits)."""
-        m = self.config.batch_size
-        z, x = self._draw()  # steps 1-2
-        fake, g_cache = self.G.forward(z)
-        logits, d_cache = self.D.forward(self.xp.concat([x, fake], axis=0))  # step 3
-        L_D, dl, p_grads = self._discriminator_loss(logits, x, fake)  # step 4's gradient ...
-        _, d_grads = self.D.backward(dl, d_cache, need_dx=False)  # (D's cache is kept for G's)
-        L_G, g_grads = self._generator_gradients(logits[m:, :], d_cache, g_cache)  # ... and G's, same pass
-        self._update_discriminator(d_grads, p_grads)  # then both updates
+        g_grads, d_grads, (L_D, L_G, logits) = self.gradients(self._draw())  # steps 1-4, and G's
+        self._update_discriminator(d_grads, None)  # then both updates
         self.g_opt.step(self.G.params(), g_grads)
         return L_D, L_G, logits
 
@@ -207,19 +214,81 @@ class GAN:
         returns this step's history row (a device array)."""
         c = self.config
         self._decay_learning_rates()
-        for _ in range(c.k - 1):
-            self.discriminator_step()
-        if c.mode == "simultaneous":
-            L_D, L_G, logits = self.simultaneous_step()
+        if self.update.name != "plain":  # one of the game's own optimizers (docs/MATH.md §16)
+            L_D, L_G, logits = self.update.step(self)
         else:
-            L_D, logits, fakes = self.discriminator_step(keep_fakes=c.mode == "reuse")
-            L_G = self.generator_step(fakes)
+            for _ in range(c.k - 1):
+                self.discriminator_step()
+            if c.mode == "simultaneous":
+                L_D, L_G, logits = self.simultaneous_step()
+            else:
+                L_D, logits, fakes = self.discriminator_step(keep_fakes=c.mode == "reuse")
+                L_G = self.generator_step(fakes)
         self.step += 1
         row = self._record(logits, L_D, L_G)
         self._pending.append(row)
         if len(self._pending) >= c.log_every:
             self.flush()
         return row
+
+    # -- the game, as game_updates sees it (docs/MATH.md §16) ----------------------------------
+    def set_update(self, update: str | GameUpdate | None) -> None:
+        """Use ``update`` from the next step on (a name in ``game_updates.UPDATES``, a
+        ``GameUpdate``, or None: "plain"), after one clear ValueError if it has no meaning with this
+        run's settings (e.g. a checkpoint's GAN, ``checkpoint.load``, given its update again)."""
+        update = as_update(update)
+        c = self.config
+        update.check(
+            mode=c.mode,
+            k=c.k,
+            penalty=self.d_penalty is not None,
+            clip=c.clip,
+            g_loss=self.loss_names[0],
+            d_loss=self.loss_names[1],
+            real_target=c.real_target,
+        )
+        self.update = update
+
+    def parameters(self) -> tuple[dict[str, Array], dict[str, Array]]:
+        """(θ_G, θ_D): the live parameter arrays of G and D (``MLP.params()``)."""
+        return self.G.params(), self.D.params()
+
+    def draw(self) -> tuple[Array, Array]:
+        """A new batch (z, x): m noise vectors and m data points (steps 1-2)."""
+        return self._draw()
+
+    def gradients(self, batch: tuple[Array, Array]) -> tuple[Grads, Grads, tuple[Array, Array, Array]]:
+        """(∂L_G/∂θg, ∂(L_D + P)/∂θd, (L_D, L_G, logits)) at the current parameters, from one pass
+        over [x; G(z)] for the batch (z, x): steps 3-4 and G's gradient through the same pass."""
+        z, x = batch
+        fake, g_cache = self.G.forward(z)
+        logits, d_cache = self.D.forward(self.xp.concat([x, fake], axis=0))  # step 3
+        L_D, dl, p_grads = self._discriminator_loss(logits, x, fake)  # step 4's gradient ...
+        _, d_grads = self.D.backward(dl, d_cache, need_dx=False)  # (D's cache is kept for G's)
+        m = self.config.batch_size
+        L_G, g_grads = self._generator_gradients(logits[m:, :], d_cache, g_cache)  # ... and G's
+        if p_grads is not None:
+            d_grads = {k: g + p_grads[k] for k, g in d_grads.items()}
+        return g_grads, d_grads, (L_D, L_G, logits)
+
+    def jacobian_transpose_vector(
+        self, batch: tuple[Array, Array], w_G: Grads, w_D: Grads
+    ) -> tuple[Grads, Grads]:
+        """Jᵀw for the game's field v = −(∂L_G/∂θg, ∂L_D/∂θd) on the batch (z, x), at the current
+        parameters (``second_order.game_jacobian_transpose_vector``; docs/MATH.md §15.4): one
+        forward pass of its own (new dropout masks), batch norm on this batch's statistics."""
+        z, x = batch
+        g_form, d_form = self.loss_names
+        if g_form is None or d_form is None:
+            raise ValueError("jacobian_transpose_vector: needs the loss forms by name, not functions")
+        return second_order.game_jacobian_transpose_vector(
+            self.G, self.D, z, x, w_G, w_D, d_form=d_form, g_form=g_form
+        )
+
+    def project(self) -> None:
+        """D's constraint after each of its moves: the weight clipping ``config.clip``, if set."""
+        if self.config.clip is not None:
+            clip_weights(self.D, self.config.clip)
 
     # -- the pieces of the steps ----------------------------------------------------------
     def _draw(self) -> tuple[Array, Array]:
@@ -415,6 +484,11 @@ def _loss(arg, given, default_name, get, extra):
     if not callable(given):
         raise TypeError(f"{arg}: expected a loss name or a function, got {type(given).__name__}")
     return given
+
+
+def _name(given, default_name):
+    """The loss form's name: ``given`` if a name, ``default_name`` if None, else None (a function)."""
+    return default_name if given is None else given if isinstance(given, str) else None
 
 
 def _check_parts(G, D, dim, backend, g_opt, d_opt):

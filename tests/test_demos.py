@@ -131,6 +131,25 @@ def test_demo7_dirac(demo, tmp_path, capsys):
     assert r["WGAN (no clipping)"]["radius"]["simultaneous"] > 1.0
     assert r["GAN (minimax)"]["dist"]["simultaneous"] > r["GAN (minimax)"]["dist"]["alternating"]
     assert "eigenvalues of J" in capsys.readouterr().out
+    # part 2 (minimax, h = 0.1, f'(0) = a = ½, μ = 0.5, consensus λ = 1): the eigenvalues of each update
+    # map at (0, 0), by differences of the library's own steps, are those derived in docs/MATH.md §13.1
+    m, h, a = res["methods"], 0.1, 0.5
+    for name in ("simultaneous", "alternating", "extragradient", "optimistic", "consensus"):
+        assert m[name]["error"] < 1e-9, name
+    assert m["simultaneous, momentum"]["error"] < 1e-9 and m["alternating, momentum"]["error"] < 1e-9
+    # their spectral radii, written out here: |1 ± iha|, 1, |1 − h²a² ± iha|, √((1 + √(1 − 4h²a²))/2),
+    # |1 − hλa² ± iha|; momentum μ ≥ 0 moves away (> 1) both ways
+    assert m["simultaneous"]["radius"] == pytest.approx(math.hypot(1, h * a), abs=1e-12)
+    assert m["alternating"]["radius"] == pytest.approx(1.0, abs=1e-12)
+    assert m["extragradient"]["radius"] == pytest.approx(math.hypot(1 - (h * a) ** 2, h * a), abs=1e-12)
+    assert m["optimistic"]["radius"] == pytest.approx(math.sqrt((1 + math.sqrt(1 - 4 * (h * a) ** 2)) / 2))
+    assert m["consensus"]["radius"] == pytest.approx(math.hypot(1 - h * a * a, h * a), abs=1e-12)
+    assert m["simultaneous, momentum"]["radius"] > 1 and m["alternating, momentum"]["radius"] > 1
+    # the trajectories agree: consensus falls fastest, simultaneous steps move out
+    dist = [m[k]["dist"] for k in ("consensus", "extragradient", "alternating", "simultaneous")]
+    assert dist == sorted(dist)
+    assert {"simultaneous Adam", "extra-Adam", "optimistic Adam"} <= set(m)
+    check_png(out / "dirac_methods.png")
 
 
 def test_reproduce_pacgan(demo, tmp_path, capsys):

@@ -140,3 +140,28 @@ def test_config_round_trip():
     for opt in (optim.SGD(0.3, 0.6), optim.Adam(1e-4, (0.8, 0.999), 1e-7), optim.RMSProp(5e-5, 0.9)):
         again = optim.from_config(opt.config())
         assert again.config() == opt.config() and math.isfinite(again.lr)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: optim.SGD(0.1, momentum=0.5), lambda: optim.Adam(0.01), lambda: optim.RMSProp(0.01)],
+    ids=["sgd", "adam", "rmsprop"],
+)
+def test_moves_are_the_steps_moves_bit_for_bit(backend, make):
+    """``moves(g)`` = −δ, the move ``step`` makes (docs/MATH.md §16.2), with the state advanced as by a step
+    and no parameter moved: a twin that steps agrees to the bit, move after move."""
+    a, b = make(), make()
+    p = backend.asarray(P0.copy(), dtype=backend.float_dtype)
+    q = backend.asarray(P0.copy(), dtype=backend.float_dtype)
+    for g in GRADS:
+        grads = {"0.W": backend.asarray(g, dtype=backend.float_dtype)}
+        u = a.moves(grads)
+        b.step({"0.W": q}, grads)
+        p = p + u["0.W"]
+        np.testing.assert_array_equal(backend.to_numpy(p), backend.to_numpy(q))
+        assert a.t == b.t and float(a.grad_sq) == float(b.grad_sq)
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        np.testing.assert_array_equal(np.asarray(backend.to_numpy(sa[k]) if k != "t" else sa[k]),
+                                      np.asarray(backend.to_numpy(sb[k]) if k != "t" else sb[k]))  # fmt: skip
