@@ -290,7 +290,7 @@ def test_a_gan_from_your_own_parts():
     "kw, msg",
     [
         (dict(data=np.zeros(5)), "data: expected an (N, dim) array"),
-        (dict(data=np.array([[0.0, np.nan]])), "data: contains NaN or inf (first in row 0)"),
+        (dict(data=np.array([[0.0, np.nan]])), "data: NaN or inf in row 1, column 2"),
         (dict(data=np.array([["a", "b"]])), "data: expected real numbers"),
         (dict(G="G"), "G: expected an MLP"),
         (dict(d_opt="adam"), "d_opt: expected an optim.Optimizer"),
