@@ -259,7 +259,9 @@ class GAN:
 
     def gradients(self, batch: tuple[Array, Array]) -> tuple[Grads, Grads, tuple[Array, Array, Array]]:
         """(∂L_G/∂θg, ∂(L_D + P)/∂θd, (L_D, L_G, logits)) at the current parameters, from one pass
-        over [x; G(z)] for the batch (z, x): steps 3-4 and G's gradient through the same pass."""
+        over [x; G(z)] for the batch z (m, noise_dim), x (m, dim): steps 3-4 and G's gradient
+        through the same pass (the simultaneous step's); gradients keyed as ``MLP.params()``, the
+        logits [l_r; l_f] (2m, 1), P D's gradient penalty (if any)."""
         z, x = batch
         fake, g_cache = self.G.forward(z)
         logits, d_cache = self.D.forward(self.xp.concat([x, fake], axis=0))  # step 3
