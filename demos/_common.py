@@ -51,12 +51,15 @@ def single_thread():
 def parser(name: str, description: str) -> argparse.ArgumentParser:
     """An ArgumentParser with the options every demo takes: --out, --seed, --quick, --docs."""
     p = argparse.ArgumentParser(prog=f"demos/{name}.py", description=description)
-    p.add_argument("--out", type=Path, default=Path("demo_output") / name,
-                   help=f"folder for the figures (default: demo_output/{name})")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("demo_output") / name,
+        help=f"folder for the figures (default: demo_output/{name})",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test, not a result")
-    p.add_argument("--docs", action="store_true",
-                   help="also write the README figure(s) into docs/figures/")
+    p.add_argument("--docs", action="store_true", help="also write the README figure(s) into docs/figures/")
     return p
 
 
@@ -69,8 +72,17 @@ def pyplot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 80, "font.size": 9, "axes.titlesize": 9,
-                         "legend.fontsize": 7.5, "axes.grid": True, "grid.alpha": 0.3})
+    plt.rcParams.update(
+        {
+            "figure.dpi": 80,
+            "savefig.dpi": 80,
+            "font.size": 9,
+            "axes.titlesize": 9,
+            "legend.fontsize": 7.5,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+        }
+    )
     return plt
 
 
@@ -94,8 +106,10 @@ def save(fig, args, filename: str, docs: bool = True) -> Path:
 
 def table(headers, rows, floatfmt="{:.4f}") -> str:
     """A plain-text table: headers (list of str), rows (lists of str/int/float)."""
-    cells = [[c if isinstance(c, str) else (floatfmt.format(c) if isinstance(c, float) else str(c)) for c in r]
-             for r in rows]
+    cells = [
+        [c if isinstance(c, str) else (floatfmt.format(c) if isinstance(c, float) else str(c)) for c in r]
+        for r in rows
+    ]
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
     line = lambda r: "  ".join(c.rjust(w) for c, w in zip(r, widths))  # noqa: E731
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells])

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import _common  # noqa: F401  (first: thread limits, sys.path)
 
+# isort: split
 import numpy as np
 
 from minigan import theory
@@ -45,32 +46,59 @@ def snapshot(gan, x, p_data):
     w = 0.5 * (p_data + p_g)  # where either density has mass
     js = theory.jsd(p_data, p_g, x)
     return {
-        "step": gan.step, "p_g": p_g, "how": how, "D": d, "D*": d_star, "jsd": js,
+        "step": gan.step,
+        "p_g": p_g,
+        "how": how,
+        "D": d,
+        "D*": d_star,
+        "jsd": js,
         "C": -theory.LOG4 + 2 * js,
         "V": theory.value(np.clip(d, 1e-12, 1 - 1e-12), p_data, p_g, x),
         "gap_D": theory.integrate(np.abs(d - d_star) * w, x),
         "gap_half": theory.integrate(np.abs(d - 0.5) * w, x),
         "z": np.linspace(-2.5, 2.5, 21),
-        "x": x, "p_data": p_data,  # the grid and p_data, for the tests' own quadrature
+        "x": x,
+        "p_data": p_data,  # the grid and p_data, for the tests' own quadrature
     }
 
 
 def main(argv=None):
     p = _common.parser(NAME, __doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=2000, help="training steps (default 2000)")
-    p.add_argument("--snapshots", type=int, nargs="+", default=[0, 150, 300, 600],
-                   help="steps at which to draw a panel (the last step is always drawn)")
-    p.add_argument("--g-hidden", type=int, nargs="*", default=[],
-                   help="G's hidden widths (default none: an affine G with an exact density)")
+    p.add_argument(
+        "--snapshots",
+        type=int,
+        nargs="+",
+        default=[0, 150, 300, 600],
+        help="steps at which to draw a panel (the last step is always drawn)",
+    )
+    p.add_argument(
+        "--g-hidden",
+        type=int,
+        nargs="*",
+        default=[],
+        help="G's hidden widths (default none: an affine G with an exact density)",
+    )
     args = p.parse_args(argv)
     if args.quick:
         args.steps = min(args.steps, 20)
     plt = _common.pyplot()
 
-    cfg = TrainConfig(dataset="gaussian", data_params={"mean": DATA_MEAN, "std": DATA_STD}, noise_dim=1,
-                      g_hidden=tuple(args.g_hidden), d_hidden=(32, 32), activation="tanh", batch_size=256,
-                      g_lr=1e-2 if not args.g_hidden else 1e-3, d_lr=3e-3, lr_decay=1.0, seed=args.seed, log_every=50,
-                      penalty=None)
+    cfg = TrainConfig(
+        dataset="gaussian",
+        data_params={"mean": DATA_MEAN, "std": DATA_STD},
+        noise_dim=1,
+        g_hidden=tuple(args.g_hidden),
+        d_hidden=(32, 32),
+        activation="tanh",
+        batch_size=256,
+        g_lr=1e-2 if not args.g_hidden else 1e-3,
+        d_lr=3e-3,
+        lr_decay=1.0,
+        seed=args.seed,
+        log_every=50,
+        penalty=None,
+    )
     gan = GAN(cfg)
     x = np.linspace(-3.0, 9.0, 1201)
     p_data = theory.Normal(DATA_MEAN, DATA_STD).pdf(x)
@@ -85,14 +113,20 @@ def main(argv=None):
             snaps.append(snap)
 
     # ---- numbers ------------------------------------------------------------------------
-    print(f"1-D GAN, p_data = N({DATA_MEAN}, {DATA_STD}²), {args.steps} steps in {t.seconds:.1f} s; "
-          f"p_g: {'exact (affine G)' if not args.g_hidden else 'KDE'}")
+    print(
+        f"1-D GAN, p_data = N({DATA_MEAN}, {DATA_STD}²), {args.steps} steps in {t.seconds:.1f} s; "
+        f"p_g: {'exact (affine G)' if not args.g_hidden else 'KDE'}"
+    )
     rows = [[s["step"], s["how"], s["jsd"], s["C"], s["V"], s["gap_D"], s["gap_half"]] for s in snaps]
     print(_common.table(["step", "p_g", "JSD", "C(G)=-log4+2JSD", "V(D,G)", "E|D-D*|", "E|D-1/2|"], rows))
-    print(f"(E over (p_data + p_g)/2; -log 4 = {-theory.LOG4:.4f}; V(D, G) <= C(G) for every D: "
-          "the gap is how far D is from D*)")
-    print("lesson: D* is computable from the two densities and D tracks it; as p_g -> p_data, D* -> 1/2 "
-          "and C(G) -> -log 4, the game's value at its equilibrium.")
+    print(
+        f"(E over (p_data + p_g)/2; -log 4 = {-theory.LOG4:.4f}; V(D, G) <= C(G) for every D: "
+        "the gap is how far D is from D*)"
+    )
+    print(
+        "lesson: D* is computable from the two densities and D tracks it; as p_g -> p_data, D* -> 1/2 "
+        "and C(G) -> -log 4, the game's value at its equilibrium."
+    )
 
     # ---- figure -------------------------------------------------------------------------
     n = len(snaps)
@@ -112,8 +146,12 @@ def main(argv=None):
         ax.axhline(y_z, color="0.4", lw=0.6)
         for z, gz in zip(s["z"], s["Gz"]):
             if x[0] <= gz <= x[-1]:
-                ax.annotate("", xy=(gz, y_x), xytext=(z, y_z),
-                            arrowprops={"arrowstyle": "->", "lw": 0.5, "color": "0.3"})
+                ax.annotate(
+                    "",
+                    xy=(gz, y_x),
+                    xytext=(z, y_z),
+                    arrowprops={"arrowstyle": "->", "lw": 0.5, "color": "0.3"},
+                )
         ax.text(x[0] + 0.1, y_z + 0.03, "z", fontsize=8)
         ax.text(x[0] + 0.1, y_x + 0.03, "x", fontsize=8)
         ax.set_ylim(-0.38, 1.05)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import _common  # noqa: F401  (first: thread limits, sys.path)
 
+# isort: split
 import math
 
 import numpy as np
@@ -87,10 +88,22 @@ def evaluate_pair(label, p_data, p_g, closed, args, seed):
     js = theory.jsd(pd, pg, x)
     c = -LOG4 + 2 * js
     return {
-        "label": label, "p_data": p_data.name, "p_g": p_g.name, "jsd": js, "C": c, "closed": closed,
-        "max_V": theory.max_value(pd, pg, x), "V": v_trained, "V_mc": v_mc, "gap": c - v_trained,
+        "label": label,
+        "p_data": p_data.name,
+        "p_g": p_g.name,
+        "jsd": js,
+        "C": c,
+        "closed": closed,
+        "max_V": theory.max_value(pd, pg, x),
+        "V": v_trained,
+        "V_mc": v_mc,
+        "gap": c - v_trained,
         "D_err": theory.integrate(np.abs(d - d_star) * 0.5 * (pd + pg), x),
-        "x": x, "pd": pd, "pg": pg, "D": d, "D*": d_star,
+        "x": x,
+        "pd": pd,
+        "pg": pg,
+        "D": d,
+        "D*": d_star,
     }
 
 
@@ -108,21 +121,57 @@ def main(argv=None):
         res = [evaluate_pair(*pair, args, args.seed + i) for i, pair in enumerate(PAIRS)]
 
     # ---- numbers ------------------------------------------------------------------------
-    print(f"D alone, {args.steps} Adam steps of {args.batch} + {args.batch} samples per pair ({t.seconds:.1f} s)")
+    print(
+        f"D alone, {args.steps} Adam steps of {args.batch} + {args.batch} samples per pair "
+        f"({t.seconds:.1f} s)"
+    )
     rows = []
     for r in res:
         closed = "—" if r["closed"] is None else f"{r['closed']:.4f}"
-        rows.append([r["p_data"], r["p_g"], r["jsd"], closed, r["C"], r["max_V"], r["V"], r["V_mc"], r["gap"],
-                     r["D_err"]])
-    print(_common.table(["p_data", "p_g", "JSD", "C closed form", "C=-log4+2JSD", "max_D V direct",
-                         "V(trained D)", "V (MC, 1e5)", "gap C-V", "E|D-D*|"], rows))
+        rows.append(
+            [
+                r["p_data"],
+                r["p_g"],
+                r["jsd"],
+                closed,
+                r["C"],
+                r["max_V"],
+                r["V"],
+                r["V_mc"],
+                r["gap"],
+                r["D_err"],
+            ]
+        )
+    print(
+        _common.table(
+            [
+                "p_data",
+                "p_g",
+                "JSD",
+                "C closed form",
+                "C=-log4+2JSD",
+                "max_D V direct",
+                "V(trained D)",
+                "V (MC, 1e5)",
+                "gap C-V",
+                "E|D-D*|",
+            ],
+            rows,
+        )
+    )
     worst = max(abs(r["C"] - r["max_V"]) for r in res)
-    print(f"Theorem 1 by quadrature: max |C(G) − max_D V| over the pairs = {worst:.1e}; "
-          f"-log 4 = {-LOG4:.4f}, -log 2 = {-LOG2:.4f}")
-    print("lesson: a discriminator trained on samples alone finds D* = p_data/(p_data + p_g), and its value "
-          "V reaches -log 4 + 2 JSD: the D-step of the game measures a Jensen-Shannon divergence.")
-    print("where D* jumps (the uniforms' edges) a smooth network approaches it slowly: that gap shrinks with "
-          "--steps (measured: 0.028 at 2000 steps, 0.010 at 5000).")
+    print(
+        f"Theorem 1 by quadrature: max |C(G) − max_D V| over the pairs = {worst:.1e}; "
+        f"-log 4 = {-LOG4:.4f}, -log 2 = {-LOG2:.4f}"
+    )
+    print(
+        "lesson: a discriminator trained on samples alone finds D* = p_data/(p_data + p_g), and its value "
+        "V reaches -log 4 + 2 JSD: the D-step of the game measures a Jensen-Shannon divergence."
+    )
+    print(
+        "where D* jumps (the uniforms' edges) a smooth network approaches it slowly: that gap shrinks with "
+        "--steps (measured: 0.028 at 2000 steps, 0.010 at 5000)."
+    )
 
     # ---- figure -------------------------------------------------------------------------
     n = len(res)
@@ -136,8 +185,14 @@ def main(argv=None):
         ax.plot(x, r["pd"] / top, "k:", lw=1.3, label="p_data (scaled)")
         ax.plot(x, r["pg"] / top, "g-", lw=1.0, label="p_g (scaled)")
         mass = r["pd"] + r["pg"]
-        ax.plot(x, np.where(mass > 1e-3 * mass.max(), r["D*"], np.nan), color="purple", lw=2.2, alpha=0.45,
-                label="D* (theory)")
+        ax.plot(
+            x,
+            np.where(mass > 1e-3 * mass.max(), r["D*"], np.nan),
+            color="purple",
+            lw=2.2,
+            alpha=0.45,
+            label="D* (theory)",
+        )
         ax.plot(x, r["D"], "b--", lw=1.0, label="trained D")
         ax.set_ylim(-0.05, 1.05)
         ax.set_title(f"{r['label']}: C {r['C']:.3f}, V {r['V']:.3f}", fontsize=8)

@@ -18,14 +18,19 @@ from __future__ import annotations
 
 import _common  # noqa: F401  (first: thread limits, sys.path)
 
+# isort: split
 import numpy as np
 
 from minigan.metrics import evaluate
-from minigan.training import HISTORY, GAN, TrainConfig, equilibrium_values
+from minigan.training import GAN, HISTORY, TrainConfig, equilibrium_values
 
 NAME = "demo4_total_loss"
-CURVES = [("L_D", "L_D (D's loss)", "log 4"), ("L_G_ns", "L_G^ns (G's loss)", "log 2"),
-          ("total", "total = L_D + L_G^ns", "3 log 2"), ("V", "V(D, G) = −L_D (min-max value)", "−log 4")]
+CURVES = [
+    ("L_D", "L_D (D's loss)", "log 4"),
+    ("L_G_ns", "L_G^ns (G's loss)", "log 2"),
+    ("total", "total = L_D + L_G^ns", "3 log 2"),
+    ("V", "V(D, G) = −L_D (min-max value)", "−log 4"),
+]
 
 
 def main(argv=None):
@@ -38,8 +43,16 @@ def main(argv=None):
         args.steps, args.eval_every = min(args.steps, 20), min(args.eval_every, 10)
     plt = _common.pyplot()
 
-    gan = GAN(TrainConfig(dataset=args.dataset, g_hidden=(128, 128), lr_decay=1.0, seed=args.seed, log_every=50,
-                          penalty=None))
+    gan = GAN(
+        TrainConfig(
+            dataset=args.dataset,
+            g_hidden=(128, 128),
+            lr_decay=1.0,
+            seed=args.seed,
+            log_every=50,
+            penalty=None,
+        )
+    )
     evals = []
     with _common.Timer() as t:
         evals.append(evaluate(gan, n=2500))
@@ -51,35 +64,54 @@ def main(argv=None):
     col = {name: h[:, HISTORY.index(name)] for name in ("L_D", "L_G_ns", "total", "V", "D_real", "D_fake")}
 
     # ---- numbers ------------------------------------------------------------------------
-    print(f"{args.dataset}, {args.steps} steps in {t.seconds:.1f} s (non-saturating G, mode fresh, k = 1, Adam)")
+    print(
+        f"{args.dataset}, {args.steps} steps in {t.seconds:.1f} s (non-saturating G, mode fresh, k = 1, Adam)"
+    )
     w = max(1, args.eval_every // 2)
     rows = []
     for e in evals[1:]:
         s = e["step"]
         sl = slice(max(0, s - w), s)
-        rows.append([s] + [float(col[k][sl].mean()) for k, _, _ in CURVES]
-                    + [f"{e['modes_covered']}/{e['modes']}", f"{100 * e['high_quality']:.1f}"])
+        rows.append(
+            [s]
+            + [float(col[k][sl].mean()) for k, _, _ in CURVES]
+            + [f"{e['modes_covered']}/{e['modes']}", f"{100 * e['high_quality']:.1f}"]
+        )
     print(f"losses: means over the {w} steps before each evaluation")
     print(_common.table(["step", "L_D", "L_G^ns", "total", "V", "modes", "% high quality"], rows, "{:.3f}"))
     print("equilibrium (D = 1/2): " + ", ".join(f"{k} {eq[k]:.4f}" for k, _, _ in CURVES))
     r = np.array([[row[3], float(row[6])] for row in rows], dtype=float)
     near = int(np.argmin(np.abs(r[:, 0] - eq["total"])))
-    print(f"the total loss was nearest its equilibrium 3 log 2 at step {rows[near][0]} ({r[near, 0]:.3f}), "
-          f"with {r[near, 1]:.1f} % high-quality samples; the best quality, {r[:, 1].max():.1f} %, "
-          f"came at step {rows[int(np.argmax(r[:, 1]))][0]} (total {r[int(np.argmax(r[:, 1])), 0]:.3f})")
+    print(
+        f"the total loss was nearest its equilibrium 3 log 2 at step {rows[near][0]} ({r[near, 0]:.3f}), "
+        f"with {r[near, 1]:.1f} % high-quality samples; the best quality, {r[:, 1].max():.1f} %, "
+        f"came at step {rows[int(np.argmax(r[:, 1]))][0]} (total {r[int(np.argmax(r[:, 1])), 0]:.3f})"
+    )
     if r.shape[0] >= 3 and np.std(r[:, 0]) > 0 and np.std(r[:, 1]) > 0:
         corr = float(np.corrcoef(r[:, 0], r[:, 1])[0, 1])
-        print(f"correlation of the total loss with % high quality over the evaluations: {corr:+.2f} "
-              "(a loss that tracked quality would be strongly negative)")
+        print(
+            f"correlation of the total loss with % high quality over the evaluations: {corr:+.2f} "
+            "(a loss that tracked quality would be strongly negative)"
+        )
     print("what each tells you, and what it does not:")
-    print("  L_D     how well THIS D separates real from fake now; near log 4 it cannot. Not whether G is good:")
+    print(
+        "  L_D     how well THIS D separates real from fake now; near log 4 it cannot. Not whether G is good:"
+    )
     print("          a weak or lagging D also sits at log 4.")
-    print("  L_G^ns  how well G fools THIS D (log 2: D(G(z)) ~ 1/2). Low values can mean D is poor, not G good.")
+    print(
+        "  L_G^ns  how well G fools THIS D (log 2: D(G(z)) ~ 1/2). Low values can mean D is poor, not G good."
+    )
     print("  total   L_D + L_G^ns: both minimised, both in [0, inf), so the sum is a consistent number (the")
     print("          article's point); but no player minimises it, and at equilibrium it is 3 log 2, not 0.")
-    print("  V       the min-max objective: D ascends it, G descends it; it is just -L_D, so it shows D's side")
-    print("          only. With an optimal D it equals -log 4 + 2 JSD (demo 3); with a real D, a lower bound.")
-    print("lesson: GAN losses oscillate around their equilibrium values instead of decreasing; judge G by its")
+    print(
+        "  V       the min-max objective: D ascends it, G descends it; it is just -L_D, so it shows D's side"
+    )
+    print(
+        "          only. With an optimal D it equals -log 4 + 2 JSD (demo 3); with a real D, a lower bound."
+    )
+    print(
+        "lesson: GAN losses oscillate around their equilibrium values instead of decreasing; judge G by its"
+    )
     print("        samples (modes, quality), not by the loss curves.")
 
     # ---- figure -------------------------------------------------------------------------
@@ -89,8 +121,13 @@ def main(argv=None):
     smooth = max(1, min(50, h.shape[0] // 20))
     for i, (key, label, eqname) in enumerate(CURVES):
         ax[i].plot(steps, col[key], color="0.75", lw=0.5)
-        ax[i].plot(steps, _common.moving_average(col[key], smooth), color=f"C{i}", lw=1.2,
-                   label=f"{label}, {smooth}-step mean")
+        ax[i].plot(
+            steps,
+            _common.moving_average(col[key], smooth),
+            color=f"C{i}",
+            lw=1.2,
+            label=f"{label}, {smooth}-step mean",
+        )
         ax[i].axhline(eq[key], color="k", ls="--", lw=1, label=f"equilibrium {eqname} = {eq[key]:.3f}")
         ax[i].set(xlabel="step", title=label)
         ax[i].legend(loc="best")

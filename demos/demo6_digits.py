@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import _common  # noqa: F401  (first: thread limits, sys.path)
 
+# isort: split
 import numpy as np
 
 from minigan.metrics import evaluate
@@ -39,7 +40,7 @@ def tile(images, rows, cols, pad=1):
     out = np.ones((rows * (8 + pad), cols * (8 + pad)))
     for i, im in enumerate(images[: rows * cols]):
         r, c = divmod(i, cols)
-        out[r * (8 + pad): r * (8 + pad) + 8, c * (8 + pad): c * (8 + pad) + 8] = (1 - im.reshape(8, 8)) / 2
+        out[r * (8 + pad) : r * (8 + pad) + 8, c * (8 + pad) : c * (8 + pad) + 8] = (1 - im.reshape(8, 8)) / 2
     return out
 
 
@@ -57,9 +58,22 @@ def main(argv=None):
     plt = _common.pyplot()
     from minigan.training import GAN, TrainConfig
 
-    cfg = TrainConfig(dataset="digits", noise_dim=16, g_hidden=(128, 256), d_hidden=(256, 128),
-                      activation="leaky_relu", g_output="tanh", batch_size=64, g_lr=2e-4, d_lr=2e-4,
-                      betas=(0.5, 0.999), lr_decay=1.0, seed=args.seed, log_every=100, penalty=None)
+    cfg = TrainConfig(
+        dataset="digits",
+        noise_dim=16,
+        g_hidden=(128, 256),
+        d_hidden=(256, 128),
+        activation="leaky_relu",
+        g_output="tanh",
+        batch_size=64,
+        g_lr=2e-4,
+        d_lr=2e-4,
+        betas=(0.5, 0.999),
+        lr_decay=1.0,
+        seed=args.seed,
+        log_every=100,
+        penalty=None,
+    )
     gan = GAN(cfg)
     with _common.Timer() as t:
         gan.train(args.steps)
@@ -78,24 +92,36 @@ def main(argv=None):
     sw_noise = sliced_wasserstein1(noise, ref)
 
     # ---- numbers ------------------------------------------------------------------------
-    print(f"digits: {args.steps} steps in {t.seconds:.1f} s (G 16→128→256→64 tanh, D 64→256→128→1, leaky ReLU)")
+    print(
+        f"digits: {args.steps} steps in {t.seconds:.1f} s (G 16→128→256→64 tanh, D 64→256→128→1, leaky ReLU)"
+    )
     q = lambda v: f"{np.percentile(v, 5):.2f} / {np.median(v):.2f} / {np.percentile(v, 95):.2f}"  # noqa: E731
     print("nearest-training-image distance, 5th pct / median / 95th pct (pixel space, [-1, 1] scale):")
     print(f"  generated -> training set:           {q(d_fake)}")
     print(f"  training -> other training images:   {q(d_loo)}")
     frac = float(np.mean(d_fake < np.percentile(d_loo, 5)))
-    print(f"  generated digits closer to a training image than 95 % of real digits are to each other: "
-          f"{100 * frac:.1f} %")
-    print(f"sliced W1 to fresh real draws: generated {m['sliced_w1']:.3f}; real (another draw) {sw_real:.3f}; "
-          f"uniform noise {sw_noise:.3f}")
+    print(
+        f"  generated digits closer to a training image than 95 % of real digits are to each other: "
+        f"{100 * frac:.1f} %"
+    )
+    print(
+        f"sliced W1 to fresh real draws: generated {m['sliced_w1']:.3f}; real (another draw) {sw_real:.3f}; "
+        f"uniform noise {sw_noise:.3f}"
+    )
     if np.median(d_fake) >= np.median(d_loo):
-        print("reading: no sign of memorisation; generated digits are farther from the training set than real "
-              "digits are from each other (new digits, and less sharp ones).")
+        print(
+            "reading: no sign of memorisation; generated digits are farther from the training set than real "
+            "digits are from each other (new digits, and less sharp ones)."
+        )
     else:
-        print("reading: generated digits sit closer to the training set than real digits do to each other: "
-              "look at the nearest-neighbour pairs for copies.")
-    print("lesson: with 1,797 training images a GAN could copy them; nearest-neighbour distances, compared "
-          "with the real-to-real ones, tell new digits from copies.")
+        print(
+            "reading: generated digits sit closer to the training set than real digits do to each other: "
+            "look at the nearest-neighbour pairs for copies."
+        )
+    print(
+        "lesson: with 1,797 training images a GAN could copy them; nearest-neighbour distances, compared "
+        "with the real-to-real ones, tell new digits from copies."
+    )
 
     # ---- figure -------------------------------------------------------------------------
     fig = plt.figure(figsize=(12, 3.6))
@@ -122,8 +148,14 @@ def main(argv=None):
     ax.legend()
     fig.tight_layout()
     _common.save(fig, args, "digits.png")
-    return {"d_fake": d_fake, "d_loo": d_loo, "sliced_w1": m["sliced_w1"], "seconds": t.seconds,
-            "fake": fake, "train": train}
+    return {
+        "d_fake": d_fake,
+        "d_loo": d_loo,
+        "sliced_w1": m["sliced_w1"],
+        "seconds": t.seconds,
+        "fake": fake,
+        "train": train,
+    }
 
 
 if __name__ == "__main__":

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import _common  # noqa: F401  (first: thread limits, sys.path)
 
+# isort: split
 import json
 
 import numpy as np
 
-from minigan.figures import game
 from minigan.app.diagnostics import Diagnostics
+from minigan.figures import game
 from minigan.training import GAN, HISTORY, TrainConfig
 
 NAME = "demo8_game"
@@ -36,10 +37,20 @@ def run(g_loss, args, force_unit, out):
     small = dict(g_hidden=(16, 16), d_hidden=(16, 16), batch_size=32, log_every=10) if args.quick else {}
     gan = GAN(TrainConfig(g_loss=g_loss, k=args.k, steps=args.steps, seed=args.seed, penalty=None, **small))
     printed = []
-    diag = Diagnostics(gan, max(gan.config.log_every, args.steps // 12), n=1000,
-                       say=lambda m: printed.append(f"{g_loss}: {m}"))
-    anim = game.Animation(out / f"game_{g_loss}.gif", game.frame_interval(args.steps, gan.config.log_every, 30),
-                          args.steps, fps=6, dpi=60, title=g_loss, force_unit=force_unit)
+    diag = Diagnostics(
+        gan,
+        max(gan.config.log_every, args.steps // 12),
+        n=1000,
+        say=lambda m: printed.append(f"{g_loss}: {m}"),
+    )
+    anim = game.Animation(
+        out / f"game_{g_loss}.gif",
+        game.frame_interval(args.steps, gan.config.log_every, 30),
+        args.steps,
+        fps=6,
+        title=g_loss,
+        force_unit=force_unit,
+    )
     anim(gan)  # the start
     with _common.Timer() as t, np.errstate(over="ignore", invalid="ignore"):
         gan.train(callback=lambda g: (diag(g), anim(g)))
@@ -47,9 +58,16 @@ def run(g_loss, args, force_unit, out):
     for line in printed:
         print(line)
     diag.write_csv(out / f"evals_{g_loss}.csv")
-    print(f"{g_loss}: {args.steps} steps in {t.seconds:.1f} s; warnings: "
-          f"{', '.join(f'{k} (step {s})' for k, (s, _) in diag.warnings.items()) or 'none'}")
-    return {"gan": gan, "diag": diag, "snapshot": game.snapshot(gan, lims=anim.lims), "history": gan.history_array()}
+    print(
+        f"{g_loss}: {args.steps} steps in {t.seconds:.1f} s; warnings: "
+        f"{', '.join(f'{k} (step {s})' for k, (s, _) in diag.warnings.items()) or 'none'}"
+    )
+    return {
+        "gan": gan,
+        "diag": diag,
+        "snapshot": game.snapshot(gan, lims=anim.lims),
+        "history": gan.history_array(),
+    }
 
 
 def main(argv=None):
@@ -61,8 +79,22 @@ def main(argv=None):
         args.steps = 60
     args.out.mkdir(parents=True, exist_ok=True)
     # one force unit for both runs: the median force at step 0 under the non-saturating loss
-    f0 = float(np.median(np.linalg.norm(game.snapshot(GAN(TrainConfig(seed=args.seed, penalty=None, **(
-        dict(g_hidden=(16, 16), d_hidden=(16, 16)) if args.quick else {})))).force, axis=1)))
+    f0 = float(
+        np.median(
+            np.linalg.norm(
+                game.snapshot(
+                    GAN(
+                        TrainConfig(
+                            seed=args.seed,
+                            penalty=None,
+                            **(dict(g_hidden=(16, 16), d_hidden=(16, 16)) if args.quick else {}),
+                        )
+                    )
+                ).force,
+                axis=1,
+            )
+        )
+    )
     runs = {g: run(g, args, f0, args.out) for g in LOSSES}
 
     plt = _common.pyplot()
@@ -77,9 +109,12 @@ def main(argv=None):
         h, t = runs[g]["history"], runs[g]["diag"].table()
         w = max(1, h.shape[0] // 60)
         steps = np.arange(1, h.shape[0] + 1)
-        axes[0].plot(steps[w - 1:], _common.moving_average(h[:, col["D_fake"]], w)[w - 1:], color=color, label=g)
-        axes[1].semilogy(steps[w - 1:], _common.moving_average(h[:, col["grad_norm_G"]], w)[w - 1:], color=color,
-                         label=g)
+        axes[0].plot(
+            steps[w - 1 :], _common.moving_average(h[:, col["D_fake"]], w)[w - 1 :], color=color, label=g
+        )
+        axes[1].semilogy(
+            steps[w - 1 :], _common.moving_average(h[:, col["grad_norm_G"]], w)[w - 1 :], color=color, label=g
+        )
         axes[2].plot(t[:, 0], t[:, 1], "o-", color=color, ms=3, label=f"{g}: modes covered")
         axes[2].plot(t[:, 0], 8 * t[:, 2], "--", color=color, label=f"{g}: 8 × high quality")
         for name, (s, _) in runs[g]["diag"].warnings.items():
@@ -88,7 +123,9 @@ def main(argv=None):
             axes[0].annotate(name, (s, 0.9), color=color, fontsize=7, rotation=90, va="top")
     axes[0].set(title="mean D(G(z)) (dotted: a warning fired)", xlabel="step", ylim=(-0.02, 1.02))
     axes[1].set(title="‖∇θg L_G‖: the gradient G receives", xlabel="step")
-    axes[2].set(title="sample quality (diagnostics, every few hundred steps)", xlabel="step", ylim=(-0.2, 8.4))
+    axes[2].set(
+        title="sample quality (diagnostics, every few hundred steps)", xlabel="step", ylim=(-0.2, 8.4)
+    )
     for ax in axes:
         ax.legend(fontsize=7)
     fig.tight_layout()
@@ -97,14 +134,22 @@ def main(argv=None):
     if args.docs:  # the README's animations: copies of the two GIFs
         for g in LOSSES:
             (_common.DOCS_FIGURES / f"game_{g}.gif").write_bytes((args.out / f"game_{g}.gif").read_bytes())
-    summary = {g: {"warnings": r["diag"].summary(), "evals": {k: v.tolist() for k, v in r["diag"].as_dict().items()}}
-               for g, r in runs.items()}
+    summary = {
+        g: {"warnings": r["diag"].summary(), "evals": {k: v.tolist() for k, v in r["diag"].as_dict().items()}}
+        for g, r in runs.items()
+    }
     (args.out / "diagnostics.json").write_text(json.dumps(summary, indent=1))
     for g in LOSSES:
         t = runs[g]["diag"].table()
-        print(f"{g}: modes covered at the last evaluations {t[-3:, 1].astype(int).tolist()}, "
-              f"high quality {np.round(t[-1, 2], 3)}")
-    return {"runs": {g: {"warnings": dict(r["diag"].warnings), "evals": r["diag"].table()} for g, r in runs.items()}}
+        print(
+            f"{g}: modes covered at the last evaluations {t[-3:, 1].astype(int).tolist()}, "
+            f"high quality {np.round(t[-1, 2], 3)}"
+        )
+    return {
+        "runs": {
+            g: {"warnings": dict(r["diag"].warnings), "evals": r["diag"].table()} for g, r in runs.items()
+        }
+    }
 
 
 if __name__ == "__main__":

@@ -51,16 +51,24 @@ def test_demo1_saturation(demo, tmp_path, capsys):
     assert "non-saturating gradient is" in capsys.readouterr().out
 
 
+def _trapezoid(f, x):
+    return float(np.sum(0.5 * (f[1:] + f[:-1]) * np.diff(x)))
+
+
+def _kl_density(a, m):
+    """a·log(a/m), 0 where a = 0."""
+    return np.where(a > 0, a * np.log(a / m), 0.0)
+
+
 def test_demo2_figure1(demo, tmp_path):
     res, out = run(demo, "demo2_figure1", tmp_path)
     check_png(out / "figure1.png")
     for s in res["snapshots"]:
         x, p, q = s["x"], s["p_data"], s["p_g"]
-        trap = lambda f: float(np.sum(0.5 * (f[1:] + f[:-1]) * np.diff(x)))  # noqa: E731 - the test's own quadrature
         m = 0.5 * (p + q)
         with np.errstate(divide="ignore", invalid="ignore"):
-            kl = lambda a: np.where(a > 0, a * np.log(a / m), 0.0)  # noqa: E731 - 0·log 0 = 0
-            jsd = 0.5 * trap(kl(p)) + 0.5 * trap(kl(q))  # JSD = ½ KL(p ‖ m) + ½ KL(q ‖ m), m = (p + q)/2
+            # JSD = ½ KL(p ‖ m) + ½ KL(q ‖ m), m = (p + q)/2, by the trapezoid rule (0·log 0 = 0)
+            jsd = 0.5 * _trapezoid(_kl_density(p, m), x) + 0.5 * _trapezoid(_kl_density(q, m), x)
         assert s["jsd"] == pytest.approx(jsd, rel=1e-9, abs=1e-12)
         assert s["C"] == pytest.approx(-math.log(4) + 2 * jsd)
         assert s["V"] <= s["C"] + 1e-6  # no D beats D* (Proposition 1)
@@ -96,10 +104,18 @@ def test_demo5_modes(demo, tmp_path):
     mod = demo("demo5_modes")
     assert len(res["rows"]) == len(mod.VARIANTS)
     for (ds, vi), ms in res["by"].items():
-        assert {m["modes"] for m in ms} == {8 if ds == "ring" else 9}  # the data set each run scored on (3×3 grid)
+        assert {m["modes"] for m in ms} == {
+            8 if ds == "ring" else 9
+        }  # the data set each run scored on (3×3 grid)
         row = res["rows"][vi]  # the printed table is the mean over these runs
         cell = row[1] if ds == "ring" else row[4]
         assert cell.startswith(f"{np.mean([m['modes_covered'] for m in ms]):.1f}")
+    # every mark of the figure in its legend: the samples, a covered mode (+), a missed one (×)
+    assert res["keys"] == [
+        "G(z): the 2,500 samples of seed 0 that the title scores",
+        "a mode covered: a sample within 3σ of it",
+        "a mode missed: no sample within 3σ",
+    ]
 
 
 def test_demo6_digits(demo, tmp_path):
@@ -112,7 +128,9 @@ def test_demo6_digits(demo, tmp_path):
     assert np.all(res["d_loo"] > 0)
     assert len(res["d_fake"]) == len(fake) == 1000 and len(res["d_loo"]) == len(train) == 1797
     for i in (0, 1, 500, 999):
-        np.testing.assert_allclose(res["d_fake"][i], np.min(np.linalg.norm(train - fake[i], axis=1)), rtol=1e-6)
+        np.testing.assert_allclose(
+            res["d_fake"][i], np.min(np.linalg.norm(train - fake[i], axis=1)), rtol=1e-6
+        )
     for i in (0, 900, 1796):
         others = np.linalg.norm(np.delete(train, i, axis=0) - train[i], axis=1)
         np.testing.assert_allclose(res["d_loo"][i], np.min(others), rtol=1e-6)
@@ -159,6 +177,8 @@ def test_reproduce_pacgan(demo, tmp_path, capsys):
     assert set(res["summary"]) == {"ring", "grid"}
     text = capsys.readouterr().out
     assert "6.3 ± 0.5" in text and "17.3 ± 0.8" in text  # the published GAN row is printed beside ours
+    # a run this short is said to be one, on the terminal (and on the figure)
+    assert "reduced protocol: 0.02 of 400 epochs, 1 of 10 trials. The red bands are PacGAN's result" in text
     # --status scores the same checkpoints again, training nothing: the run's own final numbers,
     # as trained and refreshed
     status = run(demo, "reproduce_pacgan", tmp_path, "--status")[0]
@@ -169,7 +189,9 @@ def test_reproduce_pacgan(demo, tmp_path, capsys):
         assert 100 * got["as_trained"]["high_quality"] == r["curve"][-1]["hq"]
         assert got["as_trained"]["modes_covered"] == r["curve"][-1]["modes"]
         assert (got["refreshed"]["modes_covered"], 100 * got["refreshed"]["high_quality"]) == (
-            r["refreshed"]["modes"], r["refreshed"]["hq"])
+            r["refreshed"]["modes"],
+            r["refreshed"]["hq"],
+        )
     cfg = demo("reproduce_pacgan").pacgan_config("ring", 0)
     assert (cfg.g_hidden, cfg.d_hidden, cfg.d_maxout, cfg.g_batch_norm) == ((400,) * 4, (200,) * 3, 5, True)
     assert (cfg.g_lr, cfg.betas[0], cfg.batch_size, cfg.mode) == (1e-4, 0.8, 100, "simultaneous")
@@ -188,7 +210,6 @@ def test_pacgan_summary_is_mean_and_standard_error(demo):
     assert rp._pm_sd(6.3, 0.5, 10, 1) == "6.3 ± 0.5 (sd 1.6)" and rp._pm_sd(5.0, float("nan"), 1, 1) == "5.0"
     # two means 1 apart with standard errors 0.3 and 0.4: their difference has s.e. 0.5, so z = 2
     assert rp._z((2.0, 0.3), (1.0, 0.4)) == pytest.approx(2.0, rel=1e-12)
-
 
 
 def test_pacgan_late_median_is_over_the_last_epochs_without_the_final_point(demo):
@@ -210,8 +231,9 @@ def test_pacgan_monitoring_refresh_moves_only_the_running_statistics(demo):
     from minigan.layers import BatchNorm
     from minigan.training import GAN
 
-    cfg = dataclasses.replace(rp.pacgan_config("ring", 0, train_size=1000), g_hidden=(8, 8), d_hidden=(4,),
-                              dtype="float64")
+    cfg = dataclasses.replace(
+        rp.pacgan_config("ring", 0, train_size=1000), g_hidden=(8, 8), d_hidden=(4,), dtype="float64"
+    )
     gan = GAN(cfg)
     gan.train(3)
     params = {k: np.array(v) for k, v in gan.G.params().items()}

@@ -95,9 +95,7 @@ def test_animation_writes_a_gif_with_a_frame_per_interval(tmp_path):
     assert anim.frames == 5  # steps 0, 10, 20, 30, 40
     path = anim.close()
     assert open(path, "rb").read(6) == b"GIF89a"
-    assert Image.open(path).n_frames in range(
-        2, 6
-    )  # more than one, at most 5: Pillow merges unchanged frames
+    assert Image.open(path).n_frames in range(2, 6)  # more than one, at most 5: Pillow merges unchanged ones
 
 
 @needs_mpl
@@ -132,3 +130,91 @@ def test_train_animate_writes_the_gif(tmp_path):
     assert (out / "game.png").exists()
     evals = np.loadtxt(out / "evals.csv", delimiter=",", skiprows=1, ndmin=2)
     assert evals[:, 0].tolist() == [10, 20, 30]
+
+
+# -- what a person sees: the view, the titles, the legends, the colours, the size ------------------------
+def test_the_view_is_fixed_by_the_data_not_by_the_generator():
+    """Two runs with different generators get one view: the data's range (and the origin, where an
+    untrained G starts) with a margin; a generator far away does not shrink the data into a corner."""
+    a, b = tiny_gan(steps=0, seed=1), tiny_gan(steps=0, seed=2)
+    assert game.snapshot(a, n=64).lims == game.snapshot(b, n=64).lims == game.data_view(a.data)
+    (x0, x1), (y0, y1) = game.data_view(a.data)
+    assert x1 - x0 == pytest.approx(y1 - y0)  # square
+    assert x0 < -2 and x1 > 2 and y0 < -2 and y1 > 2 and x1 < 4  # the ring of radius 2, a margin, no more
+    (g0, g1) = game.data_view(tiny_gan(steps=0, dataset="gaussian").data)[0]
+    assert g0 < 0.0 < 4.0 + 3 * 0.5 < g1  # N(4, 0.5²) and the origin
+
+
+def test_steady_keeps_heatmap_pixels_that_moved_one_step():
+    h = game.HEAT_COLORS
+    before = np.array([[10, 10, 10, 200, 5]], dtype=np.uint8)
+    after = np.array([[11, 12, 9, 201, h + 3]], dtype=np.uint8)  # +1, +2, −1 steps; an ink; heat → ink
+    np.testing.assert_array_equal(game.steady(before, after), [[10, 12, 10, 201, h + 3]])
+
+
+@needs_mpl
+def test_the_palette_starts_with_the_colour_map_in_the_order_of_d():
+    from matplotlib import colormaps
+
+    colors = np.array(game.gif_palette().getpalette()[: 3 * game.HEAT_COLORS]).reshape(-1, 3)
+    want = np.round(255 * colormaps[game.CMAP](np.linspace(0, 1, game.HEAT_COLORS))[:, :3])
+    np.testing.assert_array_equal(colors, want)
+
+
+def _frames(path):
+    from PIL import Image
+
+    image = Image.open(path)
+    for k in range(image.n_frames):
+        image.seek(k)
+        yield np.asarray(image.convert("RGB"))
+
+
+@needs_mpl
+def test_every_frame_is_wide_titled_and_its_legend_drawn_over_the_heatmap(tmp_path):
+    gan = tiny_gan(steps=0)
+    anim = game.Animation(tmp_path / "a.gif", every=10, total_steps=20, title="tiny")
+    for _ in range(3):
+        anim(gan)
+        gan.train(10)
+    legend = anim.figure.ax.get_legend()
+    x0, y0, x1, y1 = np.round(legend.get_window_extent().extents).astype(int)
+    frames = list(_frames(anim.close()))
+    assert len(frames) == 3
+    for rgb in frames:
+        h, w, _ = rgb.shape
+        assert w >= 900 and (w, h) == (905, 440)
+        assert rgb[:20, : w // 2].mean(axis=2).min() < 80  # the title's dark text over the game panel
+        # the legend's light box, over the coloured heatmap (image rows count from the top)
+        box = rgb[h - y1 + 3 : h - y0 - 3, x0 + 3 : x1 - 3].astype(int)
+        assert np.mean(np.all(box > 200, axis=2)) > 0.6
+    assert [t.get_text() for t in anim.figure.ax.get_legend().get_texts()] == [
+        "data x",
+        "G(z)",
+        "force on G(z)",
+    ]
+
+
+@needs_mpl
+def test_the_fourth_panel_of_losses_has_one_legend_for_both_axes(tmp_path, monkeypatch):
+    drawn = {}
+
+    def keep(fig, path, dpi=110):
+        drawn["fig"] = fig
+        return str(path)
+
+    monkeypatch.setattr(plots, "save", keep)
+    h = np.abs(np.random.default_rng(0).normal(size=(40, 9))) + 0.1
+    evals = {
+        "step": np.array([10, 20, 30, 40]),
+        "modes_covered": np.array([4, 6, 8, 8]),
+        "high_quality": np.array([0.1, 0.3, 0.6, 0.8]),
+        "sliced_w1": np.array([0.4, 0.2, 0.1, 0.05]),
+    }
+    plots.loss_curves(h, tmp_path / "losses.png", evals=evals)
+    axes = drawn["fig"].axes
+    assert len(axes) == 5  # four panels and the right axis of the fourth
+    legends = [ax.get_legend() for ax in axes[3:]]
+    assert sum(lg is not None for lg in legends) == 1
+    labels = [t.get_text() for lg in legends if lg is not None for t in lg.get_texts()]
+    assert labels == ["high quality", "modes covered / 8", "sliced W1 (right)"]

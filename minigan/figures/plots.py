@@ -186,24 +186,40 @@ def _finish(ax: Any, title: str) -> None:
 
 def _evals_panel(ax: Any, evals: dict[str, Any]) -> None:
     """Sample quality over the steps, whichever of them ``evals`` holds: high quality and modes
-    covered (left axis, fractions), the sliced W1 distance to the data (right axis)."""
+    covered (left axis, fractions), the sliced W1 distance to the data (right axis); one legend
+    for both axes, between the title and the plot, where no curve can run under it."""
     step = np.asarray(evals["step"], dtype=np.float64)
     quality = "high_quality" in evals or "modes_covered" in evals
+    lines = []
     if "high_quality" in evals:
-        ax.plot(step, np.asarray(evals["high_quality"]), "o-", color="C2", ms=3, label="high quality")
+        lines += ax.plot(
+            step, np.asarray(evals["high_quality"]), "o-", color="C2", ms=3, label="high quality"
+        )
     if "modes_covered" in evals:
         covered = np.asarray(evals["modes_covered"], dtype=np.float64)
         label = f"modes covered / {covered.max():.0f}"
-        ax.plot(step, covered / max(1.0, covered.max()), "s-", color="C4", ms=3, label=label)
+        lines += ax.plot(step, covered / max(1.0, covered.max()), "s-", color="C4", ms=3, label=label)
     if quality:
         ax.set_ylim(-0.02, 1.05)
-        ax.legend(fontsize=8, loc="upper left")
+        ax.set_ylabel("fraction")
     if "sliced_w1" in evals:
-        ax = ax.twinx() if quality else ax
-        ax.plot(step, np.asarray(evals["sliced_w1"]), "^-", color="C0", ms=3, label="sliced W1")
-        ax.set_ylabel("sliced W1 to the data")
-        ax.legend(fontsize=8, loc="lower left" if quality else "upper right")
-    ax.set_title("sample quality during training")
+        w1 = ax.twinx() if quality else ax
+        lines += w1.plot(
+            step, np.asarray(evals["sliced_w1"]), "^-", color="C0", ms=3, label="sliced W1 (right)"
+        )
+        w1.set_ylabel("sliced W1 to the data")
+    ax.legend(
+        lines,
+        [ln.get_label() for ln in lines],
+        fontsize=8,
+        loc="lower center",
+        ncol=3,
+        bbox_to_anchor=(0.5, 1.0),
+        frameon=False,
+        handlelength=1.5,
+        columnspacing=1.0,
+    )
+    ax.set_title("sample quality during training", pad=22)
     ax.set_xlabel("step")
 
 
