@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from . import losses
+from . import game_updates, losses
 from ._checks import check_fraction, check_int, check_positive, is_int, is_number
 from .backend import Backend, Random
 from .data import PRESETS
@@ -43,6 +43,10 @@ class TrainConfig:
                clip (D weight clipping c for wasserstein; None = off; with penalty gp, off),
                penalty (None | r1 | r2 | gp: a gradient penalty on D, docs/MATH.md §12), gamma
                (R1/R2's γ), gp_weight (WGAN-GP's λ).
+    Update:    update (plain | extragradient | optimistic | consensus: how a step moves the
+               players, ``game_updates``, docs/MATH.md §16; all but plain need mode simultaneous
+               and k = 1, consensus also penalty None and a smooth loss), consensus_weight
+               (consensus's λ of ½‖v‖²).
     Data:      dataset (one of data.DATASETS: gaussian, ring, grid, pacgan_ring, pacgan_grid,
                digits), data_params (dict passed to the dataset, e.g. train_size).
     Networks:  noise_dim, g_hidden, d_hidden, activation, g_output (None | tanh | sigmoid:
@@ -72,6 +76,8 @@ class TrainConfig:
     penalty: str | None = "r1"
     gamma: float = 0.03
     gp_weight: float = 10.0
+    update: str = "plain"
+    consensus_weight: float = game_updates.DEFAULT_CONSENSUS_WEIGHT
     noise_dim: int = 2
     g_hidden: tuple[int, ...] = (128, 128, 128)
     d_hidden: tuple[int, ...] = (128, 128)
@@ -108,6 +114,7 @@ class TrainConfig:
         self._check_optimizers()
         if self.clip is None and self.g_loss == "wasserstein" and self.penalty != "gp":
             self.clip = 0.01  # Arjovsky et al. 2017: the critic must stay Lipschitz
+        self._check_update()
         if self.g_lr is None:
             self.g_lr = default_lr(self.optimizer, self.g_loss)
         if self.d_lr is None:
@@ -176,6 +183,24 @@ class TrainConfig:
         for name in ("gamma", "gp_weight"):
             check_positive(name, getattr(self, name), "a positive number")
 
+    def _check_update(self) -> None:
+        """The update's name and λ, and whether it has a meaning with this game (``GameUpdate.check``:
+        mode, k, the penalty, the clip, the losses, the label smoothing)."""
+        self.consensus_weight = check_positive(
+            "consensus_weight", self.consensus_weight, "a positive finite weight λ of ½‖v‖²"
+        )
+        if not isinstance(self.update, str) or self.update not in game_updates.UPDATES:
+            raise ValueError(f"update: expected one of {game_updates.UPDATES}, got {self.update!r}")
+        self.build_update().check(
+            mode=self.mode,
+            k=self.k,
+            penalty=self.penalty is not None,
+            clip=self.clip,
+            g_loss=self.g_loss,
+            d_loss=losses.PAIRED_D_LOSS[self.g_loss],
+            real_target=self.real_target,
+        )
+
     def _check_optimizers(self) -> None:
         """The optimizers' names, learning rates (None: the default), betas and momentum."""
         for name in ("optimizer", "d_optimizer"):
@@ -232,6 +257,10 @@ class TrainConfig:
         lr = self.g_lr if net == "g" else self.d_lr
         assert lr is not None  # __post_init__ set both
         return make_optimizer(name, lr, betas=self.betas, momentum=self.momentum)
+
+    def build_update(self) -> game_updates.GameUpdate:
+        """How a step moves the players: ``game_updates.make_update(update, consensus_weight)``."""
+        return game_updates.make_update(self.update, self.consensus_weight)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -55,7 +55,7 @@ from ._types import Array, ArrayLike, Cache, DLoss, GLoss, Grads
 from .backend import Random, get_backend
 from .config import MODES, TrainConfig
 from .data import ArrayDataset, Dataset, make_dataset
-from .game_updates import GameUpdate, as_update
+from .game_updates import UPDATES, GameUpdate, as_update
 from .networks import MLP
 from .optim import Optimizer
 
@@ -112,9 +112,10 @@ class GAN:
       ``d_loss``: a name in ``losses.DISCRIMINATOR_LOSSES`` or ``(l_real, l_fake) -> (L_D, ∂/∂l_real,
       ∂/∂l_fake)``; by default the pair of ``config.g_loss`` (with its label smoothing);
     - ``d_penalty``: ``(D, x_real, x_fake) -> (P, ∂P/∂θd by name)``, e.g. ``penalties.Penalty``;
-    - ``update``: how a step moves the players: a name in ``game_updates.UPDATES`` or a
-      ``game_updates.GameUpdate`` (default "plain": Algorithm 1 by ``mode`` and ``k``); checked
-      against the settings (``set_update``).
+    - ``update``: how a step moves the players: a name in ``game_updates.UPDATES`` (it goes into
+      the config, ``TrainConfig.update``), a ``game_updates.GameUpdate`` (recorded in the config
+      when its fields rebuild it), or None: the config's (``build_update``; by default "plain",
+      Algorithm 1 by ``mode`` and ``k``); checked against the settings (``set_update``).
 
     ``rng``: the run's ``backend.Random`` (default: seeded with ``config.seed``). Other keyword
     arguments that are ``TrainConfig`` fields override the config's.
@@ -141,6 +142,8 @@ class GAN:
         update: str | GameUpdate | None = None,
         **overrides: Any,
     ) -> None:
+        if isinstance(update, str):  # a name goes into the config, which records it
+            overrides["update"] = update
         if config is None:
             config = TrainConfig(**overrides)
         elif overrides:
@@ -169,7 +172,9 @@ class GAN:
         # the forms by name (None: a function), for the second-order products of "consensus"
         self.loss_names = (_name(g_loss, c.g_loss), _name(d_loss, d_name))
         self.d_penalty = d_penalty if d_penalty is not None else c.build_penalty(self.rng)
-        self.set_update(update)
+        self.set_update(c.build_update() if update is None or isinstance(update, str) else update)
+        if isinstance(update, GameUpdate):
+            self.config = c = _recorded(c, update)
         self.step = 0
         self.seconds = 0.0  # wall time spent in train(), over every resume (kept by checkpoints)
         self.history: list[list[float]] = []  # host rows, one per step, columns HISTORY
@@ -474,6 +479,22 @@ def equilibrium_values() -> dict[str, float]:
         "D_real": 0.5,
         "D_fake": 0.5,
     }
+
+
+def _recorded(config: TrainConfig, update: GameUpdate) -> TrainConfig:
+    """``config`` with ``update`` in its fields when they rebuild it (one of ``game_updates.UPDATES``,
+    its λ), so that a checkpoint restores it; an update of your own leaves the config as it is."""
+    settings = update.config()
+    if settings.get("name") not in UPDATES:
+        return config
+    fields = {"update": settings["name"], "consensus_weight": config.consensus_weight}
+    fields.update({k: v for k, v in settings.items() if k == "consensus_weight"})
+    try:  # parts given by hand (a loss by name) may make sense of an update the config's would not
+        recorded = TrainConfig.from_dict({**config.to_dict(), **fields})
+    except ValueError:
+        return config
+    rebuilt = recorded.build_update()
+    return recorded if type(rebuilt) is type(update) and rebuilt.config() == settings else config
 
 
 def _loss(arg, given, default_name, get, extra):

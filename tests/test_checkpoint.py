@@ -281,6 +281,7 @@ def test_a_checkpoint_from_before_the_engine_room_loads_and_trains():
         c.penalty is None and gan.d_penalty is None
     )  # written before penalties (and the R1 default) existed
     assert gan.seconds == 0.0  # nor did it keep the training time
+    assert (c.update, gan.update.name) == ("plain", "plain")  # nor the game's own optimizers
     last = [
         1.45277357,
         0.47435653,

@@ -268,15 +268,15 @@ RESUME = dict(g_hidden=(12, 12), d_hidden=(12, 12), batch_size=16, log_every=3, 
     ],
 )
 def test_a_resumed_run_equals_an_uninterrupted_one(tmp_path, update, kw):
-    cfg = TrainConfig(**RESUME, **kw)
-    whole = GAN(cfg, update=update).train(8)
-    half = GAN(cfg, update=update).train(4)
+    cfg = TrainConfig(**RESUME, **kw, update=update)
+    whole = GAN(cfg).train(8)
+    half = GAN(cfg).train(4)
     path = checkpoint.save(half, tmp_path / "c.npz")
     if update == "optimistic":
         with np.load(path) as f:
             assert "g_opt/last_move/0.W" in f.files and "d_opt/last_move/0.b" in f.files
-    resumed = checkpoint.load(path)
-    resumed.set_update(update)  # the update is not in TrainConfig yet: given again
+    resumed = checkpoint.load(path)  # the update comes back from the config
+    assert resumed.config.update == update and resumed.update.name == update
     resumed.train(4)
     np.testing.assert_array_equal(resumed.history_array(), whole.history_array())
     np.testing.assert_array_equal(_flat(resumed), _flat(whole))
@@ -285,6 +285,25 @@ def test_a_resumed_run_equals_an_uninterrupted_one(tmp_path, update, kw):
         assert sa.keys() == sb.keys()
         for k in sa:
             np.testing.assert_array_equal(np.asarray(sa[k]), np.asarray(sb[k]), err_msg=k)
+
+
+def test_the_config_records_the_update_given_to_a_gan(tmp_path):
+    """A name or one of game_updates' own objects lands in TrainConfig (so checkpoints keep it); the
+    consensus weight of a Consensus object too; an update of one's own leaves the config alone."""
+    cfg = TrainConfig(**RESUME, penalty=None)
+    assert GAN(cfg, update="optimistic").config.update == "optimistic"
+    gan = GAN(cfg, update=game_updates.Consensus(0.25))
+    assert (gan.config.update, gan.config.consensus_weight) == ("consensus", 0.25)
+    assert isinstance(gan.update, game_updates.Consensus) and gan.update.weight == 0.25
+    loaded = checkpoint.load(checkpoint.save(gan.train(2), tmp_path / "c.npz"))
+    assert loaded.update.config() == {"name": "consensus", "consensus_weight": 0.25}
+
+    class Mine(game_updates.Extragradient):
+        name = "mine"
+
+    gan = GAN(cfg, update=Mine())
+    assert gan.config.update == "plain" and isinstance(gan.update, Mine)
+    assert GAN(cfg, update=None).update.name == "plain" == GAN(cfg).config.update
 
 
 def test_the_updates_run_on_the_plain_formulas_of_array_api_strict():

@@ -237,6 +237,44 @@ def test_bad_config_combinations():
 def test_config_round_trip():
     cfg = TrainConfig(g_hidden=(3, 4), betas=(0.8, 0.9), data_params={"std": 0.01})
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+    cfg = TrainConfig(update="consensus", consensus_weight=0.5, mode="simultaneous", penalty=None)
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+    assert cfg.build_update().config() == {"name": "consensus", "consensus_weight": 0.5}
+
+
+def test_a_config_from_before_the_updates_takes_their_defaults():
+    old = TrainConfig().to_dict()
+    del old["update"], old["consensus_weight"]
+    cfg = TrainConfig.from_dict(old)
+    assert (cfg.update, cfg.consensus_weight) == ("plain", 0.03) and cfg.build_update().name == "plain"
+
+
+@pytest.mark.parametrize(
+    "kw, msg",
+    [
+        (dict(update="bogus"), "update: expected one of ('plain', 'extragradient', 'optimistic', "
+         "'consensus'), got 'bogus'"),
+        (dict(update=None), "update: expected one of"),
+        (dict(update="extragradient"), "update: 'extragradient' moves both players from one state, so it "
+         "needs mode='simultaneous'; got mode='fresh'"),
+        (dict(update="optimistic", mode="simultaneous", k=2), "update: 'optimistic' takes one step of both "
+         "players from one state, so it needs k=1; got k=2"),
+        (dict(update="consensus", mode="simultaneous"), "update: 'consensus' needs penalty=None: R1/R2/GP "
+         "would need third derivatives (TrainConfig() has penalty='r1' by default)"),
+        (dict(update="consensus", mode="simultaneous", penalty=None, g_loss="hinge"), "update: 'consensus' "
+         "needs a D loss with a second derivative"),
+        (dict(update="consensus", mode="simultaneous", penalty=None, g_loss="wasserstein"), "update: "
+         "'consensus' needs clip=None"),
+        (dict(consensus_weight=0), "consensus_weight: expected a positive finite weight λ of ½‖v‖², got 0"),
+        (dict(consensus_weight=-1.0), "consensus_weight: expected a positive finite weight"),
+        (dict(consensus_weight=float("nan")), "consensus_weight: expected a positive finite weight"),
+        (dict(consensus_weight="0.1"), "consensus_weight: expected a positive finite weight"),
+    ],
+)  # fmt: skip
+def test_an_update_without_a_meaning_is_refused_by_the_config(kw, msg):
+    with pytest.raises(ValueError) as e:
+        TrainConfig(**kw)
+    assert msg in str(e.value) and "\n" not in str(e.value)
 
 
 # -- a GAN built from parts ----------------------------------------------------------------
