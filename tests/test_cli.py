@@ -335,6 +335,31 @@ def test_the_help_shows_trainconfigs_defaults(capsys):
     c = TrainConfig()
     for shown in (f"[{c.steps}]", "[128,128,128]", "[128,128]", f"[{c.lr_decay:g}]", f"[{c.batch_size}]"):
         assert shown in text
+    assert f"smooth loss) [{c.update}]" in text and f"½‖v‖² [{c.consensus_weight:g}]" in text
+
+
+def test_update_and_consensus_weight_reach_the_config(tmp_path):
+    """--update and --consensus-weight are TrainConfig's fields: the GAN steps by that update, and
+    its checkpoint keeps them."""
+    from minigan.app import train as cli
+
+    argv = [
+        "--update",
+        "consensus",
+        "--mode",
+        "simultaneous",
+        "--penalty",
+        "none",
+        "--consensus-weight",
+        "0.1",
+    ]
+    gan, _ = cli._new_run(cli.build_parser().parse_args([*argv, "--out", str(tmp_path / "x")]))
+    assert (gan.config.update, gan.config.consensus_weight) == ("consensus", 0.1)
+    assert gan.update.config() == {"name": "consensus", "consensus_weight": 0.1}
+    rc, out = run(tmp_path, "--steps", "3", "--no-plots", *argv)
+    assert rc == 0
+    saved = checkpoint.load(out / "checkpoint.npz")
+    assert saved.update.config() == {"name": "consensus", "consensus_weight": 0.1}
 
 
 def test_checkpoints_land_when_asked_not_at_the_lcm_of_the_two_intervals():

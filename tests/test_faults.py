@@ -534,6 +534,58 @@ def test_values_that_cannot_fit_or_do_not_apply_are_refused_naming_the_flag(run_
     assert digest(out) == before
 
 
+SIMULTANEOUS = ["--mode", "simultaneous"]
+CONSENSUS = ["--update", "consensus", *SIMULTANEOUS, "--penalty", "none"]
+
+
+@pytest.mark.parametrize(
+    "argv, line",
+    [
+        (["--update", "consensus", *SIMULTANEOUS], "--update: 'consensus' needs penalty=None: R1/R2/GP would "
+         "need third derivatives (--penalty is r1 by default: give --penalty none)"),
+        (["--update", "extragradient"], "--update: 'extragradient' moves both players from one state, so "
+         "it needs mode='simultaneous'; got mode='fresh' (--mode is fresh by default: give --mode "
+         "simultaneous)"),
+        (["--update", "optimistic", *SIMULTANEOUS, "--k", "2"], "--update: 'optimistic' takes one step of "
+         "both players from one state, so it needs k=1; got k=2"),
+        ([*CONSENSUS, "--g-loss", "hinge"], "--update: 'consensus' needs a D loss with a second derivative"),
+        ([*CONSENSUS, "--g-loss", "wasserstein"], "--update: 'consensus' needs clip=None: a clipped D "
+         "follows no smooth field; got clip=0.01 (--g-loss wasserstein clips unless --penalty gp)"),
+        ([*CONSENSUS, "--consensus-weight", "0"], "--consensus-weight: expected a positive finite weight "
+         "λ of ½‖v‖², got 0.0"),
+        ([*CONSENSUS, "--consensus-weight", "-1"], "--consensus-weight: expected a positive finite weight"),
+        ([*CONSENSUS, "--consensus-weight", "nan"], "--consensus-weight: expected a positive finite weight"),
+        (["--consensus-weight", "0.1"], "--consensus-weight: a setting of --update consensus, but this run "
+         "has --update plain"),
+        (["--update", "bogus"], "argument --update: invalid choice: 'bogus'"),
+    ],
+)  # fmt: skip
+def test_an_update_without_a_meaning_is_refused_naming_the_flag(run_copy, argv, line):
+    """The game's own optimizers (--update) where they have no meaning: one line, exit 2, saying why
+    and which option changes it; the run in --out untouched."""
+    out, before = run_copy
+    r = minigan_cmd("train", *argv, "--steps", 2, "--out", out, "--overwrite", "-q")
+    one_line(r, exitcodes.USAGE, line, probe="train " + " ".join(argv), intact=digest(out) == before)
+    assert digest(out) == before
+
+
+def test_an_optimistic_update_resumed_equals_an_uninterrupted_run(tmp_path):
+    """The previous move of optimistic Adam is optimizer state: saved in the checkpoint with the
+    moments, so 40 steps and --resume to 80 are the 80 steps of one run; --update and
+    --consensus-weight are the run's and cannot change on --resume."""
+    args = [*NETS, "--update", "optimistic", *SIMULTANEOUS, "--lr-decay", 1, "--log-every", 10]
+    assert minigan_cmd("train", *args, "--steps", 80, "--out", tmp_path / "whole").returncode == 0
+    assert minigan_cmd("train", *args, "--steps", 40, "--out", tmp_path / "half").returncode == 0
+    r = minigan_cmd("train", "--resume", tmp_path / "half", "--steps", 80, "-q", "--no-plots")
+    assert r.returncode == 0, r.stderr
+    half, whole = checkpoint.load(tmp_path / "half"), checkpoint.load(tmp_path / "whole")
+    assert half.step == 80 and half.config.update == "optimistic" == whole.config.update
+    np.testing.assert_array_equal(half.history_array(), whole.history_array())
+    for flag, value in (("--update", "plain"), ("--consensus-weight", "0.1")):
+        r = minigan_cmd("train", "--resume", tmp_path / "half", flag, value, "-q")
+        one_line(r, exitcodes.USAGE, flag, "cannot change on --resume")
+
+
 @pytest.mark.parametrize("value", ["-1", "nan", "2"])
 def test_gradcheck_refuses_a_threshold_that_passes_nothing(value):
     r = minigan_cmd("gradcheck", "--threshold", value)

@@ -72,6 +72,7 @@ from .._checks import check_int
 from ..data import DATASETS, ArrayDataset
 from ..figures import game
 from ..files import FolderInUse, FolderLock, read_json
+from ..game_updates import UPDATES
 from ..optim import DEFAULT_LR, OPTIMIZERS, SGD_LR_BY_LOSS
 from ..penalties import PENALTIES
 from ..training import GAN, MODES, TrainConfig
@@ -151,6 +152,8 @@ RUN_OPTIONS = (
     "penalty",
     "gamma",
     "gp_weight",
+    "update",
+    "consensus_weight",
 )
 
 # The option of each field of TrainConfig and RunSettings (and of the data set) a command sets.
@@ -230,6 +233,20 @@ def _game_options(g: argparse._ArgumentGroup, d: dict) -> None:
     )
     g.add_argument("--gamma", type=number, help=f"R1/R2's weight γ [{d['gamma']:g}]")
     g.add_argument("--gp-weight", type=number, help=f"WGAN-GP's weight λ [{d['gp_weight']:g}]")
+    g.add_argument(
+        "--update",
+        choices=UPDATES,
+        help="how a step moves the players: plain (Algorithm 1 by --mode and --k), or one of the game's "
+        "own optimizers, each moving both players from one state (needs --mode simultaneous, --k 1): "
+        "extragradient (two evaluations a step), optimistic (θ − 2δ_t + δ_{t−1}), consensus (also "
+        f"descends ½‖v‖²; needs --penalty none and a smooth loss) [{d['update']}]",
+    )
+    g.add_argument(
+        "--consensus-weight",
+        type=number,
+        metavar="λ",
+        help=f"--update consensus: the weight λ of ½‖v‖² [{d['consensus_weight']:g}]",
+    )
 
 
 def _network_options(g: argparse._ArgumentGroup, d: dict) -> None:
@@ -347,7 +364,7 @@ def _new_run(args: argparse.Namespace) -> tuple[GAN, str]:
     except OSError as e:  # a data file that cannot be read
         raise UsageError("--data", f"cannot read {e.filename or args.data} ({e.strerror or e})") from None
     except (ValueError, TypeError, RuntimeError, ImportError) as e:
-        raise blame(e, options) from None
+        raise _as_options(blame(e, options)) from None
     if args.out is None:
         return gan, os.path.join(
             "runs", f"{name or config.dataset}-{config.g_loss}-{config.mode}-seed{config.seed}"
@@ -360,6 +377,22 @@ def _new_run(args: argparse.Namespace) -> tuple[GAN, str]:
             "another --out",
         )
     return gan, args.out
+
+
+# TrainConfig's defaults named in its messages, as the options that change them
+AS_OPTIONS = {
+    "(TrainConfig() has mode='fresh' by default)": "(--mode is fresh by default: give --mode simultaneous)",
+    "(TrainConfig() has penalty='r1' by default)": "(--penalty is r1 by default: give --penalty none)",
+    "g_loss='wasserstein' clips unless penalty='gp'": "--g-loss wasserstein clips unless --penalty gp",
+}
+
+
+def _as_options(e: UsageError) -> UsageError:
+    """``e`` with the defaults of TrainConfig its message names said as the command's options."""
+    problem = e.problem
+    for config_words, option_words in AS_OPTIONS.items():
+        problem = problem.replace(config_words, option_words)
+    return UsageError(e.option, problem)
 
 
 def _check_memory(config: TrainConfig) -> None:
@@ -392,6 +425,11 @@ def _config_options(args: argparse.Namespace) -> tuple[dict, str | None]:
     for flag, value, opt in (("--betas", args.betas, "adam"), ("--momentum", args.momentum, "sgd")):
         if value is not None and opt not in used:
             raise UsageError(flag, f"a setting of {opt}, but this run uses {' and '.join(sorted(used))}")
+    update = args.update or DEFAULTS["update"]
+    if args.consensus_weight is not None and update != "consensus":
+        raise UsageError(
+            "--consensus-weight", f"a setting of --update consensus, but this run has --update {update}"
+        )
     if not args.data:
         if args.raw_scale or args.holdout is not None:
             raise UsageError("--raw-scale/--holdout", "they apply to --data only")
