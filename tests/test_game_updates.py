@@ -306,6 +306,27 @@ def test_the_config_records_the_update_given_to_a_gan(tmp_path):
     assert GAN(cfg, update=None).update.name == "plain" == GAN(cfg).config.update
 
 
+def test_a_sweep_takes_the_update_as_a_field_of_its_runs(tmp_path):
+    """``update`` in [base], ``consensus_weight`` and ``update`` on [axes]: each point's run steps by
+    its update, and its checkpoint says so; a point without a meaning is refused before any runs."""
+    from minigan.app import sweep
+
+    base = {"g_hidden": [8], "d_hidden": [8], "batch_size": 16, "steps": 4, "log_every": 2}
+    base.update(mode="simultaneous", penalty="none", update="consensus")
+    run = {"eval_samples": 100, "plots": False, "eval_every": 4, "checkpoint_every": 4}
+    spec = sweep.make_spec(base, {"consensus_weight": [0.01, 0.1]}, run, name="lam")
+    res = sweep.run_sweep(spec, tmp_path / "lam", use_dask=False, quiet=True, figure=False)
+    assert [r["status"] for r in res.rows] == ["done", "done"], res.rows
+    for p, lam in zip(spec.points(), (0.01, 0.1)):
+        saved = checkpoint.load(tmp_path / "lam" / "runs" / p.name)
+        assert saved.step == 4 and saved.update.config() == {"name": "consensus", "consensus_weight": lam}
+    del base["update"], base["penalty"]  # R1, the default
+    spec = sweep.make_spec(base, {"update": ["plain", "optimistic"]}, run, name="upd")
+    assert [p.config["update"] for p in spec.points()] == ["plain", "optimistic"]
+    with pytest.raises(sweep.SpecError, match=r"axes.update\[1\]: update: 'consensus' needs penalty=None"):
+        sweep.make_spec(base, {"update": ["plain", "consensus"]}, run)
+
+
 def test_the_updates_run_on_the_plain_formulas_of_array_api_strict():
     """Only the Array API standard: strict runs each update as NumPy does (to float64 rounding)."""
     for update in game_updates.UPDATES[1:]:
