@@ -183,7 +183,7 @@ def figure(plt, samples, by, seed):
     from minigan.metrics import HIGH_QUALITY_STDS, assign_modes
 
     n = len(VARIANTS)
-    fig, axes = plt.subplots(len(DATASETS), n, figsize=(2.3 * n, 2.45 * len(DATASETS) + 0.5))
+    fig, axes = plt.subplots(len(DATASETS), n, figsize=(2.3 * n, 2.75 * len(DATASETS) + 0.4))
     for r, ds in enumerate(DATASETS):
         means, std = np.array(_means(ds)), _std(ds)
         for vi, (label, _) in enumerate(VARIANTS):

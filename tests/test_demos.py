@@ -265,3 +265,19 @@ def test_demo8_game(demo, tmp_path):
         # --quick: 60 steps, diagnostics every max(log_every 10, 60 // 12) = 10 steps
         assert list(res["runs"][g]["evals"][:, 0]) == [10, 20, 30, 40, 50, 60]
     assert (out / "diagnostics.json").exists()
+
+
+def test_make_figures_accounts_for_every_figure_of_the_docs(demo, capsys):
+    """Every file of docs/figures/ is made by one job of demos/make_figures.py or listed, with its
+    reason, as not made there; every job names the command of the docs that makes it."""
+    mf = demo("make_figures")
+    made = [f for job in mf.jobs(2) for f in job.figures]
+    assert len(made) == len(set(made))
+    on_disk = {p.name for p in mf.DOCS.iterdir()}
+    assert set(made) | set(mf.NOT_MADE) == on_disk
+    assert not set(made) & set(mf.NOT_MADE)
+    mf.main(["--list"])
+    text = capsys.readouterr().out
+    assert "pacgan.png: PacGAN's Table 1 protocol" in text and "train: train_animation.gif" in text
+    for job in mf.jobs(2):
+        assert job.command[0] == sys.executable and all(src for src, _ in job.copies)
