@@ -240,7 +240,8 @@ class GAN:
     def set_update(self, update: str | GameUpdate | None) -> None:
         """Use ``update`` from the next step on (a name in ``game_updates.UPDATES``, a
         ``GameUpdate``, or None: "plain"), after one clear ValueError if it has no meaning with this
-        run's settings (e.g. a checkpoint's GAN, ``checkpoint.load``, given its update again)."""
+        run's settings. The config records it (``update``, ``consensus_weight``) when it is one of
+        ``game_updates.UPDATES``, so a checkpoint saved afterwards restores it."""
         update = as_update(update)
         c = self.config
         update.check(
@@ -253,6 +254,7 @@ class GAN:
             real_target=c.real_target,
         )
         self.update = update
+        self.config = _recorded(self.config, update)
 
     def parameters(self) -> tuple[dict[str, Array], dict[str, Array]]:
         """(θ_G, θ_D): the live parameter arrays of G and D (``MLP.params()``)."""

@@ -390,3 +390,16 @@ def test_bad_update_objects_and_weights():
 
 def test_the_smooth_losses_are_second_orders_forms():
     assert set(game_updates.SMOOTH_D_LOSSES) <= set(second_order.D_FORMS)
+
+
+def test_set_update_is_recorded_so_a_checkpoint_restores_it(tmp_path):
+    """An update chosen after construction (``set_update``) is written into the config, so the
+    checkpoint saved afterwards loads with it, not with "plain"."""
+    cfg = TrainConfig(mode="simultaneous", penalty=None, g_hidden=(8,), d_hidden=(8,), batch_size=16)
+    gan = GAN(cfg)
+    assert gan.config.update == "plain"
+    gan.set_update("optimistic")
+    gan.train(2)
+    checkpoint.save(gan, tmp_path / "c.npz")
+    assert gan.config.update == "optimistic"
+    assert checkpoint.load(tmp_path / "c.npz").update.name == "optimistic"

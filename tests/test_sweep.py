@@ -395,3 +395,16 @@ def test_an_existing_cluster_runs_the_sweep(reference, tmp_path):
     check_against(out, ref)
     assert trained_by == {str(os.getpid())}  # the cluster's worker trained them, not the command's process
     assert not any((out / "runs" / p.name / ".lock").exists() for p in SPEC.points())  # released: removed
+
+
+def test_a_run_json_from_before_a_config_field_counts_as_the_same_config(tmp_path):
+    """A finished run whose run.json predates a TrainConfig field (here ``update`` and
+    ``consensus_weight``) is the same configuration as a spec point with that field's default."""
+    from minigan.app.sweep.runner import held_config
+    from minigan.training import TrainConfig
+
+    config = TrainConfig(**BASE).to_dict()
+    old = {k: v for k, v in config.items() if k not in ("update", "consensus_weight")}
+    (tmp_path / "run.json").write_text(json.dumps({"config": old}))
+    assert held_config(tmp_path) == config
+    assert held_config(tmp_path / "none") is None

@@ -28,6 +28,8 @@ from ..run import RunSettings, train_in_folder
 from .results import row, summary_figure, write_csv
 from .spec import RUN_DEFAULTS, Point, Spec, SpecError
 
+DEFAULT_CONFIG = TrainConfig().to_dict()  # each field's default, for run.json files written before it
+
 PROG = "minigan sweep"
 BLAS_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 CONNECT_TIMEOUT = 10  # seconds to reach the scheduler of --scheduler
@@ -37,9 +39,13 @@ CONNECT_TIMEOUT = 10  # seconds to reach the scheduler of --scheduler
 # One point: the unit of a sweep
 # --------------------------------------------------------------------------------------
 def held_config(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """The config of the run in ``folder`` (its run.json), or None if it holds none."""
+    """The config of the run in ``folder`` (its run.json), or None if it holds none. A field that
+    TrainConfig gained after the run was written takes its default, as ``checkpoint.load`` gives
+    it, so a finished run of an older minigan still counts as the same configuration."""
     config = (read_json(os.path.join(folder, "run.json")) or {}).get("config")
-    return config if isinstance(config, dict) else None
+    if not isinstance(config, dict):
+        return None
+    return {**{k: v for k, v in DEFAULT_CONFIG.items() if k not in config}, **config}
 
 
 def _differs(held: dict, config: dict) -> str:
