@@ -517,7 +517,7 @@ def _cell_fault(v: str, row: str, j: int, header: list[str] | None) -> str:
     except ValueError:
         if row == "row 1" and header is None:
             why = "; a header row holds names only"
-    return f"column {name} is not numeric ({v!r} in {row}{why})"
+    return f"column {name} is not numeric: {v!r} in {row}{why}"
 
 
 def _row(i: int, lines: list[int] | None) -> str:

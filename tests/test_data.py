@@ -191,7 +191,7 @@ def test_a_header_is_a_row_of_names_only(tmp_path):
     )  # an index column's blank
     _refused(
         _csv(tmp_path, _table("x,1\n")),
-        "column 1 is not numeric ('x' in row 1; a header row holds names only)",
+        "column 1 is not numeric: 'x' in row 1; a header row holds names only",
     )
 
 
@@ -211,7 +211,7 @@ def test_an_empty_cell_is_an_error_in_the_first_row_as_in_any(tmp_path):
 def test_numbers_are_plain_decimals(tmp_path, cell):
     """float() takes '1_000' and full-width or Arabic-Indic digits; a data file must not."""
     p = _csv(tmp_path, _table(f"1,{cell}\n"))
-    with pytest.raises(ValueError, match=rf"^data: .*t\.csv: column 2 is not numeric \({cell!r} in row 1"):
+    with pytest.raises(ValueError, match=rf"^data: .*t\.csv: column 2 is not numeric: {cell!r} in row 1"):
         _file(p)
 
 
@@ -223,7 +223,7 @@ def test_plain_numbers_are_read_as_float_reads_them(tmp_path):
 def test_the_underscore_gets_its_own_hint(tmp_path):
     _refused(
         _csv(tmp_path, _table("1_000,2\n")),
-        "column 1 is not numeric ('1_000' in row 1; write plain decimal digits, without '_')",
+        "column 1 is not numeric: '1_000' in row 1; write plain decimal digits, without '_'",
     )
 
 
@@ -427,7 +427,7 @@ def _train(tmp_path, data_arg):
         ("1.0,,2.0\n" + _table().replace("\n", ",0\n"), "empty cell in row 1, column 2: expected a number"),
         (
             _table("1_000,2\n"),
-            "column 1 is not numeric ('1_000' in row 1; write plain decimal digits, without '_')",
+            "column 1 is not numeric: '1_000' in row 1; write plain decimal digits, without '_'",
         ),
     ],
 )
