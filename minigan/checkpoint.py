@@ -63,7 +63,7 @@ from ._checks import check_int
 from ._types import ArrayLike
 from ._version import __version__
 from .backend import Backend, Random, get_backend
-from .data import ArrayDataset, Dataset, make_dataset
+from .data import ArrayDataset, Dataset, make_dataset, network_input
 from .files import atomic_write
 from .losses import sigmoid
 from .networks import MLP, MLPSpec
@@ -541,11 +541,13 @@ class SavedGAN:
         return out
 
     def discriminate(self, x: ArrayLike) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64)
-        if x.ndim != 2 or x.shape[1] != self.data_dim:
-            raise ValueError(f"x: expected an array of shape (N, {self.data_dim}), got {x.shape}")
-        xb = self.backend.asarray((x - self._shift) / self._scale, dtype=self.backend.float_dtype)
+        encoded = network_input(x, self._encode, self.backend, self.data_dim)  # checked: one line
+        xb = self.backend.asarray(encoded, dtype=self.backend.float_dtype)
         return self.backend.to_numpy(sigmoid(self.D.forward(xb, train=False)[0]))[:, 0]
+
+    def _encode(self, x: np.ndarray) -> np.ndarray:
+        """Points in the data's own scale as the networks see them: (x − shift) / scale."""
+        return (x - self._shift) / self._scale
 
     def __repr__(self) -> str:
         return (

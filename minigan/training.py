@@ -403,9 +403,7 @@ class GAN:
 
     def discriminate(self, x: ArrayLike) -> np.ndarray:
         """D(x) = σ(logit) for a NumPy array x (N, dim) in the data's own scale, eval mode."""
-        xb = self.backend.asarray(
-            self.data.encode(np.asarray(x, dtype=np.float64)), dtype=self.backend.float_dtype
-        )
+        xb = self.backend.asarray(self.data.network_input(x), dtype=self.backend.float_dtype)
         return self.backend.to_numpy(losses.sigmoid(self.D.forward(xb, train=False)[0]))[:, 0]
 
     def set_history(self, rows: list[list[float]]) -> None:

@@ -204,10 +204,10 @@ def test_data_files_of_each_kind_load(tmp_path):
 @pytest.mark.parametrize(
     "content, line",
     [
-        ("a,b\n1,2\n3,x\n", "--data: {p}: column 'b' (2) is not numeric (row 3: 'x')"),
-        ("a,b\n1,2\n3,nan\n", "--data: {p}: NaN or inf in row 2, column 2"),
+        ("a,b\n1,2\n3,x\n", "--data: {p}: column 'b' (2) is not numeric: 'x' in row 2 (line 3)"),
+        ("a,b\n1,2\n3,nan\n", "--data: {p}: NaN or inf in row 2 (line 3), column 2"),
         ("a,b\n1,2\n1,3\n1,5\n", "--data: {p}: column 1 is constant (std 0)"),
-        ("a,b\n1,2\n3\n", "--data: {p}: row 3 has 1 columns, expected 2"),
+        ("a,b\n1,2\n3\n", "--data: {p}: row 2 (line 3) has 1 columns, expected 2"),
         (
             "a,b\n" + "".join(f"{i},{i * i}\n" for i in range(20)),
             "--data: 18 rows, fewer than the batch of 256",
@@ -246,3 +246,22 @@ def test_sample_that_cannot_be_written_exits_3(run_dir, tmp_path):
     target = tmp_path / "no" / "such" / "folder" / "s.npy"
     assert main(["sample", str(d), "-n", "5", "--out", str(target)]) == WRITE_ERROR == 3
     assert not target.parent.exists()
+
+
+@pytest.mark.parametrize(
+    "x, says",
+    [
+        ([[np.nan, 0.0]], "x: NaN or inf in row 1, column 1"),
+        ([[0.0, 1e300]], "x: 1e+300 in row 1, column 2 overflows float32"),
+        ([[0.0, 1.0, 2.0]], "x: expected an array of shape (N, 2)"),
+    ],
+)
+def test_discriminate_refuses_what_d_cannot_score(tmp_path, x, says):
+    """D(x) of NaN, or of a value that overflows float32 once scaled, would be NaN: both the
+    training GAN and a saved one refuse it in one line instead."""
+    gan = GAN(TrainConfig(g_hidden=(8,), d_hidden=(8,), batch_size=16, steps=2)).train()
+    checkpoint.save(gan, tmp_path / "c.npz")
+    for discriminate in (gan.discriminate, minigan.load(tmp_path / "c.npz").discriminate):
+        with pytest.raises(ValueError) as e:
+            discriminate(np.asarray(x))
+        assert str(e.value).startswith(says) and "\n" not in str(e.value)
