@@ -400,7 +400,7 @@ def methods_figure(plt, args, start, results):
     )
     bx.set_ylim(1e-4, 1e3)  # consensus falls below, to the rounding of float64
     bx.legend(loc="lower left", fontsize=7, ncol=2)
-    _common.save(fig, args, "dirac_methods.png", docs=False)
+    _common.save(fig, args, "dirac_methods.png")
 
 
 def main(argv=None):

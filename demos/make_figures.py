@@ -76,7 +76,7 @@ def jobs(workers: int) -> list[Job]:
             ("modes.png",),
         ),
         Job("digits", "demo 6: digits", demo("demo6_digits"), ("digits.png",)),
-        Job("dirac", "demo 7: the Dirac-GAN", demo("demo7_dirac"), ("dirac.png",)),
+        Job("dirac", "demo 7: the Dirac-GAN", demo("demo7_dirac"), ("dirac.png", "dirac_methods.png")),
         Job(
             "game",
             "demo 8: minimax against non-saturating",
