@@ -22,8 +22,9 @@ import numpy as np
 
 from . import losses as L
 from . import penalties as P
+from . import second_order as SO
 from ._checks import check_int
-from ._types import Array, ArrayLike, DLoss, GLoss
+from ._types import Array, ArrayLike, DLoss, GLoss, Grads
 from .backend import Backend, get_backend
 from .layers import BatchNorm, Dropout, Layer, LeakyReLU, Linear, Maxout, ReLU, Sigmoid, Tanh
 from .networks import MLP, MLPSpec
@@ -479,6 +480,113 @@ def check_penalty(
     )
 
 
+def game_gradients(
+    G: MLP, D: MLP, z: Array, x_real: Array, loss: str, form: str, train: bool = True
+) -> tuple[Grads, Grads]:
+    """(∇θG L, ∇θD L) by the first-order code, L = L_D (``loss`` "d") or L_G ("g") in the loss form
+    ``form`` (``second_order.D_FORMS`` / ``G_FORMS``): G's forward, D's over [x_real; G(z)], the
+    form's logit gradients, D's backward, then G's on the fake rows. z: (n, noise_dim), x_real: (m, dim)."""
+    xp, m = G.backend.xp, x_real.shape[0]
+    x_fake, g_cache = G.forward(z, train)
+    l, d_cache = D.forward(xp.concat([x_real, x_fake], axis=0), train)
+    if loss == "d":
+        _, dl_r, dl_f = SO.D_FORMS[form][0](l[:m, :], l[m:, :])
+    else:
+        (_, dl_f), dl_r = SO.G_FORMS[form][0](l[m:, :]), xp.zeros_like(l[:m, :])
+    dx, d_grads = D.backward(xp.concat([dl_r, dl_f], axis=0), d_cache)
+    _, g_grads = G.backward(dx[m:, :], g_cache)
+    return g_grads, d_grads
+
+
+def _moved(nets: Sequence[MLP], v: Sequence[Grads], t: float) -> list[dict[str, Array]]:
+    """Set each net's parameters to θ + t·v; return the θ to restore."""
+    start = [dict(net.params()) for net in nets]
+    for net, p0, d in zip(nets, start, v):
+        for k in p0:
+            net.set_param(k, p0[k] + t * d[k])
+    return start
+
+
+def directional_difference(
+    f: Callable[[], tuple[Grads, ...]], nets: Sequence[MLP], v: Sequence[Grads], h: float
+) -> tuple[list[Grads], list[Grads]]:
+    """(d(h), d(2h)): the centred differences (f(θ + s v) − f(θ − s v)) / 2s of the dict-valued
+    ``f`` of the nets' parameters θ along v, at s = h and 2h (for the step-doubling accuracy);
+    the parameters are left as they were."""
+    out = []
+    for step in (h, 2 * h):
+        sides = []
+        for t in (step, -step):
+            start = _moved(nets, v, t)
+            try:
+                sides.append(f())
+            finally:
+                for net, p0 in zip(nets, start):
+                    for k in p0:
+                        net.set_param(k, p0[k])
+        out.append([{k: (a[k] - c[k]) / (2 * step) for k in a} for a, c in zip(*sides)])
+    return out[0], out[1]
+
+
+def _product_errors(backend: Backend, analytic: Sequence[Grads], d_h, d_2h, names: Sequence[str]) -> Errors:
+    """rel_error of each part of a product against its differences d(h), with the accuracy of
+    those differences from step doubling: |d(h) − d(2h)| / 3 (Richardson: the truncation error
+    of d(h)), relative to the entries' scale."""
+    errors = Errors()
+    errors.accuracy = {}
+    for name, a, dh, d2 in zip(names, analytic, d_h, d_2h):
+        ana, num, num2 = (
+            np.concatenate([np.ravel(backend.to_numpy(x[k])) for k in sorted(x)]) for x in (a, dh, d2)
+        )
+        scale = max(1e-8, float(np.max(np.abs(ana) + np.abs(num), initial=0.0)))
+        errors[name] = rel_error(ana, num)
+        errors.accuracy[name] = float(np.max(np.abs(num - num2), initial=0.0)) / 3 / scale
+    return errors
+
+
+def check_hessian_vector(
+    loss: str, G: MLP, D: MLP, z: Array, x_real: Array, v_G: Grads, v_D: Grads, form: str, h: float = H
+) -> Errors:
+    """``second_order.hvp`` (Hess(L)·(v_G, v_D)) against centred differences of the first-order
+    gradients along (v_G, v_D) (``game_gradients``), in float64 (docs/MATH.md §15.6). Networks
+    without dropout: every evaluation is the same function."""
+    b = G.backend
+    require_float64(b)
+    analytic = SO.hvp(loss, G, D, z, x_real, v_G, v_D, form)
+    d_h, d_2h = directional_difference(
+        lambda: game_gradients(G, D, z, x_real, loss, form), (G, D), (v_G, v_D), h
+    )
+    return _product_errors(b, analytic, d_h, d_2h, ("H v: G's part", "H v: D's part"))
+
+
+def check_consensus_gradient(
+    G: MLP, D: MLP, z: Array, x_real: Array, u_G: Grads, u_D: Grads, d_form: str, g_form: str, h: float = H
+) -> Errors:
+    """The consensus gradient ∇½‖v‖² = Jᵀv (``second_order.game_jacobian_transpose_vector`` at
+    w = v, v = (−∇θG L_G, −∇θD L_D)) against the game field's own differences along u: their
+    inner product u·Jᵀv = v·(J u), with J u from centred differences of v (docs/MATH.md §15.4)."""
+    b = G.backend
+    require_float64(b)
+
+    def field() -> tuple[Grads, Grads]:
+        g_G = game_gradients(G, D, z, x_real, "g", g_form)[0]
+        d_D = game_gradients(G, D, z, x_real, "d", d_form)[1]
+        return {k: -a for k, a in g_G.items()}, {k: -a for k, a in d_D.items()}
+
+    v = field()
+    jt_v = SO.game_jacobian_transpose_vector(G, D, z, x_real, *v, d_form=d_form, g_form=g_form)
+    ju_h, ju_2h = directional_difference(field, (G, D), (u_G, u_D), h)
+    dot = lambda a, c: sum(float(b.to_numpy(b.xp.sum(a[i][k] * c[i][k]))) for i in (0, 1) for k in a[i])
+    u = (u_G, u_D)
+    return _product_errors(
+        b,
+        [{"u·Jᵀv": b.asarray(dot(u, jt_v))}],
+        [{"u·Jᵀv": b.asarray(dot(v, ju_h))}],
+        [{"u·Jᵀv": b.asarray(dot(v, ju_2h))}],
+        ("u·Jᵀv",),
+    )
+
+
 def generic_point(net: MLP, seed: int = 0, scale: float = 0.1) -> MLP:
     """Move every parameter of the MLP ``net`` by N(0, scale²) noise, in place. At zero biases, a sample
     whose ReLU layer is all dead makes every maxout piece of D tie at 0: no redraw avoids that kink."""
@@ -535,6 +643,7 @@ def run_all(
         *_mlp_rows(suite),
         *_chain_rows(suite),
         *_penalty_rows(suite),
+        *_second_order_rows(suite),
     ]
 
 
@@ -745,6 +854,40 @@ def _penalty_row(t: _Suite, name: str, kind: str, D: MLP, eps: Array) -> Result:
         lambda xs: check_penalty(kind, 10.0, D, xs[0], xs[1], eps, True, t.h, t.E),
         lambda xs: kink_margin(D, P.penalized_points(kind, xs[0], xs[1], eps)),
     )
+
+
+def _second_order_rows(t: _Suite) -> list[Result]:
+    """The products of ``second_order`` on a smooth game (tanh G, sigmoid D, no dropout): Hess(L)·v
+    of L_D and of L_G, and the consensus gradient Jᵀv, each against differences of the first-order
+    gradients (docs/MATH.md §15.6)."""
+    b = t.b
+    G = generic_point(MLP(MLPSpec((2, *t.hidden, 2), "tanh"), b, seed=t.seed + 11), t.seed + 11)
+    D = generic_point(MLP(MLPSpec((2, *t.hidden, 1), "sigmoid"), b, seed=t.seed + 12), t.seed + 12)
+
+    def draw(s: int) -> tuple[Array, Array, Grads, Grads]:
+        g = np.random.default_rng(s)
+        v = [
+            {k: b.asarray(g.standard_normal(p.shape), dtype=b.float_dtype) for k, p in n.params().items()}
+            for n in (G, D)
+        ]
+        return t.arr((t.N, 2), 1.0, s), t.arr((t.N, 2), 2.0, s + 1), v[0], v[1]
+
+    rows = [
+        t.row(
+            f"second order: Hess(L_{'D' if loss == 'd' else 'G'}) v, {form}",
+            draw,
+            lambda a, loss=loss, form=form: check_hessian_vector(loss, G, D, *a, form, t.h),
+        )
+        for loss, form in (("d", "bce"), ("g", "nonsaturating"), ("g", "minimax"))
+    ]
+    rows.append(
+        t.row(
+            "second order: consensus gradient Jᵀv",
+            draw,
+            lambda a: check_consensus_gradient(G, D, *a, "bce", "nonsaturating", t.h),
+        )
+    )
+    return rows
 
 
 def format_table(results: Sequence[Result]) -> str:

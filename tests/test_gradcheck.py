@@ -225,7 +225,7 @@ def test_run_all_passes_on_every_float64_backend(backend64):
         depth=1 if not full else 2,
         max_entries=None if full else 6,
     )
-    assert len(results) == 65
+    assert len(results) == 69
     bad = [r for r in results if not r.passed]
     assert not bad, gc.format_table(bad)
     assert all(r.accuracy <= gc.THRESHOLD for r in results)
@@ -237,7 +237,7 @@ def test_main_prints_the_table_and_exits_zero(capsys):
     )
     out = capsys.readouterr().out
     assert rc == 0
-    assert "component" in out and "max rel error" in out and "65/65 passed" in out
+    assert "component" in out and "max rel error" in out and "69/69 passed" in out
     assert "chain G: nonsaturating through D" in out and "layer BatchNorm train" in out
 
 
@@ -270,4 +270,18 @@ def test_python_dash_m_entry_point():
     for cmd in (["-m", "minigan.gradcheck"], ["-m", "minigan", "gradcheck"]):
         p = subprocess.run([sys.executable, *cmd, *args], capture_output=True, text=True, timeout=120)
         assert p.returncode == 0, p.stderr
-        assert "65/65 passed" in p.stdout
+        assert "69/69 passed" in p.stdout
+
+
+def test_the_second_order_rows_can_fail(monkeypatch):
+    """Tanh's R-backward without its curvature term (−2y ⊙ dout ⊙ R{y}): the Hessian-vector rows
+    and the consensus row fail, the first-order rows do not notice."""
+    from minigan import second_order as so
+
+    forward, _ = so.R_OPS[Tanh]
+    broken = lambda layer, cache, dout, rdout, rx, ry, V: (rdout * (1.0 - cache * cache), {})
+    monkeypatch.setitem(so.R_OPS, Tanh, (forward, broken))
+    results = gc.run_all("numpy", batch=3, width=3, depth=1, max_entries=4)
+    failed = {r.component for r in results if not r.passed}
+    assert failed == {r.component for r in results if r.component.startswith("second order")}
+    assert len(failed) == 4
