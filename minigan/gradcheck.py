@@ -528,7 +528,13 @@ def directional_difference(
     return out[0], out[1]
 
 
-def _product_errors(backend: Backend, analytic: Sequence[Grads], d_h, d_2h, names: Sequence[str]) -> Errors:
+def _product_errors(
+    backend: Backend,
+    analytic: Sequence[Grads],
+    d_h: Sequence[Grads],
+    d_2h: Sequence[Grads],
+    names: Sequence[str],
+) -> Errors:
     """rel_error of each part of a product against its differences d(h), with the accuracy of
     those differences from step doubling: |d(h) − d(2h)| / 3 (Richardson: the truncation error
     of d(h)), relative to the entries' scale."""
@@ -872,22 +878,19 @@ def _second_order_rows(t: _Suite) -> list[Result]:
         ]
         return t.arr((t.N, 2), 1.0, s), t.arr((t.N, 2), 2.0, s + 1), v[0], v[1]
 
+    def hessian_row(loss: str, form: str) -> Result:
+        def check(a: tuple[Array, Array, Grads, Grads]) -> Errors:
+            return check_hessian_vector(loss, G, D, a[0], a[1], a[2], a[3], form, t.h)
+
+        return t.row(f"second order: Hess(L_{'D' if loss == 'd' else 'G'}) v, {form}", draw, check)
+
+    def consensus(a: tuple[Array, Array, Grads, Grads]) -> Errors:
+        return check_consensus_gradient(G, D, a[0], a[1], a[2], a[3], "bce", "nonsaturating", t.h)
+
     rows = [
-        t.row(
-            f"second order: Hess(L_{'D' if loss == 'd' else 'G'}) v, {form}",
-            draw,
-            lambda a, loss=loss, form=form: check_hessian_vector(loss, G, D, *a, form, t.h),
-        )
-        for loss, form in (("d", "bce"), ("g", "nonsaturating"), ("g", "minimax"))
+        hessian_row(loss, form) for loss, form in (("d", "bce"), ("g", "nonsaturating"), ("g", "minimax"))
     ]
-    rows.append(
-        t.row(
-            "second order: consensus gradient Jᵀv",
-            draw,
-            lambda a: check_consensus_gradient(G, D, *a, "bce", "nonsaturating", t.h),
-        )
-    )
-    return rows
+    return [*rows, t.row("second order: consensus gradient Jᵀv", draw, consensus)]
 
 
 def format_table(results: Sequence[Result]) -> str:
