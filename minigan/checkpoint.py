@@ -69,7 +69,7 @@ from .losses import sigmoid
 from .networks import MLP, MLPSpec
 from .optim import Optimizer
 from .optim import from_config as optimizer_from_config
-from .training import GAN, HISTORY, TrainConfig
+from .training import GAN, HISTORY, TrainConfig, host_forward
 
 FORMAT = "minigan-checkpoint"
 FORMAT_VERSION = 1
@@ -84,7 +84,6 @@ class NotFiniteState(ValueError):
         super().__init__(f"gan: {key} contains NaN or inf; not saving a diverged state to {path}")
 
 
-SAMPLE_CHUNK = 65536  # rows of G's forward pass at a time in SavedGAN.sample: bounded activations
 _FINGERPRINTS: weakref.WeakKeyDictionary[Dataset, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
@@ -527,18 +526,11 @@ class SavedGAN:
         return self._data
 
     def sample(self, n: int, seed: int | None = 0) -> np.ndarray:
-        """n samples (n, data_dim) float64 in the data's own scale; G runs on SAMPLE_CHUNK rows of
-        the noise at a time, so its activations stay small whatever n."""
+        """n samples (n, data_dim) float64 in the data's own scale; G runs on ``training.SAMPLE_CHUNK``
+        rows of the noise at a time (``training.host_forward``), so its activations stay small."""
         n = check_int("n", n, 1, what="a positive number of samples")
         z = self.backend.random(seed).normal((n, self.noise_dim))
-        if n <= SAMPLE_CHUNK:
-            x = self.backend.to_numpy(self.G.forward(z, train=False)[0])
-            return x * self._scale + self._shift  # in the data's own scale (standardized data)
-        out = np.empty((n, self.data_dim))
-        for i in range(0, n, SAMPLE_CHUNK):
-            x = self.backend.to_numpy(self.G.forward(z[i : i + SAMPLE_CHUNK], train=False)[0])
-            out[i : i + SAMPLE_CHUNK] = x * self._scale + self._shift
-        return out
+        return host_forward(self.G, z) * self._scale + self._shift  # in the data's own scale
 
     def discriminate(self, x: ArrayLike) -> np.ndarray:
         encoded = network_input(x, self._encode, self.backend, self.data_dim)  # checked: one line

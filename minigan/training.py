@@ -399,7 +399,7 @@ class GAN:
         n = check_int("n", n, what="a positive integer number of samples")
         rng = self.rng if seed is None else self.backend.random(seed)
         z = rng.normal((n, self.noise_dim))
-        return self.data.decode(self.backend.to_numpy(self.G.forward(z, train=False)[0]))  # the data's scale
+        return self.data.decode(host_forward(self.G, z))  # in the data's scale
 
     def discriminate(self, x: ArrayLike) -> np.ndarray:
         """D(x) = σ(logit) for a NumPy array x (N, dim) in the data's own scale, eval mode."""
@@ -467,6 +467,24 @@ def clip_weights(D: MLP, c: float) -> None:
     xp = D.backend.xp
     for name, p in D.params().items():
         D.set_param(name, xp.clip(p, -c, c), check=False)
+
+
+SAMPLE_CHUNK = 65536  # rows of a network's eval-mode pass at a time in host_forward
+
+
+def host_forward(net: MLP, x: Array, rows: int | None = None) -> np.ndarray:
+    """net(x) in eval mode as a host NumPy array, (N, out), run on ``rows`` rows of x at a time so
+    that the activations stay bounded whatever N (eval mode treats each row on its own: batch
+    norm uses its running statistics, dropout is off). ``rows``: None for ``SAMPLE_CHUNK``."""
+    rows = SAMPLE_CHUNK if rows is None else rows
+    if x.shape[0] <= rows:
+        return net.backend.to_numpy(net.forward(x, train=False)[0])
+    return np.concatenate(
+        [
+            net.backend.to_numpy(net.forward(x[i : i + rows], train=False)[0])
+            for i in range(0, x.shape[0], rows)
+        ]
+    )
 
 
 def equilibrium_values() -> dict[str, float]:

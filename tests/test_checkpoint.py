@@ -374,10 +374,20 @@ def test_a_run_folder_names_its_checkpoint(tmp_path):
         checkpoint.checkpoint_file(tmp_path / "nothing")
 
 
-def test_saved_gan_samples_in_chunks_as_in_one_pass(saved, monkeypatch):
-    """SavedGAN.sample runs G on SAMPLE_CHUNK rows at a time: the same samples (to rounding) as one pass."""
+def test_samples_in_chunks_as_in_one_pass(saved, monkeypatch):
+    """SavedGAN.sample and GAN.sample run G on training.SAMPLE_CHUNK rows at a time
+    (training.host_forward): the same samples (to rounding) as one pass."""
+    from minigan import training
+
     _, path = saved
-    whole = checkpoint.load_saved(path).sample(1000, seed=3)
-    monkeypatch.setattr(checkpoint, "SAMPLE_CHUNK", 64)
-    chunked = checkpoint.load_saved(path).sample(1000, seed=3)
-    np.testing.assert_allclose(chunked, whole, rtol=1e-6, atol=1e-6)
+    gan = checkpoint.load(path)
+    whole = checkpoint.load_saved(path).sample(1000, seed=3), gan.sample(1000, seed=3)
+    monkeypatch.setattr(training, "SAMPLE_CHUNK", 64)
+    chunked = checkpoint.load_saved(path).sample(1000, seed=3), gan.sample(1000, seed=3)
+    for c, w in zip(chunked, whole):
+        np.testing.assert_allclose(c, w, rtol=1e-6, atol=1e-6)
+        assert c.shape == (1000, 2)
+    rows, forward = [], gan.G.forward
+    monkeypatch.setattr(gan.G, "forward", lambda x, train=True: rows.append(x.shape[0]) or forward(x, train))
+    gan.sample(1000, seed=3)
+    assert rows == [64] * 15 + [40]
