@@ -285,3 +285,33 @@ def test_the_second_order_rows_can_fail(monkeypatch):
     failed = {r.component for r in results if not r.passed}
     assert failed == {r.component for r in results if r.component.startswith("second order")}
     assert len(failed) == 4
+
+
+def _errors(error, accuracy):
+    e = gc.Errors(W=error)
+    e.accuracy = {"W": accuracy}
+    return e
+
+
+@pytest.mark.parametrize(
+    "error, accuracy_at, expect",
+    [
+        (1e-10, {1e-5: 2e-6, 4e-5: 3e-7}, ("layer X (h×4)", True)),  # unresolved at h, resolved at 4h
+        (1e-10, {1e-5: 2e-6, 4e-5: 2e-6}, ("layer X", False)),  # unresolved at both: still unresolved
+        (1e-3, {1e-5: 2e-6, 4e-5: 3e-7}, ("layer X", False)),  # a wrong gradient is never retried
+    ],
+)
+def test_an_unresolved_row_is_checked_once_more_at_4h(error, accuracy_at, expect):
+    """The retry at 4h only turns "unresolved" (error passes, differences too coarse) into a
+    verdict; it never lets a failing error pass, and the table names the larger step."""
+    suite = gc._Suite(get_backend("numpy", dtype="float64"), 0, 3, 3, (3,), 1e-5, 1e-6, None)
+    steps = []
+
+    def check(inputs):
+        steps.append(suite.h)
+        return _errors(error, accuracy_at[round(suite.h, 10)])
+
+    r = suite.row("layer X", lambda s: s, check, tries=2)
+    assert (r.component, r.passed) == expect
+    assert suite.h == 1e-5  # restored
+    assert steps[:2] == [1e-5, 1e-5] and set(steps[2:]) <= {4e-5}
