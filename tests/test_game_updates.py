@@ -42,7 +42,7 @@ class BilinearDirac:
         return {"theta": -w_D["psi"]}, {"psi": 1.0 * w_G["theta"]}
 
     def project(self):
-        pass
+        """Nothing to project after a move: the Dirac-GAN's D has no weight clipping."""
 
     def position(self):
         return float(self.theta[0]), float(self.psi[0])
