@@ -9,13 +9,16 @@ move for its part of g (SGD: lr·g; Adam: lr·m̂/(√v̂ + eps)), p ← p − �
     extragradient  θ' = θ_t − δ(g(θ_t));  θ_{t+1} = θ_t − δ(g(θ'))     (Korpelevich 1976; Gidel et al. 2019)
     optimistic     θ_{t+1} = θ_t − 2δ_t + δ_{t−1},  δ_t = δ(g(θ_t))      (Daskalakis et al. 2018)
     consensus      θ_{t+1} = θ_t − δ(g(θ_t) + λ·Jᵀv(θ_t)),  v = −g        (Mescheder et al. 2017)
+    unrolled       θ_G ← θ_G − δ(df_K/dθ_G),  θ_D ← θ_D − δ(∇θD L_D), both at θ_t (Metz et al. 2017)
 
 With SGD (no momentum) these are the textbook extragradient, optimistic gradient
 θ ← θ − 2η g_t + η g_{t−1} and consensus optimization; with Adam, Gidel et al.'s extra-Adam (the
 moments move at both evaluations) and Daskalakis et al.'s optimistic Adam. δ_{t−1} lives in each
 optimizer's slot ``LAST_MOVE`` (as u = −δ), so checkpoints save it with the moments;
 λ = ``Consensus.weight``, J = ∂v/∂θ the game's Jacobian (its product Jᵀv:
-``second_order.game_jacobian_transpose_vector``, docs/MATH.md §15.4).
+``second_order.game_jacobian_transpose_vector``, docs/MATH.md §15.4). The unrolled objective
+f_K = f(θ_G, θ_D^K), θ_D^K after K steps of D's optimizer, and its gradient through those steps:
+``unrolled`` (docs/MATH.md §17).
 
 An update runs on a **game** (``Game``): two players' live parameter dicts and optimizers, a
 batch drawer and the gradients at the current point — ``training.GAN`` is one, the Dirac-GAN of
@@ -27,7 +30,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from ._checks import check_positive
+from . import unrolled
+from ._checks import check_int, check_positive
 from ._types import Array, Grads
 
 __all__ = [
@@ -41,15 +45,18 @@ __all__ = [
     "Extragradient",
     "Optimistic",
     "Consensus",
+    "Unrolled",
+    "DEFAULT_UNROLL_STEPS",
     "make_update",
     "as_update",
 ]
 
-UPDATES = ("plain", "extragradient", "optimistic", "consensus")
+UPDATES = ("plain", "extragradient", "optimistic", "consensus", "unrolled")
 LAST_MOVE = "last_move"  # the optimizer slot of the optimistic update: u_{t−1} = −δ_{t−1} per parameter
 # λ of ½‖v‖², chosen on the default ring run with Adam at 1e-3 (docs/MATH.md §16.3): 0.01-0.03 train,
 # 0.1 and above lose the modes' quality
 DEFAULT_CONSENSUS_WEIGHT = 0.03
+DEFAULT_UNROLL_STEPS = 5  # K of the authors' notebook (their Figure 2 shows K = 10)
 # the discriminator losses whose second derivative in the logits exists everywhere (second_order.D_FORMS)
 SMOOTH_D_LOSSES = ("bce", "least_squares", "wasserstein")
 
@@ -79,6 +86,11 @@ class Game(Protocol):
 
     def project(self) -> None:
         """After each move of D: its constraint (weight clipping), or nothing."""
+        ...
+
+    def unrolling(self, batch: Any) -> Any:
+        """For ``Unrolled``: the batch's ``second_order.UnrollPass`` (or an object with its four
+        methods), G's pass made once, D's taken at its parameters as they are at each call."""
         ...
 
 
@@ -199,41 +211,59 @@ class Consensus(GameUpdate):
 
     def check(self, **settings: Any) -> None:
         super().check(**settings)
-        if settings["penalty"]:
-            raise ValueError(
-                "update: 'consensus' needs penalty=None: R1/R2/GP would need third derivatives "
-                "(TrainConfig() has penalty='r1' by default)"
-            )
-        if settings["clip"] is not None:
-            raise ValueError(
-                f"update: 'consensus' needs clip=None: a clipped D follows no smooth field; got "
-                f"clip={settings['clip']!r} (g_loss='wasserstein' clips unless penalty='gp')"
-            )
-        g_loss, d_loss = settings["g_loss"], settings["d_loss"]
-        if g_loss is None or d_loss is None:
-            raise ValueError(
-                "update: 'consensus' takes the losses' second derivatives, so it needs them by name "
-                f"(g_loss, d_loss); got a function for {'g_loss' if g_loss is None else 'd_loss'}"
-            )
-        if d_loss not in SMOOTH_D_LOSSES:
-            raise ValueError(
-                f"update: 'consensus' needs a D loss with a second derivative, one of {SMOOTH_D_LOSSES}; "
-                f"got {d_loss!r} (its kinks have none)"
-            )
-        if settings.get("real_target", 1.0) != 1.0:
-            raise ValueError(
-                "update: 'consensus' takes the bce loss without label smoothing: it needs "
-                f"real_target=1; got {settings['real_target']!r}"
-            )
+        _smooth_game("consensus", settings)
 
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "consensus_weight": self.weight}
 
 
-def make_update(name: str = "plain", consensus_weight: float = DEFAULT_CONSENSUS_WEIGHT) -> GameUpdate:
-    """The update called ``name`` (one of ``UPDATES``); ``consensus_weight`` is consensus's λ."""
+class Unrolled(GameUpdate):
+    """Unrolled GAN (Metz, Poole, Pfau & Sohl-Dickstein 2017, arXiv 1611.02163; docs/MATH.md §17): from
+    one state and one batch, G descends f_K = f(θ_G, θ_D^K), θ_D^K after ``steps`` = K steps of D's own
+    optimizer (a clone, its moments and bias corrections carried on), by the exact gradient through
+    those steps (``unrolled.unrolled_gradients``), and D takes its ordinary step (the paper's Eqs. 10-11);
+    the unrolled copies are dropped. f is −L_D for a zero-sum pair (g_loss minimax or wasserstein: the
+    paper's value) and L_G otherwise. ``constant=True``: θ_D^K held constant (the paper's ablation).
+    Refused with a gradient penalty, weight clipping, a D loss without a second derivative, label
+    smoothing or K outside 0..``unrolled.MAX_STEPS``."""
+
+    name = "unrolled"
+
+    def __init__(self, steps: int = DEFAULT_UNROLL_STEPS, constant: bool = False) -> None:
+        self.steps = check_int(
+            "unroll_steps", steps, 0, unrolled.MAX_STEPS, what=f"an integer K from 0 to {unrolled.MAX_STEPS}"
+        )
+        if not isinstance(constant, bool):
+            raise TypeError(f"unroll_constant: expected True or False, got {constant!r}")
+        self.constant = constant
+
+    def step(self, game: Game) -> Any:
+        params_G, params_D = game.parameters()
+        at = game.unrolling(game.draw())
+        g_G, g_D, record = unrolled.unrolled_gradients(at, game.d_opt, params_D, self.steps, self.constant)
+        _descend(game, {k: g_G[k] for k in params_G}, g_D)  # both from θ_t: Eqs. 10-11
+        return record
+
+    def check(self, **settings: Any) -> None:
+        super().check(**settings)
+        _smooth_game("unrolled", settings)
+
+    def config(self) -> dict[str, Any]:
+        return {"name": self.name, "unroll_steps": self.steps, "unroll_constant": self.constant}
+
+
+def make_update(
+    name: str = "plain",
+    consensus_weight: float = DEFAULT_CONSENSUS_WEIGHT,
+    unroll_steps: int = DEFAULT_UNROLL_STEPS,
+    unroll_constant: bool = False,
+) -> GameUpdate:
+    """The update called ``name`` (one of ``UPDATES``); ``consensus_weight`` is consensus's λ,
+    ``unroll_steps`` unrolled's K and ``unroll_constant`` its ablation (θ_D^K held constant)."""
     if name == "consensus":
         return Consensus(consensus_weight)
+    if name == "unrolled":
+        return Unrolled(unroll_steps, unroll_constant)
     rules = {"plain": Plain, "extragradient": Extragradient, "optimistic": Optimistic}
     if name not in rules:
         raise ValueError(f"update: expected one of {UPDATES}, got {name!r}")
@@ -267,3 +297,35 @@ def _copy(a: Array) -> Array:
 
 def _minus(g: Grads) -> Grads:
     return {k: -a for k, a in g.items()}
+
+
+def _smooth_game(name: str, settings: dict[str, Any]) -> None:
+    """One ValueError naming ``update`` unless the game is smooth enough for the second-order update
+    ``name``: no gradient penalty, no weight clipping, the losses by name, a D loss with a second
+    derivative, no label smoothing."""
+    if settings["penalty"]:
+        raise ValueError(
+            f"update: {name!r} needs penalty=None: R1/R2/GP would need third derivatives "
+            "(TrainConfig() has penalty='r1' by default)"
+        )
+    if settings["clip"] is not None:
+        raise ValueError(
+            f"update: {name!r} needs clip=None: a clipped D follows no smooth field; got "
+            f"clip={settings['clip']!r} (g_loss='wasserstein' clips unless penalty='gp')"
+        )
+    g_loss, d_loss = settings["g_loss"], settings["d_loss"]
+    if g_loss is None or d_loss is None:
+        raise ValueError(
+            f"update: {name!r} takes the losses' second derivatives, so it needs them by name "
+            f"(g_loss, d_loss); got a function for {'g_loss' if g_loss is None else 'd_loss'}"
+        )
+    if d_loss not in SMOOTH_D_LOSSES:
+        raise ValueError(
+            f"update: {name!r} needs a D loss with a second derivative, one of {SMOOTH_D_LOSSES}; "
+            f"got {d_loss!r} (its kinks have none)"
+        )
+    if settings.get("real_target", 1.0) != 1.0:
+        raise ValueError(
+            f"update: {name!r} takes the bce loss without label smoothing: it needs "
+            f"real_target=1; got {settings['real_target']!r}"
+        )

@@ -71,6 +71,18 @@ class Optimizer:
         self.step(out, grads)  # out ← 0 − δ
         return out
 
+    def clone(self) -> Optimizer:
+        """An optimizer of this rule with these hyper-parameters and this state (``t``, the slots),
+        sharing no array with this one: steps of the clone leave this one as it is (the unrolled
+        steps of D, ``game_updates.Unrolled``, run on one)."""
+        twin = from_config(self.config())
+        twin.t, twin.ops = self.t, self.ops
+        twin.slots = {
+            slot: {name: a.__array_namespace__().asarray(a, copy=True) for name, a in d.items()}
+            for slot, d in self.slots.items()
+        }
+        return twin
+
     def direction(self, g: Array, state: dict[str, Array]) -> Array:
         """The move δ for gradient g; writes the rule's new state arrays into ``state``."""
         raise NotImplementedError

@@ -374,6 +374,89 @@ class GamePass:
         return Hv_G, Hv_D
 
 
+# the (G form, D form) pairs whose L_G is −L_D up to a term without θ_G: the zero-sum game, whose value
+# f = −L_D is the unrolled objective (docs/MATH.md §17.1)
+ZERO_SUM = (("minimax", "bce"), ("wasserstein", "wasserstein"))
+
+
+class UnrollPass:
+    """One batch (z, x_real) of an unrolled step (docs/MATH.md §17): G held fixed while D takes K steps
+    of its optimizer. G's pass is made once; then, at D's parameters as they are at each call:
+
+    - ``d_gradient()``: ∇θD L_D, the tape of that pass, and (L_D, L_G, logits) there;
+    - ``d_products(tape, u)``: (H_DD·u, s) at the tape's point, s (n, dim) = R{∂L_D/∂x_f} with
+      R{θ_D} = u: G's backward of s is ∂²L_D/∂θ_G∂θ_D·u (G's own directions are 0);
+    - ``objective()``: G's objective f at D's parameters — f = −L_D for a zero-sum pair
+      (``ZERO_SUM``: the paper's value, its real term included), else L_G — as (∂f/∂θ_D, ∂f/∂x_f, f);
+    - ``g_gradient(s)``: ∇θG of whatever has ∂/∂x_f = s (one backward through G).
+
+    D's first pass is the training step's (batch-norm running statistics move once); later passes
+    leave the running statistics where that pass left them. Directions ``u`` may omit parameters (0).
+    z: (n, noise_dim), x_real: (m, dim)."""
+
+    def __init__(
+        self, G: Net, D: Net, z: Array, x_real: Array, d_form: str = "bce", g_form: str = "nonsaturating"
+    ) -> None:
+        check_networks(G, D)
+        G.check_input(z, "z")
+        D.check_input(x_real, "x_real")
+        self.d_form, self.g_form = check_form("d", d_form), check_form("g", g_form)
+        self.zero_sum = (self.g_form, self.d_form) in ZERO_SUM
+        self.x_fake, self.g_caches = G.forward(z, True, check=False)  # G(z), once: G does not move
+        self.x_all = G.backend.xp.concat([x_real, self.x_fake], axis=0)
+        self.G, self.D, self.m, self.xp = G, D, x_real.shape[0], G.backend.xp
+        self._buffers: list[dict] | None = None  # D's running statistics after its first pass
+
+    def _d_pass(self) -> tuple[Array, Cache]:
+        logits, caches = self.D.forward(self.x_all, True, check=False)
+        if self._buffers is None:
+            self._buffers = [dict(layer.buffers) for layer in self.D.layers]
+        else:
+            for layer, kept in zip(self.D.layers, self._buffers):
+                layer.buffers.update(kept)
+        return logits, caches
+
+    def d_gradient(self) -> tuple[Grads, Any, tuple[Array, Array, Array]]:
+        """(∇θD L_D, tape, (L_D, L_G, logits [l_r; l_f] (m + n, 1))) at D's current parameters."""
+        logits, caches = self._d_pass()
+        l_r, l_f = logits[: self.m, :], logits[self.m :, :]
+        L_D, dl_r, dl_f = D_FORMS[self.d_form][0](l_r, l_f)
+        _, grads = self.D.backward(self.xp.concat([dl_r, dl_f], axis=0), caches, need_dx=False)
+        L_G = G_FORMS[self.g_form][0](l_f)[0]
+        return grads, (caches, logits), (L_D, L_G, logits)
+
+    def d_products(self, tape: Any, u: Grads) -> tuple[Grads, Array]:
+        """(H_DD·u keyed as D.params(), s = R{∂L_D/∂x_f} (n, dim)) at the point of ``tape`` (D's
+        parameters must be that point's again): one R-forward and one R-backward through D, R{x} = 0."""
+        caches, logits = tape
+        D, xp = self.D, self.xp
+        params = D.params()
+        full = {k: u[k] if k in u else xp.zeros_like(p) for k, p in params.items()}
+        V = _per_layer(D, directions("u", D, full))
+        dl, d2l = logit_derivatives("d", self.d_form, logits, self.m)
+        douts, _ = _backward_keeping(D.layers, caches, dl)
+        r_in, r_out = _r_forward(D.layers, caches, xp.zeros_like(self.x_all), V)
+        r_dx, Hu = _r_backward(D.layers, caches, douts, r_in, r_out, d2l * r_out[-1], V)
+        return Hu, r_dx[self.m :, :]
+
+    def objective(self) -> tuple[Grads, Array, Array]:
+        """(∂f/∂θ_D, ∂f/∂x_f (n, dim), f) at D's current parameters: f = −L_D (zero-sum) or L_G."""
+        logits, caches = self._d_pass()
+        l_r, l_f = logits[: self.m, :], logits[self.m :, :]
+        if self.zero_sum:
+            L_D, dl_r, dl_f = D_FORMS[self.d_form][0](l_r, l_f)
+            f, dl = -L_D, -self.xp.concat([dl_r, dl_f], axis=0)
+        else:
+            f, dl_f = G_FORMS[self.g_form][0](l_f)
+            dl = self.xp.concat([self.xp.zeros_like(l_r), dl_f], axis=0)
+        dx, grads = self.D.backward(dl, caches, release=True)
+        return grads, dx[self.m :, :], f
+
+    def g_gradient(self, s: Array) -> Grads:
+        """∇θG (keyed as G.params()) of a quantity whose gradient in G's samples x_f is s (n, dim)."""
+        return self.G.backward(s, self.g_caches, need_dx=False)[1]
+
+
 # -- the public products ----------------------------------------------------------------------------------
 def hvp(
     loss: str,

@@ -294,6 +294,15 @@ class GAN:
             self.G, self.D, z, x, w_G, w_D, d_form=d_form, g_form=g_form
         )
 
+    def unrolling(self, batch: tuple[Array, Array]) -> second_order.UnrollPass:
+        """The unrolled update's view of the batch (z, x): ``second_order.UnrollPass`` with this
+        run's loss forms (docs/MATH.md §17)."""
+        z, x = batch
+        g_form, d_form = self.loss_names
+        if g_form is None or d_form is None:
+            raise ValueError("unrolling: needs the loss forms by name, not functions")
+        return second_order.UnrollPass(self.G, self.D, z, x, d_form=d_form, g_form=g_form)
+
     def project(self) -> None:
         """D's constraint after each of its moves: the weight clipping ``config.clip``, if set."""
         if self.config.clip is not None:

@@ -353,7 +353,7 @@ def test_the_updates_run_on_the_plain_formulas_of_array_api_strict():
          "derivative, one of ('bce', 'least_squares', 'wasserstein'); got 'hinge'"),
         ("consensus", dict(mode="simultaneous", penalty=None, real_target=0.9), "needs real_target=1"),
         ("sideways", dict(), "update: expected one of ('plain', 'extragradient', 'optimistic', "
-         "'consensus'), got 'sideways'"),
+         "'consensus', 'unrolled'), got 'sideways'"),
     ],
 )  # fmt: skip
 def test_a_setting_without_a_meaning_is_refused_in_one_line(update, kw, msg):

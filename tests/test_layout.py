@@ -15,7 +15,7 @@ LEVELS = {
     "engine": -1,  # the subpackage: minigan/engine/*
     "metrics": 0, "theory": 0, "files": 0,
     "backend": 1,
-    "layers": 2, "data": 2,
+    "layers": 2, "data": 2, "unrolled": 2,
     "networks": 3, "losses": 3, "optim": 3, "penalties": 3, "game_updates": 3,
     "config": 4, "second_order": 4,
     "training": 5,

@@ -253,7 +253,7 @@ def test_a_config_from_before_the_updates_takes_their_defaults():
     "kw, msg",
     [
         (dict(update="bogus"), "update: expected one of ('plain', 'extragradient', 'optimistic', "
-         "'consensus'), got 'bogus'"),
+         "'consensus', 'unrolled'), got 'bogus'"),
         (dict(update=None), "update: expected one of"),
         (dict(update="extragradient"), "update: 'extragradient' moves both players from one state, so it "
          "needs mode='simultaneous'; got mode='fresh'"),
