@@ -1,5 +1,5 @@
 """Demo 7: the Dirac-GAN — what simultaneous and alternating steps do, what a gradient penalty fixes,
-and what the game's own optimizers (extragradient, optimism, consensus) and momentum do.
+and what the game's own optimizers (extragradient, optimism, consensus, unrolling) and momentum do.
 
 Mescheder, Geiger & Nowozin (ICML 2018, arXiv 1801.04406): p_data = δ₀, G = δ_θ, D(x) = ψ·x (a logit).
 Each player descends its own loss; the field v(θ, ψ) = (−∂L_G/∂θ, −∂(L_D + P)/∂ψ) is computed here by
@@ -14,11 +14,12 @@ and the Jacobian of v at the equilibrium (0, 0), by centred differences of the f
 eigenvalues the paper derives.
 
 Part 2, for one game (``--game``): the updates of ``minigan.game_updates`` (extragradient, optimistic,
-consensus) and SGD with momentum, run on this game by the library's own code — the Dirac-GAN is a
+consensus, unrolled with K = 1, 5, 10 steps of D's SGD and the ablation with θ_D^K held constant) and SGD
+with momentum, run on this game by the library's own code — the Dirac-GAN is a
 ``game_updates.Game``, its players' optimizers are ``minigan.optim``'s — with, for each SGD-type
 update, the eigenvalues of the update map at the equilibrium (of the state (θ, ψ) and, for optimism
 and momentum, the previous move or the velocity) by centred differences of one step of that code,
-beside the values docs/MATH.md §13.1 derives and the papers'. Adam-type updates: trajectories only.
+beside the values docs/MATH.md §13.1 and §17.4 derive and the papers'. Adam-type updates: trajectories only.
 
     python demos/demo7_dirac.py [--steps 2000] [--lr 0.1] [--gamma 0.5] [--gp-weight 1]
                                 [--game "GAN (minimax)"] [--momentum 0.5] [--consensus-weight 1]
@@ -122,6 +123,11 @@ class Dirac:
     def project(self):
         pass  # no constraint on ψ
 
+    def unrolling(self, batch):
+        """The unrolled update's passes (docs/MATH.md §17): ``second_order.UnrollPass`` on this game's
+        one real and one generated point; only ψ takes D's unrolled steps (``parameters()``)."""
+        return second_order.UnrollPass(self.G, self.D, self.z, self.x_real, self.d_name, self.g_name)
+
     def field(self, theta, psi):
         self.set(theta, psi)
         g_G, g_D, _ = self.gradients()
@@ -218,6 +224,10 @@ METHODS = {
     "simultaneous Adam": ("simultaneous", "adam"),
     "extra-Adam": ("extragradient", "adam"),
     "optimistic Adam": ("optimistic", "adam"),
+    "unrolled, K = 1": ("unrolled:1", "sgd"),
+    "unrolled, K = 5": ("unrolled:5", "sgd"),
+    "unrolled, K = 10": ("unrolled:10", "sgd"),
+    "unrolled, K = 5, θ_D^K constant": ("unrolled:5:constant", "sgd"),
 }
 SGD_TYPE = [m for m, (_, opt) in METHODS.items() if opt != "adam"]
 
@@ -231,8 +241,13 @@ def optimizers(kind, args):
 
 
 def make_update(how, args):
+    """None for the plain steps; else the library's update: "unrolled:K[:constant]" is the unrolled GAN
+    with K steps of D's SGD (θ_D^K held constant: the paper's ablation)."""
     if how in MODES:
         return None
+    if how.startswith("unrolled:"):
+        _, K, *constant = how.split(":")
+        return game_updates.Unrolled(int(K), constant=bool(constant))
     return game_updates.make_update(how, consensus_weight=args.consensus_weight)
 
 
@@ -310,6 +325,10 @@ def derived_eigenvalues(method, h, a, mu, lam):
         return np.concatenate([roots(1, -(1 + 2 * s * 1j * h * a), s * 1j * h * a) for s in (1, -1)])
     if method == "consensus":
         return np.array([1 - h * lam * a * a + s * 1j * h * a for s in (1, -1)])
+    if method.startswith("unrolled"):  # §17.4: look-ahead c·K·h²a² in θ's own coefficient, c = 2 or 1
+        K = int(METHODS[method][0].split(":")[1])
+        c = 1 if method.endswith("constant") else 2
+        return roots(1, -(2 - c * K * h * h * a * a), 1 - (c * K - 1) * h * h * a * a)
     if method == "simultaneous, momentum":
         return np.concatenate([roots(1, -(1 + mu + s * 1j * h * a), mu) for s in (1, -1)])
     # alternating with momentum: ((z − 1)(z − μ))² + h²a² z³ = 0
@@ -325,6 +344,10 @@ PAPER = {
     "consensus": "1 + h(−γ f'(0)² ± f'(0) i), γ = our λ: converges for small h (Mescheder et al. 2018)",
     "simultaneous, momentum": "diverges for any momentum β ≥ 0 (Gidel et al. 2019b)",
     "alternating, momentum": "converges only with negative momentum (Gidel et al. 2019b)",
+    "unrolled, K = 1": "none given; derived (MATH.md §17.4): |z|² = 1 − (2K − 1)h²f'(0)²",
+    "unrolled, K = 5": "as K = 1: |z|² = 1 − 9h²f'(0)²",
+    "unrolled, K = 10": "as K = 1: |z|² = 1 − 19h²f'(0)²",
+    "unrolled, K = 5, θ_D^K constant": "derived: |z|² = 1 − (K − 1)h²f'(0)² (K = 1: alternating)",
 }
 
 
@@ -381,25 +404,27 @@ def games_figure(plt, args, start, results):
 
 
 def methods_figure(plt, args, start, results):
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 5))
+    colors = plt.get_cmap("tab20").colors  # 14 methods: one colour each
     for i, (method, res) in enumerate(results.items()):
-        tr, style = res["traj"], "-" if method in SGD_TYPE else "--"
+        tr = res["traj"]
+        style = "--" if method not in SGD_TYPE else ":" if method.startswith("unrolled") else "-"
         inside = tr[np.all(np.abs(tr) < 2.2, axis=1)]
         if method in SGD_TYPE:
-            ax.plot(inside[:, 0], inside[:, 1], style, color=f"C{i}", lw=0.9, label=method)
-        bx.semilogy(np.hypot(tr[:, 0], tr[:, 1]), style, color=f"C{i}", lw=1.0, label=method)
+            ax.plot(inside[:, 0], inside[:, 1], style, color=colors[i], lw=0.9, label=method)
+        bx.semilogy(np.hypot(tr[:, 0], tr[:, 1]), style, color=colors[i], lw=1.2, label=method)
     ax.plot(*start, "ko", ms=4)
     ax.plot(0, 0, "k*", ms=8)
     ax.set(xlim=(-2, 2), ylim=(-2, 2), xlabel="θ (generator)", ylabel="ψ (discriminator)",
            title=f"{args.game}: SGD-type updates, h = {args.lr}")  # fmt: skip
-    ax.legend(loc="lower left", fontsize=7)
+    ax.legend(loc="lower left", fontsize=6, ncol=2)
     bx.set(
         xlabel="step",
         ylabel="‖(θ, ψ)‖",
-        title=f"distance to the equilibrium (Adam dashed, lr {args.adam_lr})",
+        title=f"distance to the equilibrium (Adam dashed, lr {args.adam_lr}; unrolled dotted)",
     )
     bx.set_ylim(1e-4, 1e3)  # consensus falls below, to the rounding of float64
-    bx.legend(loc="lower left", fontsize=7, ncol=2)
+    bx.legend(loc="lower left", fontsize=6, ncol=2)
     _common.save(fig, args, "dirac_methods.png")
 
 

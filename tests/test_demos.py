@@ -167,6 +167,16 @@ def test_demo7_dirac(demo, tmp_path, capsys):
     dist = [m[k]["dist"] for k in ("consensus", "extragradient", "alternating", "simultaneous")]
     assert dist == sorted(dist)
     assert {"simultaneous Adam", "extra-Adam", "optimistic Adam"} <= set(m)
+    # unrolled SGD on D (docs/MATH.md §17.4): the code's eigenvalues are the derived ones, and their
+    # radii, written out here from the determinant of each complex pair: |z|² = 1 − (2K − 1)h²a² for the
+    # exact gradient, 1 − (K − 1)h²a² with θ_D^K held constant
+    for K in (1, 5, 10):
+        u = m[f"unrolled, K = {K}"]
+        assert u["error"] < 1e-9, K
+        assert u["radius"] == pytest.approx(math.sqrt(1 - (2 * K - 1) * (h * a) ** 2), abs=1e-12)
+    held = m["unrolled, K = 5, θ_D^K constant"]
+    assert held["error"] < 1e-9
+    assert held["radius"] == pytest.approx(math.sqrt(1 - 4 * (h * a) ** 2), abs=1e-12)
     check_png(out / "dirac_methods.png")
 
 
