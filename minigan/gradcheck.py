@@ -23,11 +23,13 @@ import numpy as np
 from . import losses as L
 from . import penalties as P
 from . import second_order as SO
+from . import unrolled as U
 from ._checks import check_int
 from ._types import Array, ArrayLike, DLoss, GLoss, Grads
 from .backend import Backend, get_backend
 from .layers import BatchNorm, Dropout, Layer, LeakyReLU, Linear, Maxout, ReLU, Sigmoid, Tanh
 from .networks import MLP, MLPSpec
+from .optim import SGD, Adam, Optimizer
 
 H = 1e-5
 THRESHOLD = 1e-6
@@ -593,6 +595,53 @@ def check_consensus_gradient(
     )
 
 
+def unrolled_objective(
+    G: MLP, D: MLP, z: Array, x_real: Array, d_opt: Optimizer, steps: int, d_form: str, g_form: str
+) -> float:
+    """f_K = f(θ_G, θ_D^K) by the first-order code: ``steps`` steps of a clone of ``d_opt`` on ∇θD L_D
+    (``game_gradients``), then f = −L_D for a zero-sum pair (``second_order.ZERO_SUM``), else L_G, on
+    [x_real; G(z)]; D's parameters are restored (docs/MATH.md §17)."""
+    xp, m = G.backend.xp, x_real.shape[0]
+    start, twin = {k: p for k, p in D.params().items()}, d_opt.clone()
+    try:
+        for _ in range(steps):
+            moved = {k: xp.asarray(p, copy=True) for k, p in D.params().items()}
+            twin.step(moved, game_gradients(G, D, z, x_real, "d", d_form)[1])
+            for k, p in moved.items():
+                D.set_param(k, p)
+        l, _ = D.forward(xp.concat([x_real, G.forward(z)[0]], axis=0))
+        if (g_form, d_form) in SO.ZERO_SUM:
+            return -float(G.backend.to_numpy(SO.D_FORMS[d_form][0](l[:m, :], l[m:, :])[0]))
+        return float(G.backend.to_numpy(SO.G_FORMS[g_form][0](l[m:, :])[0]))
+    finally:
+        for k, p in start.items():
+            D.set_param(k, p)
+
+
+def check_unrolled_gradient(
+    G: MLP,
+    D: MLP,
+    z: Array,
+    x_real: Array,
+    u_G: Grads,
+    d_opt: Optimizer,
+    steps: int,
+    d_form: str,
+    g_form: str,
+    h: float = H,
+) -> Errors:
+    """The unrolled gradient df_K/dθ_G (``unrolled.unrolled_gradients``) against centred differences of
+    the scalar f_K itself (``unrolled_objective``) along u_G: u_G·df_K/dθ_G = d f_K(θ_G + t u_G)/dt."""
+    b = G.backend
+    require_float64(b)
+    at = SO.UnrollPass(G, D, z, x_real, d_form, g_form)
+    grad = U.unrolled_gradients(at, d_opt, D.params(), steps)[0]
+    dot = sum(float(b.to_numpy(b.xp.sum(u_G[k] * grad[k]))) for k in grad)
+    f = lambda: ({"f_K": b.asarray(unrolled_objective(G, D, z, x_real, d_opt, steps, d_form, g_form))},)
+    d_h, d_2h = directional_difference(f, (G,), (u_G,), h)
+    return _product_errors(b, [{"f_K": b.asarray(dot)}], d_h, d_2h, ("u·df_K/dθ_G",))
+
+
 def generic_point(net: MLP, seed: int = 0, scale: float = 0.1) -> MLP:
     """Move every parameter of the MLP ``net`` by N(0, scale²) noise, in place. At zero biases, a sample
     whose ReLU layer is all dead makes every maxout piece of D tie at 0: no redraw avoids that kink."""
@@ -905,7 +954,36 @@ def _second_order_rows(t: _Suite) -> list[Result]:
     rows = [
         hessian_row(loss, form) for loss, form in (("d", "bce"), ("g", "nonsaturating"), ("g", "minimax"))
     ]
-    return [*rows, t.row("second order: consensus gradient Jᵀv", draw, consensus)]
+    return [
+        *rows,
+        t.row("second order: consensus gradient Jᵀv", draw, consensus),
+        *_unrolled_rows(t, G, D, draw),
+    ]
+
+
+UNROLLED_ROWS = (  # (name, the rule at a state three steps in, K, G form with D's bce)
+    ("unrolled gradient df_K/dθ_G, K = 5, Adam, zero-sum f", lambda: Adam(0.05, (0.5, 0.999)), 5, "minimax"),
+    ("unrolled gradient df_K/dθ_G, K = 5, SGD + momentum", lambda: SGD(0.2, 0.5), 5, "nonsaturating"),
+)
+
+
+def _unrolled_rows(t: _Suite, G: MLP, D: MLP, draw: Callable[[int], Any]) -> list[Result]:
+    """The unrolled GAN's gradient through K steps of D's optimizer, at an optimizer state three real
+    steps in (Adam's v̂ of the order of g², far from 0), against differences of f_K (docs/MATH.md §17.5)."""
+    rows = []
+    for name, make, K, g_form in UNROLLED_ROWS:
+
+        def check(
+            a: tuple[Array, Array, Grads, Grads], make: Any = make, K: int = K, g_form: str = g_form
+        ) -> Errors:
+            opt = make()
+            moved = {k: t.b.xp.asarray(p, copy=True) for k, p in D.params().items()}
+            for _ in range(3):
+                opt.step(moved, game_gradients(G, D, a[0], a[1], "d", "bce")[1])
+            return check_unrolled_gradient(G, D, a[0], a[1], a[2], opt, K, "bce", g_form, t.h)
+
+        rows.append(t.row(f"second order: {name}", draw, check))
+    return rows
 
 
 def format_table(results: Sequence[Result]) -> str:

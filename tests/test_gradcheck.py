@@ -225,7 +225,7 @@ def test_run_all_passes_on_every_float64_backend(backend64):
         depth=1 if not full else 2,
         max_entries=None if full else 6,
     )
-    assert len(results) == 69
+    assert len(results) == 71
     bad = [r for r in results if not r.passed]
     assert not bad, gc.format_table(bad)
     assert all(r.accuracy <= gc.THRESHOLD for r in results)
@@ -237,7 +237,7 @@ def test_main_prints_the_table_and_exits_zero(capsys):
     )
     out = capsys.readouterr().out
     assert rc == 0
-    assert "component" in out and "max rel error" in out and "69/69 passed" in out
+    assert "component" in out and "max rel error" in out and "71/71 passed" in out
     assert "chain G: nonsaturating through D" in out and "layer BatchNorm train" in out
 
 
@@ -270,7 +270,7 @@ def test_python_dash_m_entry_point():
     for cmd in (["-m", "minigan.gradcheck"], ["-m", "minigan", "gradcheck"]):
         p = subprocess.run([sys.executable, *cmd, *args], capture_output=True, text=True, timeout=120)
         assert p.returncode == 0, p.stderr
-        assert "69/69 passed" in p.stdout
+        assert "71/71 passed" in p.stdout
 
 
 def test_the_second_order_rows_can_fail(monkeypatch):
@@ -283,8 +283,25 @@ def test_the_second_order_rows_can_fail(monkeypatch):
     monkeypatch.setitem(so.R_OPS, Tanh, (forward, broken))
     results = gc.run_all("numpy", batch=3, width=3, depth=1, max_entries=4)
     failed = {r.component for r in results if not r.passed}
-    assert failed == {r.component for r in results if r.component.startswith("second order")}
-    assert len(failed) == 4
+    products = {r.component for r in results if r.component.startswith("second order: Hess")}
+    assert failed == products | {"second order: consensus gradient Jᵀv"}
+    assert len(failed) == 4  # the unrolled rows differentiate D (sigmoid) twice, G (tanh) once
+
+
+def test_the_unrolled_rows_can_fail(monkeypatch):
+    """Adam's adjoint without its second-moment path (v̄ = 0), then SGD's without the velocity carried
+    back (v̄ = 0): each fails its own unrolled row and no other."""
+    from minigan import unrolled
+
+    adam, sgd = unrolled.ADJOINTS["adam"], unrolled.ADJOINTS["sgd"]
+    no_v = lambda cfg, t, g, after, bar, bar_s: adam(cfg, t, 0.0 * g, after, bar, bar_s)
+    no_carry = lambda cfg, t, g, after, bar, bar_s: sgd(cfg, t, g, after, bar, {})
+    for name, broken, fails in (("adam", no_v, "Adam"), ("sgd", no_carry, "SGD + momentum")):
+        monkeypatch.setitem(unrolled.ADJOINTS, name, broken)
+        results = gc.run_all("numpy", batch=3, width=3, depth=1, max_entries=4)
+        failed = {r.component for r in results if not r.passed}
+        assert len(failed) == 1 and fails in failed.pop()
+        monkeypatch.setitem(unrolled.ADJOINTS, name, {"adam": adam, "sgd": sgd}[name])
 
 
 def _errors(error, accuracy):
