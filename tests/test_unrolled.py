@@ -258,3 +258,40 @@ def test_refusals_name_the_update(kw, words):
 def test_unroll_steps_out_of_range_is_one_line(K):
     with pytest.raises(ValueError, match=r"unroll_steps: expected an integer K from 0 to 100"):
         make_update("unrolled", unroll_steps=K)
+
+
+def test_clone_steps_as_the_optimizer_and_shares_no_array():
+    from minigan.backend import get_backend
+
+    b = get_backend("numpy", dtype="float64")
+    G, D, z, x = _game(b)
+    opt = _opt_at_state(G, D, z, x, "bce", "adam")
+    twin = opt.clone()
+    assert twin.t == opt.t and twin.config() == opt.config()
+    g = _d_grads(G, D, z, x, "bce")
+    a = {k: p.copy() for k, p in D.params().items()}
+    c = {k: p.copy() for k, p in D.params().items()}
+    m_before = {k: v.copy() for k, v in opt.slots["m"].items()}
+    twin.step(c, g)
+    assert all(np.array_equal(opt.slots["m"][k], m_before[k]) for k in m_before)  # untouched
+    opt.step(a, g)
+    assert all(np.array_equal(a[k], c[k]) for k in a) and twin.t == opt.t == 4
+
+
+def test_unrolled_passes_move_batch_norm_statistics_once():
+    """D's running statistics move in the first pass of an unrolled step (the training step's) and
+    are left there by the other K passes and the objective's."""
+    from minigan.backend import get_backend
+
+    b = get_backend("numpy", dtype="float64")
+    G, D, z, x = _game(b, batch_norm=True)
+    at = UnrollPass(G, D, z, x)
+    before = {k: v.copy() for k, v in D.buffers().items()}
+    at.d_gradient()
+    after_first = {k: v.copy() for k, v in D.buffers().items()}
+    assert any(not np.array_equal(before[k], v) for k, v in after_first.items())
+    for p in D.params().values():
+        p += 0.1  # D elsewhere, as after an unrolled step
+    at.d_gradient()
+    at.objective()
+    assert all(np.array_equal(after_first[k], v) for k, v in D.buffers().items())
