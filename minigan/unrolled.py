@@ -127,7 +127,7 @@ def unrolled_gradients(
                 _Step(theta, tape, g, {s: _copies(clone.slots[s]) for s in clone.slot_names}, clone.t)
             )
         a, seed, _ = at.objective()  # ∂f/∂θ_D^K, ∂f/∂x_f at θ_D^K
-        if not constant:
+        if rule is not None and not constant:
             seed = _backward_sweep(at, taken, _pick(a, params_D), seed, params_D, rule, d_opt.config())
         return at.g_gradient(seed), g0, record
     finally:
