@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from . import game_updates, losses
+from . import game_updates, losses, unrolled
 from ._checks import check_fraction, check_int, check_positive, is_int, is_number
 from .backend import Backend, Random
 from .data import PRESETS
@@ -43,10 +43,12 @@ class TrainConfig:
                clip (D weight clipping c for wasserstein; None = off; with penalty gp, off),
                penalty (None | r1 | r2 | gp: a gradient penalty on D, docs/MATH.md §12), gamma
                (R1/R2's γ), gp_weight (WGAN-GP's λ).
-    Update:    update (plain | extragradient | optimistic | consensus: how a step moves the
-               players, ``game_updates``, docs/MATH.md §16; all but plain need mode simultaneous
-               and k = 1, consensus also penalty None and a smooth loss), consensus_weight
-               (consensus's λ of ½‖v‖²).
+    Update:    update (plain | extragradient | optimistic | consensus | unrolled: how a step
+               moves the players, ``game_updates``, docs/MATH.md §16-§17; all but plain need mode
+               simultaneous and k = 1, consensus and unrolled also penalty None and a smooth
+               loss), consensus_weight (consensus's λ of ½‖v‖²), unroll_steps (unrolled's K, the
+               steps of D's optimizer G looks through, 0 to ``unrolled.MAX_STEPS``) and
+               unroll_constant (unrolled with θ_D^K held constant: the paper's ablation).
     Data:      dataset (one of data.DATASETS: gaussian, ring, grid, pacgan_ring, pacgan_grid,
                digits), data_params (dict passed to the dataset, e.g. train_size).
     Networks:  noise_dim, g_hidden, d_hidden, activation, g_output (None | tanh | sigmoid:
@@ -78,6 +80,8 @@ class TrainConfig:
     gp_weight: float = 10.0
     update: str = "plain"
     consensus_weight: float = game_updates.DEFAULT_CONSENSUS_WEIGHT
+    unroll_steps: int = game_updates.DEFAULT_UNROLL_STEPS
+    unroll_constant: bool = False
     noise_dim: int = 2
     g_hidden: tuple[int, ...] = (128, 128, 128)
     d_hidden: tuple[int, ...] = (128, 128)
@@ -184,11 +188,17 @@ class TrainConfig:
             check_positive(name, getattr(self, name), "a positive number")
 
     def _check_update(self) -> None:
-        """The update's name and λ, and whether it has a meaning with this game (``GameUpdate.check``:
-        mode, k, the penalty, the clip, the losses, the label smoothing)."""
+        """The update's name, λ, K and ablation, and whether it has a meaning with this game
+        (``GameUpdate.check``: mode, k, the penalty, the clip, the losses, the label smoothing)."""
         self.consensus_weight = check_positive(
             "consensus_weight", self.consensus_weight, "a positive finite weight λ of ½‖v‖²"
         )
+        most = unrolled.MAX_STEPS
+        self.unroll_steps = check_int(
+            "unroll_steps", self.unroll_steps, 0, most, what=f"an integer K from 0 to {most}"
+        )
+        if not isinstance(self.unroll_constant, bool):
+            raise ValueError(f"unroll_constant: expected True or False, got {self.unroll_constant!r}")
         if not isinstance(self.update, str) or self.update not in game_updates.UPDATES:
             raise ValueError(f"update: expected one of {game_updates.UPDATES}, got {self.update!r}")
         self.build_update().check(
@@ -259,8 +269,11 @@ class TrainConfig:
         return make_optimizer(name, lr, betas=self.betas, momentum=self.momentum)
 
     def build_update(self) -> game_updates.GameUpdate:
-        """How a step moves the players: ``game_updates.make_update(update, consensus_weight)``."""
-        return game_updates.make_update(self.update, self.consensus_weight)
+        """How a step moves the players: ``game_updates.make_update`` of ``update`` with its
+        settings (``consensus_weight``, ``unroll_steps``, ``unroll_constant``)."""
+        return game_updates.make_update(
+            self.update, self.consensus_weight, self.unroll_steps, self.unroll_constant
+        )
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -510,15 +510,16 @@ def equilibrium_values() -> dict[str, float]:
 
 def _recorded(config: TrainConfig, update: GameUpdate) -> TrainConfig:
     """``config`` with ``update`` in its fields when they rebuild it (one of ``game_updates.UPDATES``,
-    its λ), so that a checkpoint restores it; an update of your own leaves the config as it is."""
+    with its settings: consensus's λ, unrolled's K and ablation), so that a checkpoint restores it;
+    an update of your own leaves the config as it is."""
     settings = update.config()
     if settings.get("name") not in UPDATES:
         return config
-    fields = {"update": settings["name"], "consensus_weight": config.consensus_weight}
-    fields.update({k: v for k, v in settings.items() if k == "consensus_weight"})
+    fields = {k: v for k, v in settings.items() if k != "name"}  # consensus_weight, unroll_steps, ...
+    fields["update"] = settings["name"]
     try:  # parts given by hand (a loss by name) may make sense of an update the config's would not
         recorded = TrainConfig.from_dict({**config.to_dict(), **fields})
-    except ValueError:
+    except (ValueError, TypeError):
         return config
     rebuilt = recorded.build_update()
     return recorded if type(rebuilt) is type(update) and rebuilt.config() == settings else config

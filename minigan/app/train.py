@@ -76,6 +76,7 @@ from ..game_updates import UPDATES
 from ..optim import DEFAULT_LR, OPTIMIZERS, SGD_LR_BY_LOSS
 from ..penalties import PENALTIES
 from ..training import GAN, MODES, TrainConfig
+from ..unrolled import MAX_STEPS
 from . import exitcodes
 from .options import UsageError, blame, integer, integers, memory_bound, number, numbers
 from .progress import Progress
@@ -154,6 +155,8 @@ RUN_OPTIONS = (
     "gp_weight",
     "update",
     "consensus_weight",
+    "unroll_steps",
+    "unroll_constant",
 )
 
 # The option of each field of TrainConfig and RunSettings (and of the data set) a command sets.
@@ -233,19 +236,39 @@ def _game_options(g: argparse._ArgumentGroup, d: dict) -> None:
     )
     g.add_argument("--gamma", type=number, help=f"R1/R2's weight γ [{d['gamma']:g}]")
     g.add_argument("--gp-weight", type=number, help=f"WGAN-GP's weight λ [{d['gp_weight']:g}]")
+    _update_options(g, d)
+
+
+def _update_options(g: argparse._ArgumentGroup, d: dict) -> None:
+    """--update and the settings of its updates (in the group of the game)."""
     g.add_argument(
         "--update",
         choices=UPDATES,
         help="how a step moves the players: plain (Algorithm 1 by --mode and --k), or one of the game's "
         "own optimizers, each moving both players from one state (needs --mode simultaneous, --k 1): "
         "extragradient (two evaluations a step), optimistic (θ − 2δ_t + δ_{t−1}), consensus (also "
-        f"descends ½‖v‖²; needs --penalty none and a smooth loss) [{d['update']}]",
+        "descends ½‖v‖²) and unrolled (G's gradient through --unroll-steps steps of D's optimizer) "
+        f"(both need --penalty none and a smooth loss) [{d['update']}]",
     )
     g.add_argument(
         "--consensus-weight",
         type=number,
         metavar="λ",
         help=f"--update consensus: the weight λ of ½‖v‖² [{d['consensus_weight']:g}]",
+    )
+    g.add_argument(
+        "--unroll-steps",
+        type=integer,
+        metavar="K",
+        help="--update unrolled: the steps of D's optimizer that G's gradient looks through, "
+        f"0 to {MAX_STEPS} [{d['unroll_steps']}]",
+    )
+    g.add_argument(
+        "--unroll-constant",
+        action="store_true",
+        default=None,
+        help="--update unrolled: hold D's unrolled parameters constant in G's gradient (the paper's "
+        "ablation: no gradient through the steps)",
     )
 
 
@@ -426,10 +449,13 @@ def _config_options(args: argparse.Namespace) -> tuple[dict, str | None]:
         if value is not None and opt not in used:
             raise UsageError(flag, f"a setting of {opt}, but this run uses {' and '.join(sorted(used))}")
     update = args.update or DEFAULTS["update"]
-    if args.consensus_weight is not None and update != "consensus":
-        raise UsageError(
-            "--consensus-weight", f"a setting of --update consensus, but this run has --update {update}"
-        )
+    for flag, value, owner in (
+        ("--consensus-weight", args.consensus_weight, "consensus"),
+        ("--unroll-steps", args.unroll_steps, "unrolled"),
+        ("--unroll-constant", args.unroll_constant, "unrolled"),
+    ):
+        if value is not None and update != owner:
+            raise UsageError(flag, f"a setting of --update {owner}, but this run has --update {update}")
     if not args.data:
         if args.raw_scale or args.holdout is not None:
             raise UsageError("--raw-scale/--holdout", "they apply to --data only")
