@@ -240,8 +240,9 @@ class GAN:
     def set_update(self, update: str | GameUpdate | None) -> None:
         """Use ``update`` from the next step on (a name in ``game_updates.UPDATES``, a
         ``GameUpdate``, or None: "plain"), after one clear ValueError if it has no meaning with this
-        run's settings. The config records it (``update``, ``consensus_weight``) when it is one of
-        ``game_updates.UPDATES``, so a checkpoint saved afterwards restores it."""
+        run's settings. The config records it (``update``, ``consensus_weight``, ``unroll_steps``,
+        ``unroll_constant``) when it is one of ``game_updates.UPDATES``, so a checkpoint saved
+        afterwards restores it."""
         update = as_update(update)
         c = self.config
         update.check(
