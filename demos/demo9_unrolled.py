@@ -2,14 +2,14 @@
 
 Metz, Poole, Pfau & Sohl-Dickstein, *Unrolled Generative Adversarial Networks* (ICLR 2017, arXiv
 1611.02163), Figure 2: the same GAN trained on a 2-D mixture of 8 Gaussians on a circle, once as a
-standard GAN and once with the generator descending the unrolled objective of their Eqs. 10–11,
+standard GAN and once with the generator descending the unrolled objective
 
-    θ_D^0 = θ_D,   θ_D^{k+1} = θ_D^k + η^k · dV(θ_G, θ_D^k)/dθ_D^k      (K steps of D's optimizer)
-    f_K(θ_G, θ_D) = V(θ_G, θ_D^K(θ_G, θ_D))                            (G descends df_K/dθ_G)
+    θ_D^0 = θ_D,   θ_D^{k+1} = θ_D^k + η · dV(θ_G, θ_D^k)/dθ_D^k      (K steps of D's optimizer)
+    f_K(θ_G, θ_D) = V(θ_G, θ_D^K(θ_G, θ_D))                          (G descends df_K/dθ_G)
 
-while D takes its ordinary step from the same state (``minigan.game_updates.Unrolled``;
-docs/MATH.md). The paper's finding: the standard GAN's generator hops from mode to mode and never
-covers the ring; unrolled for K = 5 or 10 steps it spreads over all 8 modes.
+while D takes its ordinary step from the same state (their Eqs. 10–11;
+``minigan.game_updates.Unrolled``, docs/MATH.md §17). The paper's finding: the standard GAN's
+generator hops from mode to mode and never covers the ring; unrolled, it spreads over all 8 modes.
 
 Every setting is printed with its source (``SETTINGS``): the paper's Appendix A first, where it is
 silent the authors' public notebook (``Unrolled GAN demo.ipynb`` of github.com/poolio/unrolled_gan);
@@ -17,11 +17,15 @@ what minigan does otherwise is listed in ``DEVIATIONS``.
 
     python demos/demo9_unrolled.py [--steps 25000] [--every 5000] [--ks 1,5,10] [--seeds 0]
                                    [--batch 512] [--workers 2] [--docs]
+    python demos/demo9_unrolled.py --replot           # the table and figure again from OUT/results.npz
+    python demos/demo9_unrolled.py --sweep DIR        # docs/sweeps/game_optimizers.toml, table, figure
 
 Output: unrolled_ring.png (rows: the standard GAN and each K; columns: the generator's samples
 at each snapshot, then the data; the 8 means marked), and a table per method and snapshot of
 PacGAN's metrics on 2,500 samples (modes covered, % high quality, reverse KL; minigan.metrics)
-and the wall time per training step.
+and the wall time per training step; OUT/results.npz keeps every snapshot's samples and metrics.
+``--sweep DIR`` runs (or picks up) the sweep of every game optimizer in DIR through
+``minigan.app.sweep`` and draws game_optimizers.png.
 """
 
 from __future__ import annotations
@@ -29,23 +33,28 @@ from __future__ import annotations
 import _common  # noqa: F401  (first: thread limits, sys.path)
 
 # isort: split
+import json
 import os
+import textwrap
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
 
 import minigan
 from minigan.backend import get_backend
-from minigan.metrics import evaluate
+from minigan.data import make_dataset
+from minigan.metrics import assign_modes, evaluate
 from minigan.networks import MLP, MLPSpec
 from minigan.training import GAN, TrainConfig
 
 NAME = "demo9_unrolled"
 FIGURE = "unrolled_ring.png"
+RESULTS = "results.npz"  # every run's snapshots: what --replot draws again
 PAPER = "paper App. A"
 NOTEBOOK = "notebook"
 EVAL_SAMPLES = 2500  # PacGAN's metrics on 2,500 samples, as the other demos
 SHOW_SAMPLES = 5120  # the notebook's figure: 10 batches of 512 samples a snapshot
+SHADES = 12  # levels of the density panels
 LIMIT = 3.0  # the panels show [−3, 3]² (the notebook's xmax)
 DISTINCT_STDS = 10.0  # two means closer than this many stds are not two modes
 ORTHO_GAIN = 0.8  # paper App. A: "all weights initialized to be orthogonal with scaling of 0.8"
@@ -59,10 +68,11 @@ SETTINGS = [
     ("D", "input x/4 -> 128 ReLU -> 1 linear logit (width 128: not stated)", f"{PAPER}; width chosen"),
     ("init", "every weight orthogonal (QR of a Gaussian matrix) x 0.8, biases 0", PAPER),
     ("losses", "V = E log D(x) + E log(1 - D(G(z))); D ascends V, G descends V (g_loss minimax)", PAPER),
-    ("optimizer", "Adam lr 1e-4 for G and D, beta1 0.5, beta2 0.999, eps 1e-8", f"{PAPER}; {NOTEBOOK}"),
-    ("learning rate", "constant (lr_decay 1)", PAPER),
-    ("update", "simultaneous: G's and D's steps from one state, k = 1 (Eqs. 10-11)", f"{PAPER} Sec. 2.2"),
-    ("unrolled D steps", "D's own Adam, from its current moments, as in D's real step", NOTEBOOK),
+    ("optimizer", "Adam lr 1e-4 for G and D, beta1 0.5", PAPER),
+    ("", "beta2 0.999, eps 1e-8", NOTEBOOK),
+    ("learning rate", "constant (lr_decay 1)", f"{NOTEBOOK}; the paper states no schedule"),
+    ("update", "simultaneous: G's and D's steps from one state, k = 1", f"paper Eqs. 10-11; {NOTEBOOK}"),
+    ("unrolled D steps", "D's own Adam continued from its moments, on the step's batch", NOTEBOOK),
     ("batch", "512 real and 512 generated samples a step", NOTEBOOK),
     ("steps", "25,000, snapshots every 5,000", NOTEBOOK),
     ("penalty, clipping", "none", PAPER),
@@ -215,10 +225,10 @@ def _plain(m: dict) -> dict:
 
 
 # -- the figure and the table ---------------------------------------------------------------------------
-def density(x: np.ndarray, bins: int = 120, bandwidth: float = 0.06) -> np.ndarray:
+def density(x: np.ndarray, bins: int = 120, bandwidth: float = 0.08) -> np.ndarray:
     """The samples x (N, 2) as a density on [−LIMIT, LIMIT]² (bins × bins, rows y): their 2-D
     histogram smoothed by a Gaussian of std ``bandwidth`` (a kernel density estimate on the grid,
-    as the notebook's figure draws one; a mode of std 0.02 shows as a spot of about 0.06)."""
+    as the notebook's figure draws one; a mode of std 0.02 shows as a spot of std about 0.08)."""
     edges = np.linspace(-LIMIT, LIMIT, bins + 1)
     h, _, _ = np.histogram2d(x[:, 0], x[:, 1], bins=[edges, edges])
     sigma = bandwidth / (edges[1] - edges[0])
@@ -230,6 +240,13 @@ def density(x: np.ndarray, bins: int = 120, bandwidth: float = 0.06) -> np.ndarr
     return h.T
 
 
+def shades(x: np.ndarray) -> np.ndarray:
+    """√density of the samples x, scaled to its maximum and cut into SHADES levels (as the
+    notebook's KDE contours are; flat shades also keep the figure's PNG small)."""
+    d = np.sqrt(density(x))
+    return np.floor(SHADES * d / max(float(d.max()), 1e-12)) / SHADES
+
+
 def draw(results, data_samples, means, args):
     """Rows: the methods of the first seed; columns: the snapshots, then the data."""
     plt = _common.pyplot()
@@ -237,12 +254,14 @@ def draw(results, data_samples, means, args):
     rows = [r for r in results if r["seed"] == seed]
     cols = len(rows[0]["snapshots"]) + 1
     fig, axes = plt.subplots(len(rows), cols, figsize=(1.55 * cols, 1.62 * len(rows)), squeeze=False)
+    cmap = plt.get_cmap("Greens", SHADES)
     for i, r in enumerate(rows):
         panels = [(s["samples"], s) for s in r["snapshots"]] + [(data_samples, None)]
         for j, (x, s) in enumerate(panels):
             ax = axes[i, j]
+            box = (-LIMIT, LIMIT, -LIMIT, LIMIT)
             ax.imshow(
-                np.sqrt(density(x)), origin="lower", extent=(-LIMIT, LIMIT, -LIMIT, LIMIT), cmap="Greens"
+                shades(x), origin="lower", extent=box, cmap=cmap, vmin=0, vmax=1, interpolation="nearest"
             )
             ax.scatter(means[:, 0], means[:, 1], s=30, facecolors="none", edgecolors="C3", linewidths=0.5)
             ax.set_xticks([])
@@ -292,8 +311,10 @@ SHORT = {  # the bar charts' labels
     "extragradient": "EG",
     "optimistic": "OG",
     "consensus": "cons",
-    "unrolled-K5": "unr 5",
+    "unrolled-K5": "U5",
+    "unrolled-K5-minimax": "U5 mm",
 }
+TITLES = {"unrolled-K5": "unrolled K=5", "unrolled-K5-minimax": "unrolled K=5,\nminimax loss"}
 
 
 def sweep_spec(quick: bool):
@@ -383,17 +404,15 @@ def _ms(v: np.ndarray, fmt: str) -> str:
 def draw_sweep(cells, methods, datasets, args):
     """Per data set (rows): the first seed's final samples under each method, then modes covered
     and % high quality (mean ± std over seeds as a bar, each seed a dot)."""
-    from minigan.backend import get_backend
-    from minigan.data import make_dataset
 
     plt = _common.pyplot()
     n = len(methods)
     fig, axes = plt.subplots(
         len(datasets),
         n + 2,
-        figsize=(1.7 * n + 6.2, 1.9 * len(datasets)),
+        figsize=(1.7 * n + 7.4, 1.9 * len(datasets)),
         squeeze=False,
-        gridspec_kw={"width_ratios": [1] * n + [2.1, 2.1]},
+        gridspec_kw={"width_ratios": [1] * n + [2.5, 2.5]},
     )
     b = get_backend("numpy")
     for i, d in enumerate(datasets):
@@ -415,7 +434,7 @@ def draw_sweep(cells, methods, datasets, args):
             ax.set_yticks([])
             ax.set_aspect("equal")
             if i == 0:
-                ax.set_title(m)
+                ax.set_title(TITLES.get(m, m))
             if j == 0:
                 ax.set_ylabel(f"{d}, seed {run['seed']}")
         for ax, key, title, scale in (
@@ -431,6 +450,7 @@ def draw_sweep(cells, methods, datasets, args):
                     ax.scatter(j + np.linspace(-0.15, 0.15, len(vals)), vals, s=6, c="C0")
             if key == "modes_covered":
                 ax.axhline(len(means), color="C3", lw=0.8, ls="--")
+                ax.set_ylim(0, 1.08 * len(means))
             ax.set_xticks(range(n))
             ax.set_xticklabels([SHORT.get(m, m) for m in methods], fontsize=7)
             ax.set_title(f"{d}: {title}")
@@ -452,7 +472,14 @@ def print_settings():
         print(f"  {name.ljust(w[0])}  {value.ljust(w[1])}  [{source}]")
     print("Deviations from the paper:")
     for d in DEVIATIONS:
-        print(f"  - {d}")
+        print(textwrap.fill(d, 100, initial_indent="  - ", subsequent_indent="    "))
+
+
+def mass(x: np.ndarray, means: np.ndarray) -> str:
+    """``i (p %)``: the mode i nearest to the most samples x (N, 2), and their share p."""
+    k, _ = assign_modes(x, means, 1.0)
+    counts = np.bincount(k, minlength=len(means))
+    return f"{int(np.argmax(counts))} ({100 * counts.max() / len(k):.0f} %)"
 
 
 def report(results, ks, seeds):
@@ -466,6 +493,17 @@ def report(results, ks, seeds):
             ["method", "step", "modes (of 8)", "% high quality", "reverse KL"], table_rows(results, ks)
         )
     )
+    print(
+        f"\nwhere G's samples sit: at each snapshot the mode nearest to most of the {SHOW_SAMPLES:,} "
+        "drawn samples (mode i at angle 2πi/8) and their share"
+    )
+    b = get_backend("numpy")
+    means = make_dataset("ring", b, b.random(0)).means
+    for r in results:
+        print(
+            f"  {method_name(r['k'])}, seed {r['seed']}: "
+            + ", ".join(mass(s["samples"], means) for s in r["snapshots"])
+        )
     print("\nwall time of training (evaluation and figure apart)")
     timing = []
     for k in ks:
@@ -508,11 +546,25 @@ def main(argv=None):
         help="instead: run or pick up docs/sweeps/game_optimizers.toml in DIR, print its table, "
         "draw game_optimizers.png",
     )
+    p.add_argument(
+        "--replot",
+        action="store_true",
+        help="train nothing: print the table and draw the figure again from OUT/results.npz",
+    )
     args = p.parse_args(argv)
+    if args.replot:
+        if not (args.out / RESULTS).is_file():
+            p.error(f"--replot: no {args.out / RESULTS}; run the demo with this --out first")
+        return replot(args)
     if args.sweep is not None:
         if args.quick:
             args.workers = 1
-        return run_game_sweep(args)
+        from minigan.app.sweep import SpecError
+
+        try:
+            return run_game_sweep(args)
+        except SpecError as e:  # DIR holds another spec's sweep, or a run of another config
+            p.error(f"--sweep: {e}")
     ks = list(dict.fromkeys([0, *_ints(p, args.ks, "--ks", 1)]))
     seeds = _ints(p, args.seeds, "--seeds", 0) if args.seeds is not None else [args.seed]
     seeds = list(dict.fromkeys(seeds))
@@ -528,7 +580,7 @@ def main(argv=None):
     print_settings()
     probe = make_gan(0, 0, args.batch, seeds[0])
     means, std = probe.data.means, probe.data.std
-    gap = check_distinct_means(means, std)
+    gap = check_distinct_means(means, std)  # the data every run trains on (run_method checks it too)
     print(
         f"\nring: {len(means)} means, closest two {gap:.3f} apart > {DISTINCT_STDS:g} std = "
         f"{DISTINCT_STDS * std:.2f}: {len(means)} distinct modes"
@@ -543,11 +595,49 @@ def main(argv=None):
         done = run_all(jobs, args.workers)
     results = sorted(done, key=lambda r: (seeds.index(r["seed"]), ks.index(r["k"])))
 
+    save_results(args.out / RESULTS, results, ks, seeds, t.seconds)
+    return finish(results, ks, seeds, t.seconds, args)
+
+
+def finish(results, ks, seeds, seconds: float, args) -> dict:
+    """The table, the timings and the figure of finished runs."""
     report(results, ks, seeds)
-    print(f"all runs: {t.seconds:.0f} s of wall time")
-    data_samples = probe.data.reference(SHOW_SAMPLES, seed=7)
-    draw(results, data_samples, means, args)
-    return {"results": results, "ks": ks, "seeds": seeds, "means": means, "seconds": t.seconds}
+    print(f"all runs: {seconds:.0f} s of wall time")
+    b = get_backend("numpy")
+    ring = make_dataset("ring", b, b.random(0))
+    draw(results, ring.reference(SHOW_SAMPLES, seed=7), ring.means, args)
+    return {"results": results, "ks": ks, "seeds": seeds, "means": ring.means, "seconds": seconds}
+
+
+def save_results(path, results, ks, seeds, seconds: float) -> None:
+    """Every run's snapshots — metrics and the samples drawn — as OUT/results.npz (``--replot``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "ks": ks,
+        "seeds": seeds,
+        "seconds": seconds,
+        "runs": [
+            {
+                **{k: r[k] for k in ("k", "seed", "seconds", "steps")},
+                "snapshots": [{"step": s["step"], "metrics": s["metrics"]} for s in r["snapshots"]],
+            }
+            for r in results
+        ],
+    }
+    samples = np.stack([np.stack([s["samples"] for s in r["snapshots"]]) for r in results])
+    np.savez_compressed(path, meta=np.array(json.dumps(meta)), samples=samples)
+    print(f"saved {path}")
+
+
+def replot(args) -> dict:
+    """The table and the figure again from OUT/results.npz, nothing trained."""
+    with np.load(args.out / RESULTS) as f:
+        meta, samples = json.loads(str(f["meta"])), f["samples"]
+    results = [
+        {**r, "snapshots": [{**s, "samples": x} for s, x in zip(r["snapshots"], xs)]}
+        for r, xs in zip(meta["runs"], samples)
+    ]
+    return finish(results, meta["ks"], meta["seeds"], meta["seconds"], args)
 
 
 if __name__ == "__main__":

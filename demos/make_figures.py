@@ -90,6 +90,12 @@ def jobs(workers: int) -> list[Job]:
             ),
         ),
         Job(
+            "unrolled",
+            "demo 9: Metz et al.'s Figure 2, the standard GAN against unrolled K = 1, 5, 10",
+            [*demo("demo9_unrolled"), "--workers", str(workers)],
+            ("unrolled_ring.png",),
+        ),
+        Job(
             "sweep",
             "minigan sweep docs/sweeps/ring_losses_modes.toml: 18 runs",
             [
@@ -105,6 +111,12 @@ def jobs(workers: int) -> list[Job]:
             ],
             ("sweep_ring.png",),
             (("summary.png", "sweep_ring.png"),),
+        ),
+        Job(
+            "game_optimizers",
+            "demo 9 --sweep: minigan sweep docs/sweeps/game_optimizers.toml, 36 runs, and its figure",
+            [*demo("demo9_unrolled"), "--sweep", "{out}/sweep", "--workers", str(workers)],
+            ("game_optimizers.png",),
         ),
     ]
 
@@ -201,7 +213,7 @@ def main(argv: list[str] | None = None) -> dict:
         "--workers",
         type=int,
         default=min(2, os.cpu_count() or 1),
-        help="processes of the two sweeps (demo 5 and the sweep job; default 2)",
+        help="processes of the sweeps and of demo 9 (default 2)",
     )
     p.add_argument("--list", action="store_true", help="list the jobs and what is not made here, and stop")
     args = p.parse_args(argv)

@@ -49,11 +49,16 @@ def test_quick_run_trains_the_standard_and_an_unrolled_gan(tmp_path):
     assert r.returncode == 0, r.stderr
     _png(tmp_path / "out" / "unrolled_ring.png")
     assert "8 distinct modes" in r.stdout
+    table = r.stdout[r.stdout.index("PacGAN's metrics") : r.stdout.index("all runs")]
     # --quick: 40 steps, a snapshot every 20 -> steps 0, 20, 40 for each of the two methods
     for method in ("standard GAN", "unrolled K=1"):
-        steps = [line.split()[-4] for line in r.stdout.splitlines() if line.lstrip().startswith(method)]
-        assert steps[:3] == ["0", "20", "40"], r.stdout
+        steps = [line.split()[-4] for line in table.splitlines() if line.lstrip().startswith(method)]
+        assert steps[:3] == ["0", "20", "40"], table
     assert "paper App. A" in r.stdout and "Deviations from the paper" in r.stdout
+    # --replot reads OUT/results.npz back: the same table, nothing trained
+    again = _run(tmp_path, "--replot", "--out", "out")
+    assert again.returncode == 0, again.stderr
+    assert table in again.stdout
 
 
 def test_a_bad_option_exits_2_in_one_line(tmp_path):
@@ -109,14 +114,17 @@ def test_the_sweep_spec_has_every_game_optimizer():
         "optimistic",
         "consensus",
         "unrolled-K5",
+        "unrolled-K5-minimax",
     ]
     configs = {p.values["method"]: p.config for p in spec.points() if p.values["dataset"] == "ring"}
     assert configs["alternating"]["mode"] == "fresh" and configs["alternating"]["update"] == "plain"
     assert configs["simultaneous"]["mode"] == "simultaneous" and configs["simultaneous"]["update"] == "plain"
-    for name in ("extragradient", "optimistic", "consensus", "unrolled"):
-        key = "unrolled-K5" if name == "unrolled" else name
-        assert configs[key]["update"] == name and configs[key]["mode"] == "simultaneous"
-    assert configs["unrolled-K5"]["unroll_steps"] == 5
+    for key in ("extragradient", "optimistic", "consensus", "unrolled-K5", "unrolled-K5-minimax"):
+        assert configs[key]["update"] == key.split("-")[0] and configs[key]["mode"] == "simultaneous"
+    for key in ("unrolled-K5", "unrolled-K5-minimax"):
+        assert configs[key]["unroll_steps"] == 5 and configs[key]["unroll_constant"] is False
+    assert configs["unrolled-K5-minimax"]["g_loss"] == "minimax"
+    assert {c["g_loss"] for k, c in configs.items() if k != "unrolled-K5-minimax"} == {"nonsaturating"}
     for c in configs.values():
         assert c["penalty"] is None and c["lr_decay"] == 1.0 and c["k"] == 1
 
@@ -127,4 +135,4 @@ def test_quick_sweep_draws_its_figure(tmp_path):
     _png(tmp_path / "out" / "game_optimizers.png")
     lines = [line.split() for line in r.stdout.splitlines()]
     rows = [t for t in lines if len(t) > 2 and t[1] in ("ring", "grid") and t[2] == "1/1"]
-    assert len(rows) == 12, r.stdout  # 6 methods × 2 data sets, each run done
+    assert len(rows) == 14, r.stdout  # 7 methods × 2 data sets, each run done
