@@ -114,7 +114,7 @@ def jobs(workers: int) -> list[Job]:
         ),
         Job(
             "game_optimizers",
-            "demo 9 --sweep: minigan sweep docs/sweeps/game_optimizers.toml, 36 runs, and its figure",
+            "demo 9 --sweep: minigan sweep docs/sweeps/game_optimizers.toml, 42 runs, and its figure",
             [*demo("demo9_unrolled"), "--sweep", "{out}/sweep", "--workers", str(workers)],
             ("game_optimizers.png",),
         ),
