@@ -408,3 +408,23 @@ def test_a_run_json_from_before_a_config_field_counts_as_the_same_config(tmp_pat
     (tmp_path / "run.json").write_text(json.dumps({"config": old}))
     assert held_config(tmp_path) == config
     assert held_config(tmp_path / "none") is None
+
+
+def test_summary_of_data_sets_with_different_mode_counts_names_each_count():
+    """A sweep over the ring (8 modes) and the grid (25): one count in the header would be wrong for
+    one of them, so each configuration's cell carries its own."""
+    from minigan.app.sweep.results import summary_table
+    from minigan.app.sweep.spec import make_spec
+
+    spec = make_spec(axes={"dataset": ["ring", "grid"], "seed": [0, 1]})
+
+    def row(ds, seed, covered, total):
+        return {"dataset": ds, "seed": seed, "status": "done", "modes_covered": covered, "modes": total,
+                "high_quality": 0.5, "kl": 0.1}  # fmt: skip
+
+    rows = [row("ring", 0, 8, 8), row("ring", 1, 7, 8), row("grid", 0, 20, 25), row("grid", 1, 18, 25)]
+    table = summary_table(rows, spec)
+    assert "| modes covered |" in table and "(of 8)" not in table
+    assert "7.5 ± 0.5 / 8" in table and "19.0 ± 1.0 / 25" in table
+    one = summary_table(rows[:2], make_spec(axes={"dataset": ["ring"], "seed": [0, 1]}))
+    assert "modes covered (of 8)" in one and "/ 8 |" not in one

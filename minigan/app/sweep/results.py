@@ -136,13 +136,25 @@ def summary_table(rows: list[dict[str, Any]], spec: Spec) -> str:
         "runs done",
         *({"high_quality": "% high quality", "kl": "reverse KL"}.get(c, c) for c in mcols),
     ]
-    if rows and "modes" in rows[0] and "modes_covered" in mcols:
-        head[head.index("modes_covered")] = f"modes covered (of {rows[0]['modes']})"
+    totals = _mode_totals(rows)
+    if "modes_covered" in mcols:
+        one = f" (of {next(iter(totals)):g})" if len(totals) == 1 else ""
+        head[head.index("modes_covered")] = "modes covered" + one
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for s in summ:
-        cells = [str(s[k]) for k in keys] + [f"{s['done']}/{s['runs']}"] + [_fmt(c, s[c]) for c in mcols]
+        cells = [str(s[k]) for k in keys] + [f"{s['done']}/{s['runs']}"]
+        for c in mcols:
+            cell = _fmt(c, s[c])
+            if c == "modes_covered" and len(totals) > 1 and not math.isnan(s["modes"][0]):
+                cell += f" / {s['modes'][0]:g}"  # data sets of different mode counts: each its own
+            cells.append(cell)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _mode_totals(rows: list[dict[str, Any]]) -> set[float]:
+    """The data sets' numbers of modes among the rows (one per data set of the sweep)."""
+    return {float(r["modes"]) for r in rows if r.get("modes") not in (None, "")}
 
 
 def summary_figure(rows: list[dict[str, Any]], spec: Spec, path: str | os.PathLike[str]) -> str | None:
@@ -173,8 +185,10 @@ def summary_figure(rows: list[dict[str, Any]], spec: Spec, path: str | os.PathLi
     for ax, c in zip(axes[0], mcols):
         dots = [[r[c] for r in done.get(tuple(s[k] for k in keys), []) if r.get(c) is not None] for s in summ]
         _panel(ax, c, summ, dots, labels, rotate)
-        if c == "modes_covered" and rows and rows[0].get("modes"):
-            ax.axhline(rows[0]["modes"], color="C3", lw=0.8, ls="--")
+        if c == "modes_covered":  # each configuration's data: its number of modes, dashed
+            for i, s in enumerate(summ):
+                if not math.isnan(s["modes"][0]):
+                    ax.hlines(s["modes"][0], i - 0.45, i + 0.45, color="C3", lw=0.8, ls="--")
     seeds = dict(spec.axes).get("seed")
     fig.suptitle(
         f"{spec.name}: mean ± std over {len(seeds)} seeds, each seed a dot" if seeds else spec.name,
