@@ -230,6 +230,26 @@ def test_python_dash_m_entry_point_reports_bad_option():
     assert "--mode" in p.stderr and "Traceback" not in p.stderr
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("train", "--lr", "1e-4"),  # not --lr-decay: argparse would take a prefix of a longer option
+        ("gradcheck", "--dep", "1"),
+        ("sweep", "spec.toml", "--work", "1"),
+        ("bench", "--repeat", "1"),
+        ("sample", "run/checkpoint.npz", "--se", "1"),
+    ],
+)
+def test_an_option_is_named_in_full(args, tmp_path):
+    """A prefix of an option is not taken for it (``minigan train --lr 1e-4`` once set --lr-decay):
+    the command stops with exit 2 naming what it did not recognise."""
+    p = subprocess.run(
+        [sys.executable, "-m", "minigan", *args], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert p.returncode == 2, p.stderr
+    assert args[-2] in p.stderr and "Traceback" not in p.stderr
+
+
 @needs_mpl
 def test_plots_write_pngs_for_1d_2d_and_images(tmp_path):
     rng = np.random.default_rng(0)

@@ -42,6 +42,7 @@ EVERY_ENTRY_WIDTH = 32  # --entries 0 (every entry of every array) up to this wi
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
+        allow_abbrev=False,  # --lr is not --lr-decay: an option is named in full
         prog="minigan gradcheck",
         description="Check every gradient against centred differences in float64. Sizes are bounded "
         f"({', '.join(f'--{k} {lo}..{hi:,}' for k, (lo, hi) in LIMITS.items() if k != 'seed')}): "

@@ -59,7 +59,7 @@ DESCRIPTIONS = {
 
 
 def _parser(cmd: str) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=f"minigan {cmd}", description=DESCRIPTIONS[cmd])
+    p = argparse.ArgumentParser(prog=f"minigan {cmd}", description=DESCRIPTIONS[cmd], allow_abbrev=False)
     p.add_argument("run", metavar="RUN", help="a run folder (holding checkpoint.npz) or a checkpoint file")
     p.add_argument("--backend", help="compute on this backend instead of the run's (numpy, strict, cupy)")
     if cmd == "sample":

@@ -181,6 +181,7 @@ OPTION_OF.update({"m": "--batch-size", "lr": "--g-lr/--d-lr", "data_params": "--
 # --------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
+        allow_abbrev=False,  # --lr is not --lr-decay: an option is named in full
         prog=PROG,
         usage=f"{PROG} [options]",
         description="Train a GAN with the paper's Algorithm 1 (Goodfellow et al. 2014) and write the "

@@ -42,7 +42,7 @@ def _count(high: int) -> Any:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description=DESCRIPTION)
+    p = _Parser(prog=PROG, description=DESCRIPTION, allow_abbrev=False)  # options named in full
     p.add_argument("--backend", default="numpy", help="numpy | cupy | strict[:device] (default numpy)")
     p.add_argument(
         "--configs", default=",".join(DEFAULT_CONFIGS),

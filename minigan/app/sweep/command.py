@@ -75,6 +75,7 @@ from .spec import Spec, SpecError, load_spec, safe_name
 def build_parser() -> argparse.ArgumentParser:
     spec = __doc__.split("SPEC is a TOML or JSON file::\n\n", 1)[1].split("\n\n", 1)[0]
     p = argparse.ArgumentParser(
+        allow_abbrev=False,  # --lr is not --lr-decay: an option is named in full
         prog=PROG,
         description="Run many trainings at once (a Dask LocalCluster, an "
         "existing cluster, or one after another) and collect one CSV and one figure.",
