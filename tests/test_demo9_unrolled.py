@@ -44,14 +44,14 @@ def _png(path):
     assert len(data) < 200_000
 
 
-def test_quick_run_trains_the_standard_and_an_unrolled_gan(tmp_path):
+def test_quick_run_trains_the_standard_and_unrolled_gans(tmp_path):
     r = _run(tmp_path, "--quick", "--out", "out")
     assert r.returncode == 0, r.stderr
     _png(tmp_path / "out" / "unrolled_ring.png")
     assert "8 distinct modes" in r.stdout
     table = r.stdout[r.stdout.index("PacGAN's metrics") : r.stdout.index("all runs")]
-    # --quick: 40 steps, a snapshot every 20 -> steps 0, 20, 40 for each of the two methods
-    for method in ("standard GAN", "unrolled K=1"):
+    # --quick: 40 steps, a snapshot every 20 -> steps 0, 20, 40 for each of the three methods
+    for method in ("standard GAN", "unrolled K=1", "unrolled K=5"):
         steps = [line.split()[-4] for line in table.splitlines() if line.lstrip().startswith(method)]
         assert steps[:3] == ["0", "20", "40"], table
     assert "paper App. A" in r.stdout and "Deviations from the paper" in r.stdout
