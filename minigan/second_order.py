@@ -439,8 +439,9 @@ class UnrollPass:
         r_dx, Hu = _r_backward(D.layers, caches, douts, r_in, r_out, d2l * r_out[-1], V)
         return Hu, r_dx[self.m :, :]
 
-    def objective(self) -> tuple[Grads, Array, Array]:
-        """(∂f/∂θ_D, ∂f/∂x_f (n, dim), f) at D's current parameters: f = −L_D (zero-sum) or L_G."""
+    def objective(self, need_d_grads: bool = True) -> tuple[Grads, Array, Array]:
+        """(∂f/∂θ_D, ∂f/∂x_f (n, dim), f) at D's current parameters: f = −L_D (zero-sum) or L_G;
+        ``need_d_grads=False``: ∂f/∂θ_D not formed ({}: the ablation starts no backward sweep)."""
         logits, caches = self._d_pass()
         l_r, l_f = logits[: self.m, :], logits[self.m :, :]
         if self.zero_sum:
@@ -449,7 +450,7 @@ class UnrollPass:
         else:
             f, dl_f = G_FORMS[self.g_form][0](l_f)
             dl = self.xp.concat([self.xp.zeros_like(l_r), dl_f], axis=0)
-        dx, grads = self.D.backward(dl, caches, release=True)
+        dx, grads = self.D.backward(dl, caches, need_grads=need_d_grads, release=True)
         return grads, dx[self.m :, :], f
 
     def g_gradient(self, s: Array) -> Grads:

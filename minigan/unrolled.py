@@ -126,7 +126,7 @@ def unrolled_gradients(
             taken.append(
                 _Step(theta, tape, g, {s: _copies(clone.slots[s]) for s in clone.slot_names}, clone.t)
             )
-        a, seed, _ = at.objective()  # ∂f/∂θ_D^K, ∂f/∂x_f at θ_D^K
+        a, seed, _ = at.objective(not constant)  # ∂f/∂θ_D^K (the sweep's start), ∂f/∂x_f at θ_D^K
         if rule is not None and not constant:
             seed = _backward_sweep(at, taken, _pick(a, params_D), seed, params_D, rule, d_opt.config())
         return at.g_gradient(seed), g0, record
